@@ -1,0 +1,69 @@
+"""``seqlab analogy`` and ``seqlab similar``: nearest words from a set of word vectors."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from seqlab.cli.common import device_option, get_device, handle_errors, json_option
+from seqlab.embeddings.keyed_vectors import KeyedVectors, load_default_vectors
+
+vectors_option = click.option(
+    "--vectors", "vectors_path", type=click.Path(path_type=str), default=None,
+    help="Vectors: a seqlab vectors directory, or word2vec .txt/.vec/.bin. Default: the shipped vectors.",
+)  # fmt: skip
+topn_option = click.option(
+    "-n", "--topn", type=click.IntRange(min=1), default=10, show_default=True, help="How many words to print."
+)
+
+
+def load_vectors(path: str | None, device: str) -> KeyedVectors:
+    """The vectors at ``path`` (the shipped default when None), queried on ``device``."""
+    kv = KeyedVectors.load(path) if path else load_default_vectors()
+    return kv.to(get_device(device))
+
+
+def print_neighbours(neighbours: list[tuple[str, float]], as_json: bool) -> None:
+    """``word<TAB>score`` lines, best first, or one JSON list of {"word", "score"}."""
+    if as_json:
+        click.echo(
+            json.dumps([{"word": word, "score": score} for word, score in neighbours], ensure_ascii=False)
+        )
+    else:
+        for word, score in neighbours:
+            click.echo(f"{word}\t{score:.4f}")
+
+
+@click.command()
+@click.argument("a")
+@click.argument("b")
+@click.argument("c")
+@vectors_option
+@topn_option
+@click.option(
+    "--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
+    help="add: 3CosAdd (Mikolov et al. 2013); mul: 3CosMul (Levy & Goldberg 2014).",
+)  # fmt: skip
+@device_option
+@json_option
+@handle_errors
+def analogy(
+    a: str, b: str, c: str, vectors_path: str | None, topn: int, method: str, device: str, as_json: bool
+) -> None:
+    """Print the words nearest to A - B + C (king man woman -> queen), best first."""
+    kv = load_vectors(vectors_path, device)
+    print_neighbours(kv.analogy(a, b, c, topn=topn, method=method), as_json)
+
+
+@click.command()
+@click.argument("word")
+@vectors_option
+@topn_option
+@device_option
+@json_option
+@handle_errors
+def similar(word: str, vectors_path: str | None, topn: int, device: str, as_json: bool) -> None:
+    """Print the words nearest to WORD by cosine similarity, best first."""
+    kv = load_vectors(vectors_path, device)
+    print_neighbours(kv.similar_by_word(word, topn=topn), as_json)
