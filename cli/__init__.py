@@ -1,0 +1,1 @@
+"""seqlab's command line: Click commands only, each a thin wrapper over the library."""

@@ -1,0 +1,46 @@
+"""Options and error handling shared by every command group."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from seqlab.device import DEVICE_CHOICES, resolve_device
+from seqlab.errors import SeqlabError
+
+device_option = click.option(
+    "--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True,
+    help="Where to compute: auto picks cuda when available.",
+)
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``seqlab: error: message`` on stderr (one line) and exit with ``code``."""
+    click.echo(f"seqlab: error: {' '.join(str(message).split())}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SeqlabError into one line on stderr and exit status 2; real bugs keep their traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SeqlabError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper
+
+
+def get_device(name: str):
+    """resolve_device for the CLI (its errors are SeqlabErrors, handled by handle_errors)."""
+    return resolve_device(name)

@@ -1,0 +1,93 @@
+"""``seqlab embed``: train and evaluate word embeddings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from seqlab.cli.common import device_option, get_device, handle_errors, quiet_option
+from seqlab.cli.embed_eval import eval_command
+from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
+from seqlab.embeddings.word2vec_io import default_corpus, save_trained
+from seqlab.errors import ConfigError
+
+
+@click.group()
+def embed() -> None:
+    """Train, store and evaluate word embeddings."""
+
+
+@embed.command("train")
+@click.argument("corpus", required=False, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native directory.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (configs/); flags override it.")
+@click.option("--model", type=click.Choice(["sg", "cbow"]), help="Skip-gram or CBOW.  [default: sg]")
+@click.option("--loss", type=click.Choice(["ns", "hs"]), help="Negative sampling or hierarchical softmax.  [default: ns]")
+@click.option("--dim", type=int, help="Vector size.  [default: 100]")
+@click.option("--window", type=int, help="Maximum window (drawn per centre word from 1..window).  [default: 5]")
+@click.option("--negative", type=int, help="Negative samples per pair.  [default: 5]")
+@click.option("--min-count", type=int, help="Drop words rarer than this.  [default: 5]")
+@click.option("--max-vocab", type=int, help="Keep at most this many words (0: all).")
+@click.option("--sample", type=float, help="Subsampling threshold (0: off).  [default: 1e-3]")
+@click.option("--epochs", type=int, help="Passes over the corpus.  [default: 5]")
+@click.option("--alpha", type=float, help="Initial learning rate.  [default: 0.025]")
+@click.option("--min-alpha", type=float, help="Final learning rate.  [default: 0.0001]")
+@click.option("--batch-size", type=int, help="Centre words per step (0: 512 on CPU, 8192 on GPU).")
+@click.option("--seed", type=int, help="Random seed.  [default: 1]")
+@click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the corpus.")
+@click.option("--checkpoint-minutes", type=float, help="Checkpoint interval in minutes.  [default: 10]")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
+              help="Checkpoint file.  [default: OUTPUT.ckpt]")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
+@click.option("--store-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
+              help="Dtype of a native output (float16 halves the size).")
+@device_option
+@quiet_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@handle_errors
+def train(corpus, output, config_path, model, loss, dim, window, negative, min_count, max_vocab, sample,
+          epochs, alpha, min_alpha, batch_size, seed, lowercase, checkpoint_minutes, checkpoint_path,
+          resume, store_dtype, device, quiet, as_json) -> None:
+    """Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style).
+
+    Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
+    configs/word2vec_lee.toml settings (unless --config is given).
+    """
+    if corpus is None:
+        corpus, default_config = default_corpus()
+        config_path = config_path or default_config
+    cfg = _config(config_path, model=model, loss=loss, dim=dim, window=window, negative=negative,
+                  min_count=min_count, max_vocab=max_vocab, sample=sample, epochs=epochs, alpha=alpha,
+                  min_alpha=min_alpha, batch_size=batch_size, seed=seed, lowercase=lowercase,
+                  checkpoint_minutes=checkpoint_minutes)
+    dev = get_device(device)
+    ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
+    if not quiet:
+        click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({dev})", err=True)
+    kv, stats = train_word2vec(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet)
+    path = save_trained(kv, cfg, output, store_dtype)
+    if Path(ckpt).exists():
+        Path(ckpt).unlink()
+    summary = {"output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
+               "words_per_second": round(stats["words_per_second"]), "seconds": round(stats["seconds"], 2),
+               "device": str(dev)}
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"wrote {len(kv)} x {kv.vector_size} vectors to {path} "
+                   f"({stats['words_per_second']:,.0f} words/s, {stats['seconds']:.1f} s)")
+
+
+def _config(path, **overrides) -> Word2VecConfig:
+    from seqlab.config import build_config
+
+    try:
+        return build_config(Word2VecConfig, path, section="word2vec", **overrides)
+    except TypeError as exc:  # pragma: no cover - a field mismatch is a bug, not a user error
+        raise ConfigError(str(exc)) from exc
+
+
+embed.add_command(eval_command)

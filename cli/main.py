@@ -1,0 +1,24 @@
+"""The ``seqlab`` entry point: one Click group with a sub-group or command per pipeline."""
+
+from __future__ import annotations
+
+import click
+
+from seqlab import __version__
+from seqlab.cli.embed import embed
+from seqlab.cli.query import analogy, similar
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="seqlab")
+def main() -> None:
+    """seqlab: classic NLP sequence models, faithful to their papers, on CPU and GPU."""
+
+
+main.add_command(embed)
+main.add_command(analogy)
+main.add_command(similar)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""TOML presets, one per pipeline (installed as seqlab.configs)."""

@@ -1,0 +1,1 @@
+"""Small artefacts seqlab made: default vectors and models (see README.md here)."""

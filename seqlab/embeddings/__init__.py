@@ -1,0 +1,1 @@
+"""Word embeddings: vectors and their queries, word2vec, evaluation."""

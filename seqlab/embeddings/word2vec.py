@@ -1,0 +1,344 @@
+"""word2vec: skip-gram and CBOW with negative sampling or hierarchical softmax.
+
+Mikolov, Chen, Corrado & Dean 2013 ("Efficient Estimation of Word Representations in Vector
+Space"), and Mikolov, Sutskever, Chen, Corrado & Dean 2013 ("Distributed Representations of Words
+and Phrases and their Compositionality"), trained as word2vec.c does: frequent-word subsampling,
+a dynamic window drawn per centre word, a learning rate decaying linearly from ``alpha`` to
+``min_alpha`` over all epochs, input vectors initialised uniformly in [-0.5, 0.5] / dim and output
+vectors at zero. The objectives and updates are in :mod:`seqlab.embeddings.word2vec_math`.
+
+Instead of one thread per slice of text updating after every pair, a step takes ``batch_size``
+consecutive (subsampled) centre words, makes all their (context, centre) pairs or context windows
+at once as tensors, draws all negatives at once, and applies the summed sparse updates. The same
+code runs on the CPU and the GPU; on the GPU nothing leaves the device inside an epoch except the
+loss for the progress bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqlab.device import make_generator, resolve_device, synchronize
+from seqlab.embeddings.huffman import build_huffman
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.sampling import NoiseSampler, keep_probabilities, reduced_windows
+from seqlab.embeddings.word2vec_math import (
+    cbow_step,
+    hs_targets,
+    ns_targets,
+    skipgram_hs_step,
+    skipgram_step,
+)
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.text.corpus import Corpus
+from seqlab.text.vocab import Vocab
+from seqlab.training import CheckpointClock, progress_bar, set_postfix
+
+CHECKPOINT_KIND = "seqlab.word2vec"
+
+
+@dataclass(frozen=True)
+class Word2VecConfig:
+    """Training settings; defaults are word2vec.c's / gensim's."""
+
+    model: str = "sg"  # sg | cbow
+    loss: str = "ns"  # ns (negative sampling) | hs (hierarchical softmax)
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    ns_exponent: float = 0.75
+    min_count: int = 5
+    max_vocab: int = 0  # 0: no limit
+    sample: float = 1e-3
+    epochs: int = 5
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    batch_size: int = 0  # centre words per step; 0: 512 on CPU, 8192 on GPU
+    seed: int = 1
+    lowercase: bool = False
+    max_sentence_length: int = 10_000
+    checkpoint_minutes: float = 10.0
+    checkpoint_words: int = 0  # also checkpoint every N processed words (0: off)
+
+    def validate(self) -> None:
+        checks = [
+            (self.model in ("sg", "cbow"), f"model must be sg or cbow, got {self.model!r}"),
+            (self.loss in ("ns", "hs"), f"loss must be ns or hs, got {self.loss!r}"),
+            (self.dim >= 1, "dim must be at least 1"),
+            (self.window >= 1, "window must be at least 1"),
+            (self.loss != "ns" or self.negative >= 1, "negative must be at least 1 with loss ns"),
+            (self.min_count >= 1, "min_count must be at least 1"),
+            (self.max_vocab >= 0, "max_vocab must be >= 0"),
+            (self.sample >= 0, "sample must be >= 0"),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha, "need 0 <= min_alpha <= alpha, alpha > 0"),
+            (self.batch_size >= 0, "batch_size must be >= 0"),
+            (self.max_sentence_length >= 1, "max_sentence_length must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def batch_for(self, device: torch.device) -> int:
+        return self.batch_size or (8192 if device.type == "cuda" else 512)
+
+
+def learning_rate(config: Word2VecConfig, progress: float) -> float:
+    """Linear decay from alpha to min_alpha; ``progress`` in [0, 1] is the share of all epochs done."""
+    progress = min(max(progress, 0.0), 1.0)
+    return config.alpha - (config.alpha - config.min_alpha) * progress
+
+
+@dataclass
+class EncodedCorpus:
+    """A corpus as word ids: ``ids`` (N,) int32 with out-of-vocabulary words removed, ``sentence``
+    (N,) int32 sentence number of each token, and ``raw_words``, the token count before removal."""
+
+    ids: np.ndarray
+    sentence: np.ndarray
+    raw_words: int
+
+    @classmethod
+    def encode(cls, sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
+        get = vocab.index.get
+        chunks: list[np.ndarray] = []
+        lengths: list[int] = []
+        raw = 0
+        for sentence in sentences:
+            raw += len(sentence)
+            ids = np.fromiter((i for i in map(get, sentence) if i is not None), dtype=np.int32)
+            if len(ids):
+                chunks.append(ids)
+                lengths.append(len(ids))
+        ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+        sentence_ids = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+        return cls(ids, sentence_ids, raw)
+
+
+class Word2Vec:
+    """The two embedding tables and the training loop.
+
+    w_in: (V, dim) input vectors (the word vectors); w_out: (V, dim) output vectors for negative
+    sampling, or (V - 1, dim) inner-node vectors for hierarchical softmax.
+    """
+
+    def __init__(self, vocab: Vocab, config: Word2VecConfig, device: torch.device | str = "cpu") -> None:
+        config.validate()
+        self.vocab, self.config = vocab, config
+        self.device = resolve_device(device)
+        gen = make_generator(config.seed, self.device)
+        vsize, dim = len(vocab), config.dim
+        self.w_in = (torch.rand(vsize, dim, generator=gen, device=self.device) - 0.5) / dim
+        n_out = vsize if config.loss == "ns" else max(vsize - 1, 1)
+        self.w_out = torch.zeros(n_out, dim, device=self.device)
+        self.generator = gen
+        self.epoch = 0  # next epoch to run
+        self.chunk = 0  # next step within that epoch
+        self.words_done = 0
+        if config.loss == "hs":
+            tree = build_huffman(vocab.counts)
+            self.points = torch.as_tensor(tree.points, device=self.device)
+            self.codes = torch.as_tensor(tree.codes, device=self.device)
+            self.code_lengths = torch.as_tensor(tree.lengths, device=self.device)
+        else:
+            self.noise = NoiseSampler(vocab.counts, config.ns_exponent, self.device)
+        self.keep_prob = torch.as_tensor(keep_probabilities(vocab.counts, config.sample),
+                                         dtype=torch.float32, device=self.device)
+        w = config.window
+        self.offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)]).to(self.device)
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "kind": CHECKPOINT_KIND,
+            "config": dataclasses.asdict(self.config),
+            "words": self.vocab.words,
+            "counts": self.vocab.counts,
+            "total_words": self.vocab.total_words,
+            "w_in": self.w_in.cpu(),
+            "w_out": self.w_out.cpu(),
+            "epoch": self.epoch,
+            "chunk": self.chunk,
+            "words_done": self.words_done,
+            "generator": self.generator.get_state(),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any], device: torch.device | str = "cpu") -> Word2Vec:
+        if state.get("kind") != CHECKPOINT_KIND:
+            raise DataError(f"checkpoint is a {state.get('kind')!r}, not a word2vec checkpoint")
+        config = Word2VecConfig(**state["config"])
+        vocab = Vocab(list(state["words"]), state["counts"], state["total_words"])
+        model = cls(vocab, config, device)
+        model.w_in.copy_(state["w_in"])
+        model.w_out.copy_(state["w_out"])
+        model.epoch, model.chunk, model.words_done = state["epoch"], state["chunk"], state["words_done"]
+        model.generator.set_state(state["generator"])
+        return model
+
+    def keyed_vectors(self) -> KeyedVectors:
+        """The trained word vectors (input table) with the vocabulary and counts, on the CPU."""
+        return KeyedVectors(self.vocab.words, self.w_in.detach().cpu().clone(), self.vocab.counts)
+
+    # ---- training ----------------------------------------------------------------------------
+    def _subsample(self, ids: torch.Tensor, epoch: int) -> torch.Tensor:
+        """Positions (M,) of the tokens kept this epoch; a generator per epoch makes resume exact."""
+        gen = make_generator(self.config.seed * 100_003 + epoch + 1, self.device)
+        keep = torch.rand(ids.shape[0], generator=gen, device=self.device) < self.keep_prob[ids]
+        return keep.nonzero().squeeze(1)
+
+    def _step(self, ids_k: torch.Tensor, sent_k: torch.Tensor, start: int, stop: int,
+              alpha: torch.Tensor) -> torch.Tensor:
+        """Train on kept centre positions [start, stop); return the loss sum (0-d) and pair count."""
+        cfg, dev, gen = self.config, self.device, self.generator
+        compact = dev.type == "cpu"  # on the GPU, masks instead of nonzero() avoid a host sync
+        pos = torch.arange(start, stop, device=dev)
+        n_kept = ids_k.shape[0]
+        radius = reduced_windows(stop - start, cfg.window, gen, dev)
+        ctx = pos.unsqueeze(1) + self.offsets  # (C, 2W)
+        valid = (self.offsets.abs() <= radius.unsqueeze(1)) & (ctx >= 0) & (ctx < n_kept)
+        ctx.clamp_(0, n_kept - 1)
+        valid &= sent_k[ctx] == sent_k[pos].unsqueeze(1)
+        centre_all = ids_k[pos]
+        if cfg.model == "sg" and cfg.loss == "hs":
+            targets, labels, mask = hs_targets(centre_all, self.points, self.codes, self.code_lengths)
+            return skipgram_hs_step(self.w_in, self.w_out, ids_k[ctx], valid.to(torch.float32),
+                                    targets, labels, mask, alpha)
+        if cfg.model == "sg":
+            if compact:
+                rows, cols = valid.nonzero(as_tuple=True)
+                context, centre, pair_mask = ids_k[ctx[rows, cols]], centre_all[rows], None
+            else:
+                context = ids_k[ctx].reshape(-1)
+                centre = centre_all.unsqueeze(1).expand_as(ctx).reshape(-1)
+                pair_mask = valid.reshape(-1, 1).to(torch.float32)
+        else:
+            has_context = valid.any(1)
+            if compact:
+                keep = has_context.nonzero().squeeze(1)
+                context, context_mask = ids_k[ctx[keep]], valid[keep].to(torch.float32)
+                centre, pair_mask = centre_all[keep], None
+            else:
+                context, context_mask = ids_k[ctx], valid.to(torch.float32)
+                context_mask[:, 0] += (~has_context).to(torch.float32)  # avoid 0/0; masked below
+                centre, pair_mask = centre_all, has_context.reshape(-1, 1).to(torch.float32)
+        if cfg.loss == "ns":
+            negatives = self.noise.sample((centre.shape[0], cfg.negative), gen)
+            targets, labels, mask = ns_targets(centre, negatives)
+        else:
+            targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
+        if pair_mask is not None:
+            mask = mask * pair_mask
+        hs = cfg.loss == "hs"
+        if cfg.model == "sg":
+            return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs)
+        return cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha, hs)
+
+    def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
+              stop_after_words: int | None = None) -> dict[str, float]:
+        """Run the remaining epochs over ``data``; returns timing and loss statistics.
+
+        With ``checkpoint_path``, the full state is saved atomically every
+        ``checkpoint_minutes`` / ``checkpoint_words`` and can be resumed with
+        :meth:`from_state_dict`. ``stop_after_words`` interrupts after roughly that many words
+        (after a checkpoint), for tests of resuming.
+        """
+        cfg, dev = self.config, self.device
+        if len(data.ids) < 2:
+            raise DataError("the corpus has fewer than two in-vocabulary tokens; nothing to train on")
+        ids = torch.as_tensor(data.ids, device=dev).long()
+        sent = torch.as_tensor(data.sentence, device=dev)
+        n_words = len(data.ids)
+        raw_per_word = data.raw_words / n_words
+        batch = cfg.batch_for(dev)
+        total_raw = data.raw_words * cfg.epochs
+        bar = progress_bar(total_raw, f"word2vec {cfg.model}-{cfg.loss}", "word", quiet,
+                           initial=int(self.words_done * raw_per_word))
+        clock = CheckpointClock(cfg.checkpoint_minutes, cfg.checkpoint_words, self.words_done)
+        loss_sum = torch.zeros((), device=dev)
+        loss_steps, reported_loss = 0, float("nan")
+        t0, words0 = time.perf_counter(), self.words_done
+        try:
+            while self.epoch < cfg.epochs:
+                kept = self._subsample(ids, self.epoch)
+                ids_k, sent_k = ids[kept], sent[kept]
+                n_kept = int(kept.shape[0])
+                # word position reached after each step, on the host once per epoch
+                ends = torch.arange(batch, n_kept + batch, batch, device=dev).clamp_(max=n_kept)
+                ends_words = (kept[ends - 1] + 1).cpu().numpy() if n_kept else np.zeros(0, np.int64)
+                ends_words[-1:] = n_words
+                n_steps = len(ends_words)
+                while self.chunk < n_steps:
+                    start, stop = self.chunk * batch, min((self.chunk + 1) * batch, n_kept)
+                    before = self.epoch * n_words + (int(ends_words[self.chunk - 1]) if self.chunk else 0)
+                    alpha = learning_rate(cfg, before / (cfg.epochs * n_words))
+                    loss_sum += self._step(ids_k, sent_k, start, stop, alpha)
+                    loss_steps += stop - start
+                    done = self.epoch * n_words + int(ends_words[self.chunk])
+                    self.chunk += 1
+                    bar.update(int(done * raw_per_word) - bar.n)
+                    self.words_done = done
+                    if not quiet and (self.chunk % 64 == 0 or self.chunk == n_steps):
+                        reported_loss = loss_sum.item() / max(loss_steps, 1)
+                        loss_sum.zero_()
+                        loss_steps = 0
+                        set_postfix(bar, loss=reported_loss, lr=alpha, epoch=self.epoch + 1)
+                    finished_epoch = self.chunk == n_steps
+                    if finished_epoch:
+                        self.epoch, self.chunk = self.epoch + 1, 0
+                    if checkpoint_path is not None and clock.due(done):
+                        save_checkpoint(self.state_dict(), checkpoint_path)
+                    if stop_after_words is not None and done >= stop_after_words:
+                        if checkpoint_path is not None:
+                            save_checkpoint(self.state_dict(), checkpoint_path)
+                        raise KeyboardInterrupt
+                    if finished_epoch:
+                        break
+                if n_steps == 0:
+                    self.epoch += 1
+        finally:
+            bar.close()
+        synchronize(dev)
+        seconds = time.perf_counter() - t0
+        raw_done = (self.words_done - words0) * raw_per_word
+        return {"seconds": seconds, "raw_words": raw_done, "words_per_second": raw_done / max(seconds, 1e-9),
+                "loss": reported_loss}
+
+
+def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecConfig(),
+                   device: str | torch.device = "auto", checkpoint_path: str | os.PathLike | None = None,
+                   resume: bool = False, quiet: bool = False) -> tuple[KeyedVectors, dict[str, float]]:
+    """Train word2vec on the corpus file at ``corpus`` and return (vectors, statistics).
+
+    With ``resume`` and an existing ``checkpoint_path``, training continues where the checkpoint
+    left off (its config and vocabulary win over ``config``).
+    """
+    dev = resolve_device(device)
+    model: Word2Vec | None = None
+    if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
+        state = load_checkpoint(checkpoint_path)
+        model = Word2Vec.from_state_dict(state, dev)
+        config = model.config
+    sentences = Corpus(str(corpus), config.lowercase, config.max_sentence_length)
+    if model is None:
+        vocab = Vocab.build(sentences, config.min_count, config.max_vocab or None, source=str(corpus))
+        model = Word2Vec(vocab, config, dev)
+    data = EncodedCorpus.encode(sentences, model.vocab)
+    if len(data.ids) < 2:
+        raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")
+    stats = model.train(data, quiet=quiet, checkpoint_path=checkpoint_path)
+    stats["vocab_size"] = float(len(model.vocab))
+    if not math.isfinite(float(model.w_in.abs().max())):
+        raise DataError("training diverged (non-finite vectors); lower --alpha")
+    return model.keyed_vectors(), stats

@@ -1,0 +1,93 @@
+"""File helpers: compressed text, atomic writes and checkpoints.
+
+Every artefact seqlab writes goes to ``path.tmp`` first and is moved onto its final name with
+``os.replace``, so an interrupted run never leaves a half-written model file behind.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import io
+import lzma
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from seqlab.errors import DataError
+
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def check_readable(path: str | os.PathLike) -> Path:
+    """Return ``path`` as a Path, or raise DataError naming it when it is missing or unreadable."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: no such file")
+    if p.is_dir():
+        raise DataError(f"{p}: is a directory, expected a file")
+    if not os.access(p, os.R_OK):
+        raise DataError(f"{p}: permission denied")
+    return p
+
+
+def open_binary(path: str | os.PathLike) -> IO[bytes]:
+    """Open a plain, .gz, .bz2 or .xz file for reading bytes (decompressing on the fly)."""
+    p = check_readable(path)
+    opener = _OPENERS.get(p.suffix.lower())
+    try:
+        return opener(p, "rb") if opener else open(p, "rb")
+    except OSError as exc:
+        raise DataError(f"{p}: cannot open ({exc.strerror or exc})") from None
+
+
+def open_text(path: str | os.PathLike, encoding: str = "utf-8") -> IO[str]:
+    """Open a plain, .gz, .bz2 or .xz text file for reading (strict decoding)."""
+    return io.TextIOWrapper(open_binary(path), encoding=encoding, errors="strict", newline=None)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success move it onto ``path`` atomically."""
+    final = Path(path)
+    if final.parent and not final.parent.exists():
+        final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(final.name + ".tmp")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
+    """Open a temporary file for writing; it replaces ``path`` only when the block succeeds."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
+    """torch.save ``state`` to ``path`` atomically (temp file + rename)."""
+    with atomic_open(path, "wb") as fh:
+        torch.save(state, fh)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`, with a clear error when it is not one."""
+    p = check_readable(path)
+    try:
+        state = torch.load(p, map_location=map_location, weights_only=False)
+    except Exception as exc:  # torch raises many kinds for a corrupt or foreign file
+        raise DataError(f"{p}: not a readable seqlab checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or "kind" not in state:
+        raise DataError(f"{p}: not a seqlab checkpoint")
+    return state

@@ -1,0 +1,1 @@
+"""Text: corpus streaming and vocabularies."""

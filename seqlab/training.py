@@ -1,0 +1,39 @@
+"""Helpers every training loop shares: a progress bar on stderr and a checkpoint clock."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from tqdm.auto import tqdm
+
+
+def progress_bar(total: int, desc: str, unit: str, quiet: bool = False, initial: int = 0) -> tqdm:
+    """A tqdm bar on stderr (disabled when ``quiet``), with SI-scaled rates such as ``words/s``."""
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, unit_scale=True, disable=quiet,
+                file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.1)
+
+
+class CheckpointClock:
+    """Says when a checkpoint is due: every ``minutes`` of wall time or ``units`` of work (0 = never)."""
+
+    def __init__(self, minutes: float = 0.0, units: int = 0, done: int = 0) -> None:
+        self.seconds = minutes * 60.0
+        self.units = units
+        self._last_time = time.monotonic()
+        self._last_units = done
+
+    def due(self, done: int) -> bool:
+        now = time.monotonic()
+        if (self.seconds > 0 and now - self._last_time >= self.seconds) or (
+            self.units > 0 and done - self._last_units >= self.units
+        ):
+            self._last_time, self._last_units = now, done
+            return True
+        return False
+
+
+def set_postfix(bar: tqdm, **values: Any) -> None:
+    """Show ``values`` after the bar, floats in short form."""
+    bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in values.items()}, refresh=False)
