@@ -46,6 +46,7 @@ from seqlab.text.vocab import Vocab
 from seqlab.training import CheckpointClock, progress_bar, set_postfix
 
 CHECKPOINT_KIND = "seqlab.word2vec"
+BLOCK_STEPS = 32  # steps made in bulk between two host synchronisations
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,9 @@ class Word2Vec:
         self.w_out = torch.zeros(n_out, dim, device=self.device)
         self.generator = gen
         self.epoch = 0  # next epoch to run
-        self.chunk = 0  # next step within that epoch
+        self.chunk = 0  # next block within that epoch
         self.words_done = 0
+        self.corpus = ""  # where the training text came from (checked on resume)
         if config.loss == "hs":
             tree = build_huffman(vocab.counts)
             self.points = torch.as_tensor(tree.points, device=self.device)
@@ -172,6 +174,7 @@ class Word2Vec:
             "chunk": self.chunk,
             "words_done": self.words_done,
             "generator": self.generator.get_state(),
+            "corpus": self.corpus,
         }
 
     @classmethod
@@ -185,6 +188,7 @@ class Word2Vec:
         model.w_out.copy_(state["w_out"])
         model.epoch, model.chunk, model.words_done = state["epoch"], state["chunk"], state["words_done"]
         model.generator.set_state(state["generator"])
+        model.corpus = state.get("corpus", "")
         return model
 
     def keyed_vectors(self) -> KeyedVectors:
@@ -198,61 +202,54 @@ class Word2Vec:
         keep = torch.rand(ids.shape[0], generator=gen, device=self.device) < self.keep_prob[ids]
         return keep.nonzero().squeeze(1)
 
-    def _step(self, ids_k: torch.Tensor, sent_k: torch.Tensor, start: int, stop: int,
-              alpha: torch.Tensor) -> torch.Tensor:
-        """Train on kept centre positions [start, stop); return the loss sum (0-d) and pair count."""
-        cfg, dev, gen = self.config, self.device, self.generator
-        compact = dev.type == "cpu"  # on the GPU, masks instead of nonzero() avoid a host sync
+    def _block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, start: int, stop: int) -> dict[str, torch.Tensor]:
+        """Training examples for the kept centre positions [start, stop), made in bulk.
+
+        Skip-gram with negative sampling gets one row per (context, centre) pair; the others one
+        row per centre word that has at least one context word, with its padded window. ``centre``
+        is sorted by position, so a step is a contiguous slice of rows.
+        """
+        cfg, dev = self.config, self.device
         pos = torch.arange(start, stop, device=dev)
         n_kept = ids_k.shape[0]
-        radius = reduced_windows(stop - start, cfg.window, gen, dev)
+        radius = reduced_windows(stop - start, cfg.window, self.generator, dev)
         ctx = pos.unsqueeze(1) + self.offsets  # (C, 2W)
         valid = (self.offsets.abs() <= radius.unsqueeze(1)) & (ctx >= 0) & (ctx < n_kept)
         ctx.clamp_(0, n_kept - 1)
         valid &= sent_k[ctx] == sent_k[pos].unsqueeze(1)
-        centre_all = ids_k[pos]
-        if cfg.model == "sg" and cfg.loss == "hs":
-            targets, labels, mask = hs_targets(centre_all, self.points, self.codes, self.code_lengths)
-            return skipgram_hs_step(self.w_in, self.w_out, ids_k[ctx], valid.to(torch.float32),
-                                    targets, labels, mask, alpha)
-        if cfg.model == "sg":
-            if compact:
-                rows, cols = valid.nonzero(as_tuple=True)
-                context, centre, pair_mask = ids_k[ctx[rows, cols]], centre_all[rows], None
-            else:
-                context = ids_k[ctx].reshape(-1)
-                centre = centre_all.unsqueeze(1).expand_as(ctx).reshape(-1)
-                pair_mask = valid.reshape(-1, 1).to(torch.float32)
-        else:
-            has_context = valid.any(1)
-            if compact:
-                keep = has_context.nonzero().squeeze(1)
-                context, context_mask = ids_k[ctx[keep]], valid[keep].to(torch.float32)
-                centre, pair_mask = centre_all[keep], None
-            else:
-                context, context_mask = ids_k[ctx], valid.to(torch.float32)
-                context_mask[:, 0] += (~has_context).to(torch.float32)  # avoid 0/0; masked below
-                centre, pair_mask = centre_all, has_context.reshape(-1, 1).to(torch.float32)
+        if cfg.model == "sg" and cfg.loss == "ns":
+            rows, cols = valid.nonzero(as_tuple=True)
+            return {"row": rows, "centre": ids_k[pos[rows]], "context": ids_k[ctx[rows, cols]]}
+        rows = valid.any(1).nonzero().squeeze(1)
+        return {"row": rows, "centre": ids_k[pos[rows]], "context": ids_k[ctx[rows]],
+                "context_mask": valid[rows].to(torch.float32)}
+
+    def _step(self, ex: dict[str, torch.Tensor], lo: int, hi: int, alpha: float) -> torch.Tensor:
+        """One SGD step on example rows [lo, hi) of a block; returns the loss sum (0-d tensor)."""
+        cfg = self.config
+        centre, context = ex["centre"][lo:hi], ex["context"][lo:hi]
         if cfg.loss == "ns":
-            negatives = self.noise.sample((centre.shape[0], cfg.negative), gen)
+            negatives = self.noise.sample((hi - lo, cfg.negative), self.generator)
             targets, labels, mask = ns_targets(centre, negatives)
         else:
             targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
-        if pair_mask is not None:
-            mask = mask * pair_mask
-        hs = cfg.loss == "hs"
+        if cfg.model == "sg" and cfg.loss == "ns":
+            return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs=False)
+        context_mask = ex["context_mask"][lo:hi]
         if cfg.model == "sg":
-            return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs)
-        return cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha, hs)
+            return skipgram_hs_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha)
+        return cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
+                         hs=cfg.loss == "hs")
 
     def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
               stop_after_words: int | None = None) -> dict[str, float]:
         """Run the remaining epochs over ``data``; returns timing and loss statistics.
 
-        With ``checkpoint_path``, the full state is saved atomically every
-        ``checkpoint_minutes`` / ``checkpoint_words`` and can be resumed with
-        :meth:`from_state_dict`. ``stop_after_words`` interrupts after roughly that many words
-        (after a checkpoint), for tests of resuming.
+        Work is made in blocks of ``BLOCK_STEPS`` steps: one host synchronisation per block
+        (to cut it into steps and read the loss), none per step. With ``checkpoint_path``, the
+        full state is saved atomically at a block boundary every ``checkpoint_minutes`` /
+        ``checkpoint_words``, and :meth:`from_state_dict` resumes it exactly. ``stop_after_words``
+        interrupts (KeyboardInterrupt) after a checkpoint once that many words are done, for tests.
         """
         cfg, dev = self.config, self.device
         if len(data.ids) < 2:
@@ -262,50 +259,47 @@ class Word2Vec:
         n_words = len(data.ids)
         raw_per_word = data.raw_words / n_words
         batch = cfg.batch_for(dev)
-        total_raw = data.raw_words * cfg.epochs
-        bar = progress_bar(total_raw, f"word2vec {cfg.model}-{cfg.loss}", "word", quiet,
+        block = batch * BLOCK_STEPS
+        bar = progress_bar(data.raw_words * cfg.epochs, f"word2vec {cfg.model}-{cfg.loss}", "word", quiet,
                            initial=int(self.words_done * raw_per_word))
         clock = CheckpointClock(cfg.checkpoint_minutes, cfg.checkpoint_words, self.words_done)
-        loss_sum = torch.zeros((), device=dev)
-        loss_steps, reported_loss = 0, float("nan")
-        t0, words0 = time.perf_counter(), self.words_done
+        t0, words0, reported_loss = time.perf_counter(), self.words_done, float("nan")
         try:
             while self.epoch < cfg.epochs:
                 kept = self._subsample(ids, self.epoch)
                 ids_k, sent_k = ids[kept], sent[kept]
                 n_kept = int(kept.shape[0])
-                # word position reached after each step, on the host once per epoch
-                ends = torch.arange(batch, n_kept + batch, batch, device=dev).clamp_(max=n_kept)
-                ends_words = (kept[ends - 1] + 1).cpu().numpy() if n_kept else np.zeros(0, np.int64)
-                ends_words[-1:] = n_words
-                n_steps = len(ends_words)
-                while self.chunk < n_steps:
-                    start, stop = self.chunk * batch, min((self.chunk + 1) * batch, n_kept)
-                    before = self.epoch * n_words + (int(ends_words[self.chunk - 1]) if self.chunk else 0)
-                    alpha = learning_rate(cfg, before / (cfg.epochs * n_words))
-                    loss_sum += self._step(ids_k, sent_k, start, stop, alpha)
-                    loss_steps += stop - start
-                    done = self.epoch * n_words + int(ends_words[self.chunk])
+                n_blocks = -(-n_kept // block)
+                while self.chunk < n_blocks:
+                    start, stop = self.chunk * block, min((self.chunk + 1) * block, n_kept)
+                    ex = self._block(ids_k, sent_k, start, stop)
+                    # cut the block into steps of `batch` centre positions: the one sync per block
+                    step_pos = torch.arange(start, stop, batch, device=dev)
+                    cuts = torch.searchsorted(ex["row"] + start, step_pos).tolist() + [ex["row"].shape[0]]
+                    first_word = kept[step_pos].tolist()
+                    loss_sum = torch.zeros((), device=dev)
+                    for i, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+                        progress = (self.epoch * n_words + first_word[i]) / (cfg.epochs * n_words)
+                        if hi > lo:
+                            loss_sum += self._step(ex, lo, hi, learning_rate(cfg, progress))
                     self.chunk += 1
-                    bar.update(int(done * raw_per_word) - bar.n)
-                    self.words_done = done
-                    if not quiet and (self.chunk % 64 == 0 or self.chunk == n_steps):
-                        reported_loss = loss_sum.item() / max(loss_steps, 1)
-                        loss_sum.zero_()
-                        loss_steps = 0
-                        set_postfix(bar, loss=reported_loss, lr=alpha, epoch=self.epoch + 1)
-                    finished_epoch = self.chunk == n_steps
-                    if finished_epoch:
+                    done_in_epoch = n_words if self.chunk == n_blocks else int(kept[stop].item())
+                    self.words_done = self.epoch * n_words + done_in_epoch
+                    if self.chunk == n_blocks:
                         self.epoch, self.chunk = self.epoch + 1, 0
-                    if checkpoint_path is not None and clock.due(done):
+                    bar.update(int(self.words_done * raw_per_word) - bar.n)
+                    if not quiet:
+                        reported_loss = loss_sum.item() / max(cuts[-1], 1)
+                        set_postfix(bar, loss=reported_loss, lr=learning_rate(cfg, progress),
+                                    epoch=min(self.epoch + 1, cfg.epochs))
+                    interrupt = stop_after_words is not None and self.words_done >= stop_after_words
+                    if checkpoint_path is not None and (clock.due(self.words_done) or interrupt):
                         save_checkpoint(self.state_dict(), checkpoint_path)
-                    if stop_after_words is not None and done >= stop_after_words:
-                        if checkpoint_path is not None:
-                            save_checkpoint(self.state_dict(), checkpoint_path)
+                    if interrupt:
                         raise KeyboardInterrupt
-                    if finished_epoch:
+                    if self.chunk == 0:
                         break
-                if n_steps == 0:
+                if n_blocks == 0:
                     self.epoch += 1
         finally:
             bar.close()
@@ -326,14 +320,19 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
     """
     dev = resolve_device(device)
     model: Word2Vec | None = None
+    corpus_name = str(Path(corpus).resolve())
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         state = load_checkpoint(checkpoint_path)
+        if (state.get("corpus") or corpus_name) != corpus_name:
+            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {corpus_name}; "
+                            "give the same corpus or drop --resume")
         model = Word2Vec.from_state_dict(state, dev)
         config = model.config
     sentences = Corpus(str(corpus), config.lowercase, config.max_sentence_length)
     if model is None:
         vocab = Vocab.build(sentences, config.min_count, config.max_vocab or None, source=str(corpus))
         model = Word2Vec(vocab, config, dev)
+    model.corpus = corpus_name
     data = EncodedCorpus.encode(sentences, model.vocab)
     if len(data.ids) < 2:
         raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")

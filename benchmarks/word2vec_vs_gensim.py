@@ -1,0 +1,132 @@
+"""seqlab word2vec against gensim (the anchor), same corpus, same settings, same run.
+
+    python benchmarks/word2vec_vs_gensim.py --device cuda            # the H100 comparison
+    python benchmarks/word2vec_vs_gensim.py --max-words 3000000     # a quick CPU check
+
+For each configuration (sg-ns, sg-hs, cbow-ns by default) it trains gensim (all CPU cores) and
+seqlab (``--device``) with matched settings (dim 100, window 5, negative 5, sample 1e-3,
+min-count 5, 5 epochs, alpha 0.025 -> 0.0001, sentences of at most 10,000 words) and prints raw
+words/s of training, wall time (vocabulary + training), analogy accuracy on gensim's
+questions-words.txt (restrict_vocab 30,000), Spearman on SimLex-999 and WS-353, and the ratios
+seqlab / gensim. Both models are evaluated by the same code (seqlab's gensim-exact evaluation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from seqlab.device import resolve_device, synchronize
+from seqlab.embeddings.evaluate import evaluate_analogies, evaluate_similarity, gensim_test_data
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.word2vec import EncodedCorpus, Word2Vec, Word2VecConfig
+from seqlab.text.corpus import Corpus, iter_sentences
+from seqlab.text.vocab import Vocab
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "corpus" / "wiki2015-text8style.xz"
+
+
+def evaluate(kv: KeyedVectors, simlex: Path) -> dict[str, float]:
+    analogy = evaluate_analogies(kv, gensim_test_data("questions-words.txt"), restrict_vocab=30000)
+    out = {"analogy": analogy.accuracy,
+           "ws353": evaluate_similarity(kv, gensim_test_data("wordsim353.tsv")).spearman,
+           "simlex": evaluate_similarity(kv, simlex).spearman}
+    return out
+
+
+def run_gensim(sentences: list[list[str]], cfg: Word2VecConfig, workers: int) -> tuple[KeyedVectors, dict]:
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    t0 = time.perf_counter()
+    model = GensimWord2Vec(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, sample=cfg.sample,
+                           sg=int(cfg.model == "sg"), hs=int(cfg.loss == "hs"),
+                           negative=cfg.negative if cfg.loss == "ns" else 0, alpha=cfg.alpha,
+                           min_alpha=cfg.min_alpha, seed=cfg.seed, workers=workers, max_vocab_size=None)
+    model.build_vocab(sentences)
+    t1 = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=cfg.epochs)
+    t2 = time.perf_counter()
+    raw = model.corpus_total_words * cfg.epochs
+    kv = KeyedVectors(list(model.wv.index_to_key), model.wv.vectors, None)
+    return kv, {"words_per_second": raw / (t2 - t1), "train_s": t2 - t1, "wall_s": t2 - t0}
+
+
+def run_seqlab(corpus: Path, cfg: Word2VecConfig, device: str) -> tuple[KeyedVectors, dict]:
+    dev = resolve_device(device)
+    t0 = time.perf_counter()
+    sentences = Corpus(str(corpus), cfg.lowercase, cfg.max_sentence_length)
+    vocab = Vocab.build(sentences, cfg.min_count, source=str(corpus))
+    data = EncodedCorpus.encode(sentences, vocab)
+    model = Word2Vec(vocab, cfg, dev)
+    synchronize(dev)
+    t1 = time.perf_counter()
+    stats = model.train(data, quiet=True)
+    synchronize(dev)
+    t2 = time.perf_counter()
+    return model.keyed_vectors(), {"words_per_second": stats["words_per_second"], "train_s": t2 - t1,
+                                   "wall_s": t2 - t0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--configs", default="sg-ns,sg-hs,cbow-ns")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--max-words", type=int, default=0, help="Use only the first N tokens (0: all).")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=0, help="seqlab centre words per step (0: default).")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gensim worker threads.")
+    parser.add_argument("--simlex", type=Path, default=REPO.parent / "shared" / "data" / "wordsim" / "EN-SIMLEX-999.txt")
+    args = parser.parse_args()
+    simlex = args.simlex if args.simlex.exists() else gensim_test_data("simlex999.txt")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = args.corpus
+        sentences = list(iter_sentences(corpus, max_sentence_length=10_000))
+        if args.max_words:
+            kept, n = [], 0
+            for s in sentences:
+                kept.append(s[: args.max_words - n])
+                n += len(kept[-1])
+                if n >= args.max_words:
+                    break
+            sentences = kept
+            corpus = Path(tmp) / "corpus.txt"
+            corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n")
+        n_words = sum(len(s) for s in sentences)
+        print(f"corpus {args.corpus} ({n_words:,} words), {args.epochs} epochs, gensim workers {args.workers}, "
+              f"seqlab device {resolve_device(args.device)}")
+        header = f"{'config':8} {'impl':7} {'words/s':>10} {'train s':>8} {'wall s':>8} {'analogy':>8} " \
+                 f"{'ws353':>7} {'simlex':>7}"
+        rows = []
+        for name in args.configs.split(","):
+            model, loss = name.split("-")
+            cfg = Word2VecConfig(model=model, loss=loss, epochs=args.epochs, batch_size=args.batch_size)
+            results = {}
+            for impl in ("gensim", "seqlab"):
+                if impl == "gensim":
+                    kv, timing = run_gensim(sentences, cfg, args.workers)
+                else:
+                    kv, timing = run_seqlab(corpus, cfg, args.device)
+                results[impl] = {**timing, **evaluate(kv, simlex)}
+                r = results[impl]
+                rows.append(f"{name:8} {impl:7} {r['words_per_second']:10,.0f} {r['train_s']:8.1f} {r['wall_s']:8.1f} "
+                            f"{r['analogy']:8.2%} {r['ws353']:7.3f} {r['simlex']:7.3f}")
+                print(rows[-1], flush=True)
+            g, s = results["gensim"], results["seqlab"]
+            rows.append(f"{name:8} {'ratio':7} {s['words_per_second'] / g['words_per_second']:10.2f}x "
+                        f"{'':17} {100 * (s['analogy'] - g['analogy']):+7.2f}pt "
+                        f"{s['ws353'] - g['ws353']:+7.3f} {s['simlex'] - g['simlex']:+7.3f}")
+            print(rows[-1], flush=True)
+        print()
+        print(header)
+        print("\n".join(rows))
+        print("ratio row: seqlab/gensim words/s, and seqlab - gensim for analogy (points) and Spearman.")
+
+
+if __name__ == "__main__":
+    main()
