@@ -27,7 +27,8 @@ from seqlab.text.corpus import Corpus, iter_sentences
 from seqlab.text.vocab import Vocab
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "corpus" / "wiki2015-text8style.xz"
+SHARED = REPO.parent / "shared" / "data"
+DEFAULT_CORPUS = SHARED / "corpus" / "wiki2015-text8style.xz"
 
 
 def evaluate(kv: KeyedVectors, simlex: Path) -> dict[str, float]:
@@ -80,7 +81,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=0, help="seqlab centre words per step (0: default).")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gensim worker threads.")
-    parser.add_argument("--simlex", type=Path, default=REPO.parent / "shared" / "data" / "wordsim" / "EN-SIMLEX-999.txt")
+    parser.add_argument("--simlex", type=Path, default=SHARED / "wordsim" / "EN-SIMLEX-999.txt")
     args = parser.parse_args()
     simlex = args.simlex if args.simlex.exists() else gensim_test_data("simlex999.txt")
 

@@ -23,9 +23,11 @@ def embed() -> None:
 @click.argument("corpus", required=False, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native directory.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (configs/); flags override it.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="TOML config (configs/); flags override it.")
 @click.option("--model", type=click.Choice(["sg", "cbow"]), help="Skip-gram or CBOW.  [default: sg]")
-@click.option("--loss", type=click.Choice(["ns", "hs"]), help="Negative sampling or hierarchical softmax.  [default: ns]")
+@click.option("--loss", type=click.Choice(["ns", "hs"]),
+              help="Negative sampling or hierarchical softmax.  [default: ns]")
 @click.option("--dim", type=int, help="Vector size.  [default: 100]")
 @click.option("--window", type=int, help="Maximum window (drawn per centre word from 1..window).  [default: 5]")
 @click.option("--negative", type=int, help="Negative samples per pair.  [default: 5]")
@@ -39,6 +41,7 @@ def embed() -> None:
 @click.option("--seed", type=int, help="Random seed.  [default: 1]")
 @click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the corpus.")
 @click.option("--checkpoint-minutes", type=float, help="Checkpoint interval in minutes.  [default: 10]")
+@click.option("--checkpoint-words", type=int, help="Also checkpoint every N processed words (0: off).")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
               help="Checkpoint file.  [default: OUTPUT.ckpt]")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
@@ -49,7 +52,7 @@ def embed() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @handle_errors
 def train(corpus, output, config_path, model, loss, dim, window, negative, min_count, max_vocab, sample,
-          epochs, alpha, min_alpha, batch_size, seed, lowercase, checkpoint_minutes, checkpoint_path,
+          epochs, alpha, min_alpha, batch_size, seed, lowercase, checkpoint_minutes, checkpoint_words, checkpoint_path,
           resume, store_dtype, device, quiet, as_json) -> None:
     """Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style).
 
@@ -62,7 +65,7 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     cfg = _config(config_path, model=model, loss=loss, dim=dim, window=window, negative=negative,
                   min_count=min_count, max_vocab=max_vocab, sample=sample, epochs=epochs, alpha=alpha,
                   min_alpha=min_alpha, batch_size=batch_size, seed=seed, lowercase=lowercase,
-                  checkpoint_minutes=checkpoint_minutes)
+                  checkpoint_minutes=checkpoint_minutes, checkpoint_words=checkpoint_words)
     dev = get_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     if not quiet:
