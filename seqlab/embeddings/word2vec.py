@@ -9,7 +9,8 @@ vectors at zero. The objectives and updates are in :mod:`seqlab.embeddings.word2
 
 Instead of one thread per slice of text updating after every pair, a step takes ``batch_size``
 consecutive (subsampled) centre words, makes all their (context, centre) pairs or context windows
-at once as tensors, draws all negatives at once, and applies the summed sparse updates. The same
+at once as tensors, draws all negatives at once, and applies the summed sparse updates (a row hit
+more than ``max_row_hits`` times in one step has its sum scaled down; see word2vec_math). The same
 code runs on the CPU and the GPU; on the GPU nothing leaves the device inside an epoch except the
 loss for the progress bar.
 """
@@ -66,6 +67,7 @@ class Word2VecConfig:
     alpha: float = 0.025
     min_alpha: float = 0.0001
     batch_size: int = 0  # centre words per step; 0: 512 on CPU, 8192 on GPU
+    max_row_hits: int = 64  # scale down a row's summed update past this many hits per step (0: off)
     seed: int = 1
     lowercase: bool = False
     max_sentence_length: int = 10_000
@@ -85,6 +87,7 @@ class Word2VecConfig:
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha, "need 0 <= min_alpha <= alpha, alpha > 0"),
             (self.batch_size >= 0, "batch_size must be >= 0"),
+            (self.max_row_hits >= 0, "max_row_hits must be >= 0"),
             (self.max_sentence_length >= 1, "max_sentence_length must be at least 1"),
         ]
         for ok, message in checks:
@@ -233,13 +236,14 @@ class Word2Vec:
             targets, labels, mask = ns_targets(centre, negatives)
         else:
             targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
+        cap = float(cfg.max_row_hits)
         if cfg.model == "sg" and cfg.loss == "ns":
-            return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs=False)
+            return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs=False, max_hits=cap)
         context_mask = ex["context_mask"][lo:hi]
         if cfg.model == "sg":
-            return skipgram_hs_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha)
+            return skipgram_hs_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha, cap)
         return cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
-                         hs=cfg.loss == "hs")
+                         hs=cfg.loss == "hs", max_hits=cap)
 
     def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
               stop_after_words: int | None = None) -> dict[str, float]:

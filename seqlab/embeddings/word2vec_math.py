@@ -17,8 +17,13 @@ u <- u - alpha (sigma(s) - y) h, and every input row gets -alpha sum_k (sigma(s_
 For CBOW that sum is added to each context row undivided by the context size, as word2vec.c
 and gensim do (cbow_mean=1); it is the gradient with respect to the mean h, not to each row.
 
-All rows of a batch read the same parameters and their updates are summed with index_add_ (a
-sparse update: no dense (V, D) gradient is ever made).
+All rows of a batch read the same parameters and their updates are summed into the tables (a
+sparse scatter-add: no dense (V, D) gradient is ever made). word2vec.c applies the updates of one
+row one after the other, each seeing the previous one; summing n updates computed from the same
+stale row is the same to first order while n is small, but overshoots for the few rows that a
+batch hits hundreds of times (the Huffman root, "the" as a negative sample), and a large batch
+then diverges. So a row hit n > ``max_hits`` times in one step gets its summed update scaled by
+max_hits / n: rows hit at most ``max_hits`` times get exactly the plain SGD sum.
 """
 
 from __future__ import annotations
@@ -29,17 +34,26 @@ import torch.nn.functional as F
 MAX_EXP = 6.0
 
 
-def scatter_rows_(table: torch.Tensor, rows: torch.Tensor, values: torch.Tensor) -> None:
+def scatter_rows_(table: torch.Tensor, rows: torch.Tensor, values: torch.Tensor,
+                  hits: torch.Tensor | None = None, max_hits: float = 0.0) -> None:
     """table[rows[i]] += values[i] for every i, duplicates summed (in place; rows (N,), values (N, D)).
 
+    hits: (N,) how many decisions each value row sums (default 1); with ``max_hits`` > 0, a
+    table row hit n > max_hits times in total gets its update scaled by max_hits / n.
     scatter_add_ with an expanded index is about twice as fast as index_add_ on the CPU.
     """
+    if max_hits > 0:
+        if hits is None:
+            hits = torch.ones(rows.shape[0], dtype=values.dtype, device=values.device)
+        count = torch.zeros(table.shape[0], dtype=values.dtype, device=values.device).index_add_(0, rows, hits)
+        scale = (max_hits / count.clamp_min_(1.0)).clamp_max_(1.0)
+        values = values * scale[rows].unsqueeze(1)
     table.scatter_add_(0, rows.unsqueeze(1).expand(-1, table.shape[1]), values)
 
 
 def output_step(h: torch.Tensor, w_out: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
-                mask: torch.Tensor, alpha: float | torch.Tensor, skip_saturated: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                mask: torch.Tensor, alpha: float | torch.Tensor, skip_saturated: bool = False,
+                max_hits: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Apply the output-layer SGD update in place and return (grad_h, loss_sum).
 
     h: (P, D) input vectors; w_out: (V', D) output table, updated in place;
@@ -57,7 +71,7 @@ def output_step(h: torch.Tensor, w_out: torch.Tensor, targets: torch.Tensor, lab
     loss = -(F.logsigmoid(torch.where(labels > 0, scores, -scores)) * mask).sum()
     g = g * alpha
     grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)  # (P, D)
-    scatter_rows_(w_out, flat, (g.unsqueeze(2) * h.unsqueeze(1)).reshape(n * k, -1))
+    scatter_rows_(w_out, flat, (g.unsqueeze(2) * h.unsqueeze(1)).reshape(n * k, -1), mask.reshape(-1), max_hits)
     return grad_h, loss
 
 
@@ -86,20 +100,20 @@ def hs_targets(centre: torch.Tensor, points: torch.Tensor, codes: torch.Tensor, 
 
 def skipgram_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Tensor,
                   targets: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
-                  alpha: float | torch.Tensor, hs: bool) -> torch.Tensor:
+                  alpha: float | torch.Tensor, hs: bool, max_hits: float = 0.0) -> torch.Tensor:
     """One skip-gram SGD step on P (context word, centre decisions) pairs; returns the loss sum.
 
     context: (P,) input word ids; targets/labels/mask: (P, K) as from ns_targets/hs_targets.
     """
     h = w_in.index_select(0, context)
-    grad_h, loss = output_step(h, w_out, targets, labels, mask, alpha, skip_saturated=hs)
-    scatter_rows_(w_in, context, grad_h)
+    grad_h, loss = output_step(h, w_out, targets, labels, mask, alpha, skip_saturated=hs, max_hits=max_hits)
+    scatter_rows_(w_in, context, grad_h, max_hits=max_hits)
     return loss
 
 
 def skipgram_hs_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Tensor,
                      context_mask: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
-                     mask: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
+                     mask: torch.Tensor, alpha: float | torch.Tensor, max_hits: float = 0.0) -> torch.Tensor:
     """Skip-gram with hierarchical softmax, grouped by centre word; returns the loss sum.
 
     Every context word of a centre word makes the same decisions (the centre word's Huffman
@@ -117,14 +131,16 @@ def skipgram_hs_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Ten
     g = (lab - torch.sigmoid(scores)) * full
     loss = -(F.logsigmoid(torch.where(lab > 0, scores, -scores)) * full).sum()
     g = g * alpha
-    scatter_rows_(w_out, targets.reshape(-1), torch.bmm(g, h).reshape(n * length, -1))
-    scatter_rows_(w_in, context.reshape(-1), torch.bmm(g.transpose(1, 2), u).reshape(n * c, -1))
+    scatter_rows_(w_out, targets.reshape(-1), torch.bmm(g, h).reshape(n * length, -1), full.sum(2).reshape(-1),
+                  max_hits)
+    scatter_rows_(w_in, context.reshape(-1), torch.bmm(g.transpose(1, 2), u).reshape(n * c, -1),
+                  context_mask.reshape(-1), max_hits)
     return loss
 
 
 def cbow_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor,
               targets: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
-              alpha: float | torch.Tensor, hs: bool) -> torch.Tensor:
+              alpha: float | torch.Tensor, hs: bool, max_hits: float = 0.0) -> torch.Tensor:
     """One CBOW SGD step on P centre words with padded contexts; returns the loss sum.
 
     context: (P, C) word ids; context_mask: (P, C) float 0/1 (every row has at least one 1).
@@ -133,8 +149,8 @@ def cbow_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Tensor, co
     n, c = context.shape
     vectors = w_in.index_select(0, context.reshape(-1)).view(n, c, -1)
     h = torch.bmm(context_mask.unsqueeze(1), vectors).squeeze(1) / count
-    grad_h, loss = output_step(h, w_out, targets, labels, mask, alpha, skip_saturated=hs)
+    grad_h, loss = output_step(h, w_out, targets, labels, mask, alpha, skip_saturated=hs, max_hits=max_hits)
     # masked slots get a zero update, which is cheaper than compacting them away
     spread = (grad_h.unsqueeze(1) * context_mask.unsqueeze(2)).reshape(n * c, -1)
-    scatter_rows_(w_in, context.reshape(-1), spread)
+    scatter_rows_(w_in, context.reshape(-1), spread, context_mask.reshape(-1), max_hits)
     return loss
