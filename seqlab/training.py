@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 def progress_bar(total: int, desc: str, unit: str, quiet: bool = False, initial: int = 0) -> tqdm:
     """A tqdm bar on stderr (disabled when ``quiet``), with SI-scaled rates such as ``words/s``."""
-    return tqdm(total=total, initial=initial, desc=desc, unit=unit, unit_scale=True, disable=quiet,
+    return tqdm(total=total or None, initial=initial, desc=desc, unit=unit, unit_scale=True, disable=quiet,
                 file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.1)
 
 

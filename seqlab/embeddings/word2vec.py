@@ -314,6 +314,14 @@ class Word2Vec:
                 "loss": reported_loss}
 
 
+def _counted(sentences: Iterable[list[str]], desc: str, quiet: bool) -> Iterable[list[str]]:
+    """``sentences`` with a words-read progress bar (the corpus passes before training)."""
+    with progress_bar(0, desc, "word", quiet) as bar:
+        for sentence in sentences:
+            bar.update(len(sentence))
+            yield sentence
+
+
 def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecConfig(),
                    device: str | torch.device = "auto", checkpoint_path: str | os.PathLike | None = None,
                    resume: bool = False, quiet: bool = False) -> tuple[KeyedVectors, dict[str, float]]:
@@ -334,10 +342,11 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
         config = model.config
     sentences = Corpus(str(corpus), config.lowercase, config.max_sentence_length)
     if model is None:
-        vocab = Vocab.build(sentences, config.min_count, config.max_vocab or None, source=str(corpus))
+        vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
+                            source=str(corpus))
         model = Word2Vec(vocab, config, dev)
     model.corpus = corpus_name
-    data = EncodedCorpus.encode(sentences, model.vocab)
+    data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), model.vocab)
     if len(data.ids) < 2:
         raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")
     stats = model.train(data, quiet=quiet, checkpoint_path=checkpoint_path)
