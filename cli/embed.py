@@ -20,7 +20,7 @@ def embed() -> None:
 
 
 @embed.command("train")
-@click.argument("corpus", required=False, type=click.Path(dir_okay=False))
+@click.argument("corpus", required=False, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native directory.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
@@ -71,7 +71,7 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     if not quiet:
         click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({dev})", err=True)
     kv, stats = train_word2vec(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet)
-    path = save_trained(kv, cfg, output, store_dtype)
+    path = save_trained(kv, stats["config"], output, store_dtype)  # a resumed run keeps its checkpoint's config
     if Path(ckpt).exists():
         Path(ckpt).unlink()
     summary = {"output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,

@@ -73,7 +73,11 @@ def build_config(cls: type[T], path: str | os.PathLike | None = None, section: s
     cfg = dataclasses.replace(base, **values)
     validate = getattr(cfg, "validate", None)
     if validate:
-        validate()
+        try:
+            validate()
+        except ConfigError as exc:
+            where = f"{path} (with command-line overrides)" if path is not None else "options"
+            raise ConfigError(f"{where}: {exc}") from None
     return cfg
 
 

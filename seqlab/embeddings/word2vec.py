@@ -324,8 +324,11 @@ def _counted(sentences: Iterable[list[str]], desc: str, quiet: bool) -> Iterable
 
 def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecConfig(),
                    device: str | torch.device = "auto", checkpoint_path: str | os.PathLike | None = None,
-                   resume: bool = False, quiet: bool = False) -> tuple[KeyedVectors, dict[str, float]]:
+                   resume: bool = False, quiet: bool = False) -> tuple[KeyedVectors, dict[str, Any]]:
     """Train word2vec on the corpus file at ``corpus`` and return (vectors, statistics).
+
+    The statistics hold ``seconds``, ``raw_words``, ``words_per_second``, ``loss``,
+    ``vocab_size`` and ``config``, the Word2VecConfig actually used.
 
     With ``resume`` and an existing ``checkpoint_path``, training continues where the checkpoint
     left off (its config and vocabulary win over ``config``).
@@ -349,8 +352,9 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
     data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), model.vocab)
     if len(data.ids) < 2:
         raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")
-    stats = model.train(data, quiet=quiet, checkpoint_path=checkpoint_path)
-    stats["vocab_size"] = float(len(model.vocab))
+    stats: dict[str, Any] = dict(model.train(data, quiet=quiet, checkpoint_path=checkpoint_path))
+    stats["vocab_size"] = len(model.vocab)
+    stats["config"] = model.config  # on resume, the checkpoint's config
     if not math.isfinite(float(model.w_in.abs().max())):
         raise DataError("training diverged (non-finite vectors); lower --alpha")
     return model.keyed_vectors(), stats

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seqlab.config import to_toml
 from seqlab.embeddings.evaluate import gensim_test_data
-from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.keyed_vectors import KeyedVectors, _format_of
 from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.errors import ConfigError
 from seqlab.io import atomic_open
@@ -29,8 +29,7 @@ def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.Path
                  store_dtype: str = "float32") -> Path:
     """Save vectors (format from the extension) and the config used, as ``<output>.toml`` or
     ``<dir>/config.toml`` for the native format."""
-    suffix = Path(output).suffix.lower()
-    native = suffix not in (".txt", ".vec", ".bin", ".gz", ".bz2", ".xz")
+    native = _format_of(Path(output), None) == "native"
     if store_dtype != "float32" and not native:
         raise ConfigError(f"{output}: --store-dtype {store_dtype} is only for the native format")
     path = Path(kv.save(output, dtype=store_dtype))

@@ -45,7 +45,8 @@ def scatter_rows_(table: torch.Tensor, rows: torch.Tensor, values: torch.Tensor,
     if max_hits > 0:
         if hits is None:
             hits = torch.ones(rows.shape[0], dtype=values.dtype, device=values.device)
-        count = torch.zeros(table.shape[0], dtype=values.dtype, device=values.device).index_add_(0, rows, hits)
+        count = torch.zeros(table.shape[0], dtype=values.dtype, device=values.device)
+        count.index_add_(0, rows, hits.to(values.dtype))
         scale = (max_hits / count.clamp_min_(1.0)).clamp_max_(1.0)
         values = values * scale[rows].unsqueeze(1)
     table.scatter_add_(0, rows.unsqueeze(1).expand(-1, table.shape[1]), values)

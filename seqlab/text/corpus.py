@@ -7,13 +7,15 @@ string; a sentence longer than ``max_sentence_length`` tokens is cut into pieces
 
 from __future__ import annotations
 
+import codecs
+import lzma
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from seqlab.errors import DataError
-from seqlab.io import check_readable, open_text
+from seqlab.io import check_readable, open_binary, open_text
 
 BLOCK_CHARS = 1 << 20
 
@@ -85,8 +87,24 @@ def iter_sentences(path: str | os.PathLike, lowercase: bool = False,
                 yield current[:max_sentence_length]
                 current = current[max_sentence_length:]
     except UnicodeDecodeError as exc:
-        raise DataError(f"{p}: line {line_no}: not valid UTF-8 ({exc.reason})") from None
-    except (OSError, EOFError) as exc:  # corrupt compressed stream
+        # the text layer decodes ahead of the lines we have seen, so find the line from the bytes
+        raise DataError(f"{p}: line {_bad_utf8_line(p)}: not valid UTF-8 ({exc.reason})") from None
+    except (OSError, EOFError, lzma.LZMAError) as exc:  # a corrupt compressed stream
         raise DataError(f"{p}: cannot read ({exc})") from None
     if not any_token:
         raise DataError(f"{p}: the corpus is empty (no tokens)")
+
+
+def _bad_utf8_line(path: Path) -> int:
+    """The 1-based line of the first byte that is not valid UTF-8 in ``path`` (decompressed)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open_binary(path) as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                pending = len(decoder.getstate()[0])
+                return line + chunk[: max(exc.start - pending, 0)].count(b"\n")
+            line += chunk.count(b"\n")
+    return line

@@ -157,8 +157,7 @@ def assert_one_line_error(result, *fragments: str) -> None:
     ("blank.txt", "  \n\n\t\n", ["blank.txt: the corpus is empty"]),
     ("latin1.txt", "caf\xe9 au lait\n".encode("latin-1"), ["latin1.txt: line 1: not valid UTF-8"]),
     ("corpus.txt.gz", b"not gzip data\n", ["corpus.txt.gz: cannot read"]),
-    pytest.param("corpus.txt.xz", b"not xz data\n", ["corpus.txt.xz: cannot read"], marks=pytest.mark.xfail(
-        strict=True, reason="lzma.LZMAError is not an OSError: seqlab/text/corpus.py lets it escape as a traceback")),
+    ("corpus.txt.xz", b"not xz data\n", ["corpus.txt.xz: cannot read"]),
 ])
 def test_bad_corpus_file(tmp_path, name, content, fragments):
     path = tmp_path / name
@@ -170,12 +169,10 @@ def test_bad_corpus_file(tmp_path, name, content, fragments):
     assert not (tmp_path / "out.txt").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="cli/embed.py declares CORPUS as click.Path(dir_okay=False), so Click "
-                                       "answers a directory with a multi-line usage error, not 'seqlab: error:'")
 def test_directory_as_corpus(tmp_path):
     (tmp_path / "texts").mkdir()
     result = quick(tmp_path / "texts", tmp_path / "out.txt")
-    assert result.exit_code == 2 and "Traceback" not in result.stderr  # true today; the format is not
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert_one_line_error(result, "texts: is a directory")
 
 
@@ -253,8 +250,6 @@ def test_resume_continues_from_the_checkpoint(corpus, tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-@pytest.mark.xfail(strict=True, reason="on --resume the CLI saves the config built from its flags, not the "
-                                       "checkpoint's config that train_word2vec actually used")
 def test_resume_saves_the_config_that_was_used(corpus, tmp_path):
     out = tmp_path / "out.txt"
     interrupted_checkpoint(corpus, tmp_path / "out.txt.ckpt", dataclasses.replace(CHECKPOINT_CONFIG, dim=12))

@@ -16,9 +16,11 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
 
 
 def _neighbour_score(kv, data: EncodedCorpus, window: int = 2, n: int = 4000) -> float:
-    """Mean cosine of words that co-occur within ``window`` minus that of random word pairs."""
+    """Mean cosine of words that co-occur within ``window`` minus that of random word pairs, after
+    centring (the direction all trained vectors share would make every cosine large)."""
     rng = np.random.default_rng(0)
-    unit = kv.vectors / kv.vectors.norm(dim=1, keepdim=True)
+    centred = kv.vectors.double() - kv.vectors.double().mean(0)
+    unit = centred / centred.norm(dim=1, keepdim=True)
     pos = rng.integers(0, len(data.ids) - window, n)
     a, b = data.ids[pos], data.ids[pos + rng.integers(1, window + 1, n)]
     r1, r2 = rng.integers(0, len(kv), n), rng.integers(0, len(kv), n)
@@ -37,4 +39,4 @@ def test_cuda_training_learns(model, loss):
     w2v.train(data, quiet=True)
     kv = w2v.keyed_vectors()
     assert torch.isfinite(kv.vectors).all()
-    assert _neighbour_score(kv, data) > 0.1
+    assert _neighbour_score(kv, data) > 0.08  # random vectors: 0 +- 0.003
