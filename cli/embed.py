@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, get_device, handle_errors, quiet_option
+from seqlab.cli.common import device_option, fail, get_device, handle_errors, quiet_option
 from seqlab.cli.embed_eval import eval_command
 from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_io import default_corpus, save_trained
@@ -70,7 +70,11 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     if not quiet:
         click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({dev})", err=True)
-    kv, stats = train_word2vec(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet)
+    try:
+        kv, stats = train_word2vec(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet)
+    except KeyboardInterrupt:
+        hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
+        fail(f"interrupted{hint}", 130)
     path = save_trained(kv, stats["config"], output, store_dtype)  # a resumed run keeps its checkpoint's config
     if Path(ckpt).exists():
         Path(ckpt).unlink()
