@@ -28,7 +28,8 @@ def default_corpus() -> tuple[Path, Path]:
 def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.PathLike,
                  store_dtype: str = "float32") -> Path:
     """Save vectors (format from the extension) and the config used, as ``<output>.toml`` or
-    ``<dir>/config.toml`` for the native format."""
+    ``<dir>/config.toml`` for the native format; word2vec files also get ``<output>.vocab`` with
+    the word counts (gensim reads it with ``load_word2vec_format(path, fvocab=...)``)."""
     native = _format_of(Path(output), None) == "native"
     if store_dtype != "float32" and not native:
         raise ConfigError(f"{output}: --store-dtype {store_dtype} is only for the native format")
@@ -36,4 +37,8 @@ def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.Path
     cfg_path = path / "config.toml" if native and path.is_dir() else Path(str(output) + ".toml")
     with atomic_open(cfg_path, "w", encoding="utf-8") as fh:
         fh.write("# the settings these vectors were trained with\n" + to_toml(config, "word2vec"))
+    if not native and kv.counts is not None:
+        # word2vec files have no counts: keep them beside, in gensim's fvocab format ("word count")
+        with atomic_open(str(output) + ".vocab", "w", encoding="utf-8") as fh:
+            fh.writelines(f"{w} {c}\n" for w, c in zip(kv.words, kv.counts.tolist(), strict=True))
     return path

@@ -266,3 +266,16 @@ def test_resume_with_a_checkpoint_of_another_corpus(corpus, tmp_path):
     interrupted_checkpoint(other, tmp_path / "out.txt.ckpt", CHECKPOINT_CONFIG)
     result = run(corpus, "-o", tmp_path / "out.txt", "--resume", *RESUME_FLAGS)
     assert_one_line_error(result, "out.txt.ckpt: this checkpoint was made on", "other.txt", "drop --resume")
+
+
+def test_word2vec_output_keeps_counts_in_a_gensim_fvocab_file(corpus, tmp_path):
+    from gensim.models import KeyedVectors as GensimKeyedVectors
+
+    out = tmp_path / "vectors.bin"
+    result = run(corpus, "-o", out, "--epochs", "1", "--min-count", "1", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    ours = KeyedVectors.load(out)
+    theirs = GensimKeyedVectors.load_word2vec_format(str(out), binary=True, fvocab=str(out) + ".vocab")
+    counts = [theirs.get_vecattr(w, "count") for w in ours.words]
+    assert counts == sorted(counts, reverse=True) and counts[0] > 1
+    assert sum(counts) == len(corpus.read_text(encoding="utf-8").split())
