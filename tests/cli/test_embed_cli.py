@@ -90,7 +90,8 @@ def test_train_writes_word2vec_text_that_gensim_reads(corpus, tmp_path):
 
     saved = tomllib.loads((tmp_path / "out.txt.toml").read_text(encoding="utf-8"))["word2vec"]
     assert saved["epochs"] == 1 and saved["min_count"] == 1 and saved["dim"] == 100 and saved["model"] == "sg"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt", "out.txt.toml", "town.txt"]  # no ckpt, no tmp
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["out.txt", "out.txt.toml", "out.txt.vocab", "town.txt"]  # no ckpt, no tmp
 
 
 def test_train_writes_word2vec_binary(corpus, tmp_path):
