@@ -34,22 +34,25 @@ import torch.nn.functional as F
 MAX_EXP = 6.0
 
 
-def scatter_rows_(table: torch.Tensor, rows: torch.Tensor, values: torch.Tensor,
-                  hits: torch.Tensor | None = None, max_hits: float = 0.0) -> None:
+def scatter_rows_(table: torch.Tensor, rows: torch.Tensor, values: torch.Tensor) -> None:
     """table[rows[i]] += values[i] for every i, duplicates summed (in place; rows (N,), values (N, D)).
 
-    hits: (N,) how many decisions each value row sums (default 1); with ``max_hits`` > 0, a
-    table row hit n > max_hits times in total gets its update scaled by max_hits / n.
     scatter_add_ with an expanded index is about twice as fast as index_add_ on the CPU.
     """
-    if max_hits > 0:
-        if hits is None:
-            hits = torch.ones(rows.shape[0], dtype=values.dtype, device=values.device)
-        count = torch.zeros(table.shape[0], dtype=values.dtype, device=values.device)
-        count.index_add_(0, rows, hits.to(values.dtype))
-        scale = (max_hits / count.clamp_min_(1.0)).clamp_max_(1.0)
-        values = values * scale[rows].unsqueeze(1)
     table.scatter_add_(0, rows.unsqueeze(1).expand(-1, table.shape[1]), values)
+
+
+def hit_scale(rows: torch.Tensor, hits: torch.Tensor, size: int, max_hits: float) -> torch.Tensor | None:
+    """Per-entry factor (N,) min(1, max_hits / n) where n is the total ``hits`` of the entry's row.
+
+    rows: (N,) table rows; hits: (N,) how many decisions each entry's update sums. None when
+    ``max_hits`` is 0 (plain summed SGD). The factor is applied to the small per-decision
+    gradients before the (N, D) updates are formed, so it costs no pass over them.
+    """
+    if max_hits <= 0:
+        return None
+    count = torch.zeros(size, dtype=hits.dtype, device=hits.device).index_add_(0, rows, hits)
+    return (max_hits / count.clamp_min_(1.0)).clamp_max_(1.0)[rows]
 
 
 def output_step(h: torch.Tensor, w_out: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
@@ -72,7 +75,9 @@ def output_step(h: torch.Tensor, w_out: torch.Tensor, targets: torch.Tensor, lab
     loss = -(F.logsigmoid(torch.where(labels > 0, scores, -scores)) * mask).sum()
     g = g * alpha
     grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)  # (P, D)
-    scatter_rows_(w_out, flat, (g.unsqueeze(2) * h.unsqueeze(1)).reshape(n * k, -1), mask.reshape(-1), max_hits)
+    scale = hit_scale(flat, mask.reshape(-1).to(g.dtype), w_out.shape[0], max_hits)
+    g_rows = g if scale is None else g * scale.view(n, k)
+    scatter_rows_(w_out, flat, (g_rows.unsqueeze(2) * h.unsqueeze(1)).reshape(n * k, -1))
     return grad_h, loss
 
 
@@ -108,7 +113,8 @@ def skipgram_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Tensor
     """
     h = w_in.index_select(0, context)
     grad_h, loss = output_step(h, w_out, targets, labels, mask, alpha, skip_saturated=hs, max_hits=max_hits)
-    scatter_rows_(w_in, context, grad_h, max_hits=max_hits)
+    scale = hit_scale(context, torch.ones_like(grad_h[:, 0]), w_in.shape[0], max_hits)
+    scatter_rows_(w_in, context, grad_h if scale is None else grad_h * scale.unsqueeze(1))
     return loss
 
 
@@ -132,10 +138,13 @@ def skipgram_hs_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Ten
     g = (lab - torch.sigmoid(scores)) * full
     loss = -(F.logsigmoid(torch.where(lab > 0, scores, -scores)) * full).sum()
     g = g * alpha
-    scatter_rows_(w_out, targets.reshape(-1), torch.bmm(g, h).reshape(n * length, -1), full.sum(2).reshape(-1),
-                  max_hits)
-    scatter_rows_(w_in, context.reshape(-1), torch.bmm(g.transpose(1, 2), u).reshape(n * c, -1),
-                  context_mask.reshape(-1), max_hits)
+    nodes, words = targets.reshape(-1), context.reshape(-1)
+    out_scale = hit_scale(nodes, full.sum(2).reshape(-1), w_out.shape[0], max_hits)
+    in_scale = hit_scale(words, context_mask.reshape(-1).to(g.dtype), w_in.shape[0], max_hits)
+    g_out = g if out_scale is None else g * out_scale.view(n, length, 1)
+    g_in = g if in_scale is None else g * in_scale.view(n, 1, c)
+    scatter_rows_(w_out, nodes, torch.bmm(g_out, h).reshape(n * length, -1))
+    scatter_rows_(w_in, words, torch.bmm(g_in.transpose(1, 2), u).reshape(n * c, -1))
     return loss
 
 
@@ -152,6 +161,10 @@ def cbow_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Tensor, co
     h = torch.bmm(context_mask.unsqueeze(1), vectors).squeeze(1) / count
     grad_h, loss = output_step(h, w_out, targets, labels, mask, alpha, skip_saturated=hs, max_hits=max_hits)
     # masked slots get a zero update, which is cheaper than compacting them away
-    spread = (grad_h.unsqueeze(1) * context_mask.unsqueeze(2)).reshape(n * c, -1)
-    scatter_rows_(w_in, context.reshape(-1), spread, context_mask.reshape(-1), max_hits)
+    words = context.reshape(-1)
+    weight = context_mask
+    scale = hit_scale(words, context_mask.reshape(-1).to(grad_h.dtype), w_in.shape[0], max_hits)
+    if scale is not None:
+        weight = weight * scale.view(n, c)
+    scatter_rows_(w_in, words, (grad_h.unsqueeze(1) * weight.unsqueeze(2)).reshape(n * c, -1))
     return loss

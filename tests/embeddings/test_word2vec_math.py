@@ -18,6 +18,7 @@ from seqlab.embeddings.word2vec import Word2VecConfig, learning_rate
 from seqlab.embeddings.word2vec_math import (
     MAX_EXP,
     cbow_step,
+    hit_scale,
     hs_targets,
     ns_targets,
     output_step,
@@ -252,18 +253,21 @@ def test_cbow_context_rows_get_count_times_the_autograd_gradient():
 
 
 # ------------------------------------------------------------------------------ row cap
-def test_scatter_rows_sums_duplicates_and_caps_heavy_rows():
+def test_scatter_rows_sums_duplicates_and_hit_scale_caps_heavy_rows():
     rows = torch.tensor([0, 0, 0, 1, 2])
     values = torch.ones(5, 2, dtype=torch.float64)
     plain = torch.zeros(3, 2, dtype=torch.float64)
     scatter_rows_(plain, rows, values)
     assert plain[:, 0].tolist() == [3.0, 1.0, 1.0]
+    ones = torch.ones(5, dtype=torch.float64)
+    assert hit_scale(rows, ones, 3, 0.0) is None  # off: plain summed SGD
     capped = torch.zeros(3, 2, dtype=torch.float64)
-    scatter_rows_(capped, rows, values, max_hits=2.0)  # row 0: 3 hits > 2, scaled by 2/3
+    scale = hit_scale(rows, ones, 3, 2.0)  # row 0: 3 hits > 2, scaled by 2/3
+    scatter_rows_(capped, rows, values * scale.unsqueeze(1))
     torch.testing.assert_close(capped[:, 0], torch.tensor([2.0, 1.0, 1.0], dtype=torch.float64))
     weighted = torch.zeros(3, 2, dtype=torch.float64)
     hits = torch.tensor([1.0, 0.0, 1.0, 4.0, 2.0], dtype=torch.float64)  # row 0: 2, row 1: 4, row 2: 2 hits
-    scatter_rows_(weighted, rows, values, hits, max_hits=2.0)
+    scatter_rows_(weighted, rows, values * hit_scale(rows, hits, 3, 2.0).unsqueeze(1))
     torch.testing.assert_close(weighted[:, 0], torch.tensor([3.0, 0.5, 1.0], dtype=torch.float64))
 
 
