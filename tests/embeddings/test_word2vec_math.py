@@ -281,3 +281,19 @@ def test_learning_rate_decays_linearly_and_clamps():
     assert learning_rate(cfg, -0.3) == pytest.approx(0.025, abs=1e-15)
     assert learning_rate(cfg, 1.7) == pytest.approx(0.0001, abs=1e-15)
     assert learning_rate(Word2VecConfig(alpha=0.5, min_alpha=0.5), 0.9) == 0.5
+
+
+def test_output_step_caps_the_summed_update_of_a_heavy_row():
+    torch.manual_seed(3)
+    h = torch.randn(4, 5, dtype=torch.float64)
+    w_out = torch.randn(6, 5, dtype=torch.float64) * 0.1
+    targets = torch.tensor([[2, 5], [2, 4], [2, 3], [1, 0]])  # row 2 hit 3 times, the others once
+    labels = torch.tensor([[1.0, 0.0]] * 4, dtype=torch.float64)
+    mask = torch.ones(4, 2, dtype=torch.float64)
+    plain, capped = w_out.clone(), w_out.clone()
+    grad_plain, _ = output_step(h, plain, targets, labels, mask, ALPHA)
+    grad_capped, _ = output_step(h, capped, targets, labels, mask, ALPHA, max_hits=1.0)
+    torch.testing.assert_close(capped[2] - w_out[2], (plain[2] - w_out[2]) / 3, rtol=0, atol=1e-15)
+    for row in (0, 1, 3, 4, 5):
+        torch.testing.assert_close(capped[row], plain[row], rtol=0, atol=0)
+    torch.testing.assert_close(grad_capped, grad_plain, rtol=0, atol=0)  # the input side is not capped here
