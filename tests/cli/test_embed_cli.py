@@ -43,12 +43,8 @@ A new school will open next year near the bridge on the other side of the river 
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    # two intra-op threads on two shared, busy cores make these small steps many times slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _single_thread(one_thread):
+    """Every test here runs with one torch thread (see conftest.one_thread)."""
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 Skipped without CUDA (CI has none); run on a GPU machine with ``pytest -m gpu``.
 """
 
-import numpy as np
 import pytest
 import torch
 
@@ -15,22 +14,8 @@ from seqlab.text.vocab import Vocab
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 
-def _neighbour_score(kv, data: EncodedCorpus, window: int = 2, n: int = 4000) -> float:
-    """Mean cosine of words that co-occur within ``window`` minus that of random word pairs, after
-    centring (the direction all trained vectors share would make every cosine large)."""
-    rng = np.random.default_rng(0)
-    centred = kv.vectors.double() - kv.vectors.double().mean(0)
-    unit = centred / centred.norm(dim=1, keepdim=True)
-    pos = rng.integers(0, len(data.ids) - window, n)
-    a, b = data.ids[pos], data.ids[pos + rng.integers(1, window + 1, n)]
-    r1, r2 = rng.integers(0, len(kv), n), rng.integers(0, len(kv), n)
-    near = (unit[a] * unit[b]).sum(1).mean().item()
-    rand = (unit[r1] * unit[r2]).sum(1).mean().item()
-    return near - rand
-
-
 @pytest.mark.parametrize("model,loss", [("sg", "ns"), ("sg", "hs"), ("cbow", "ns"), ("cbow", "hs")])
-def test_cuda_training_learns(model, loss):
+def test_cuda_training_learns(model, loss, cooccurrence_score):
     corpus = Corpus(str(gensim_test_data("lee_background.cor")), lowercase=True)
     vocab = Vocab.build(corpus, min_count=2)
     data = EncodedCorpus.encode(corpus, vocab)
@@ -39,4 +24,4 @@ def test_cuda_training_learns(model, loss):
     w2v.train(data, quiet=True)
     kv = w2v.keyed_vectors()
     assert torch.isfinite(kv.vectors).all()
-    assert _neighbour_score(kv, data) > 0.08  # random vectors: 0 +- 0.003
+    assert cooccurrence_score(kv, data) > 0.08  # random vectors: 0 +- 0.003
