@@ -9,9 +9,9 @@ import click
 
 from seqlab.cli.common import device_option, fail, get_device, handle_errors, quiet_option
 from seqlab.cli.embed_eval import eval_command
+from seqlab.config import build_config
 from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_io import default_corpus, save_trained
-from seqlab.errors import ConfigError
 
 
 @click.group()
@@ -62,10 +62,11 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     if corpus is None:
         corpus, default_config = default_corpus()
         config_path = config_path or default_config
-    cfg = _config(config_path, model=model, loss=loss, dim=dim, window=window, negative=negative,
-                  min_count=min_count, max_vocab=max_vocab, sample=sample, epochs=epochs, alpha=alpha,
-                  min_alpha=min_alpha, batch_size=batch_size, seed=seed, lowercase=lowercase,
-                  checkpoint_minutes=checkpoint_minutes, checkpoint_words=checkpoint_words)
+    cfg = build_config(Word2VecConfig, config_path, section="word2vec", model=model, loss=loss, dim=dim,
+                       window=window, negative=negative, min_count=min_count, max_vocab=max_vocab, sample=sample,
+                       epochs=epochs, alpha=alpha, min_alpha=min_alpha, batch_size=batch_size, seed=seed,
+                       lowercase=lowercase, checkpoint_minutes=checkpoint_minutes,
+                       checkpoint_words=checkpoint_words)
     dev = get_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     if not quiet:
@@ -86,15 +87,6 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     else:
         click.echo(f"wrote {len(kv)} x {kv.vector_size} vectors to {path} "
                    f"({stats['words_per_second']:,.0f} words/s, {stats['seconds']:.1f} s)")
-
-
-def _config(path, **overrides) -> Word2VecConfig:
-    from seqlab.config import build_config
-
-    try:
-        return build_config(Word2VecConfig, path, section="word2vec", **overrides)
-    except TypeError as exc:  # pragma: no cover - a field mismatch is a bug, not a user error
-        raise ConfigError(str(exc)) from exc
 
 
 embed.add_command(eval_command)

@@ -21,7 +21,7 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,13 +115,17 @@ class EncodedCorpus:
 
     @classmethod
     def encode(cls, sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
-        get = vocab.index.get
         chunks: list[np.ndarray] = []
         lengths: list[int] = []
         raw = 0
-        for sentence in sentences:
-            raw += len(sentence)
-            ids = np.fromiter((i for i in map(get, sentence) if i is not None), dtype=np.int32)
+
+        def counted() -> Iterator[list[str]]:
+            nonlocal raw
+            for sentence in sentences:
+                raw += len(sentence)
+                yield sentence
+
+        for ids in vocab.encode(counted()):
             if len(ids):
                 chunks.append(ids)
                 lengths.append(len(ids))

@@ -72,8 +72,7 @@ class Vocab:
         """Yield each sentence as an int32 array of word ids, out-of-vocabulary words dropped."""
         get = self.index.get
         for sentence in sentences:
-            ids = [i for i in map(get, sentence) if i is not None]
-            yield np.asarray(ids, dtype=np.int32)
+            yield np.fromiter((i for i in map(get, sentence) if i is not None), dtype=np.int32)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``word<TAB>count`` lines (index order) atomically; the first line holds the total."""
