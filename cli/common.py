@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from seqlab.device import DEVICE_CHOICES, resolve_device
+from seqlab.device import DEVICE_CHOICES
 from seqlab.errors import SeqlabError
 
 device_option = click.option(
@@ -39,8 +39,3 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail("interrupted", 130)
 
     return wrapper
-
-
-def get_device(name: str):
-    """resolve_device for the CLI (its errors are SeqlabErrors, handled by handle_errors)."""
-    return resolve_device(name)

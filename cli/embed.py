@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, fail, get_device, handle_errors, quiet_option
+from seqlab.cli.common import device_option, fail, handle_errors, quiet_option
 from seqlab.cli.embed_eval import eval_command
 from seqlab.config import build_config
+from seqlab.device import resolve_device
 from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_io import default_corpus, save_trained
 
@@ -67,7 +68,7 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
                        epochs=epochs, alpha=alpha, min_alpha=min_alpha, batch_size=batch_size, seed=seed,
                        lowercase=lowercase, checkpoint_minutes=checkpoint_minutes,
                        checkpoint_words=checkpoint_words)
-    dev = get_device(device)
+    dev = resolve_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     if not quiet:
         click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({dev})", err=True)

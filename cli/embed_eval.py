@@ -6,7 +6,8 @@ import json
 
 import click
 
-from seqlab.cli.common import device_option, get_device, handle_errors, json_option
+from seqlab.cli.common import device_option, handle_errors, json_option
+from seqlab.device import resolve_device
 from seqlab.embeddings.evaluate import (
     AnalogyResult,
     SimilarityResult,
@@ -54,7 +55,7 @@ def eval_command(
     if not analogy_files and not similarity_files:
         analogy_files = (str(gensim_test_data(DEFAULT_ANALOGIES)),)
         similarity_files = (str(gensim_test_data(DEFAULT_SIMILARITY)),)
-    kv = KeyedVectors.load(vectors).to(get_device(device))
+    kv = KeyedVectors.load(vectors).to(resolve_device(device))
     analogies = [
         evaluate_analogies(kv, f, restrict_vocab=restrict_vocab, method=method) for f in analogy_files
     ]

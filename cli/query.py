@@ -6,7 +6,8 @@ import json
 
 import click
 
-from seqlab.cli.common import device_option, get_device, handle_errors, json_option
+from seqlab.cli.common import device_option, handle_errors, json_option
+from seqlab.device import resolve_device
 from seqlab.embeddings.keyed_vectors import KeyedVectors, load_default_vectors
 
 vectors_option = click.option(
@@ -21,7 +22,7 @@ topn_option = click.option(
 def load_vectors(path: str | None, device: str) -> KeyedVectors:
     """The vectors at ``path`` (the shipped default when None), queried on ``device``."""
     kv = KeyedVectors.load(path) if path else load_default_vectors()
-    return kv.to(get_device(device))
+    return kv.to(resolve_device(device))
 
 
 def print_neighbours(neighbours: list[tuple[str, float]], as_json: bool) -> None:
