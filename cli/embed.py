@@ -13,6 +13,7 @@ from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_io import default_corpus, save_trained
+from seqlab.io import check_readable
 
 
 @click.group()
@@ -70,6 +71,7 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
                        checkpoint_words=checkpoint_words)
     dev = resolve_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
+    check_readable(corpus)  # a missing corpus is reported before anything else is said
     if not quiet:
         click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({dev})", err=True)
     try:
