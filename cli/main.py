@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from seqlab import __version__
+from seqlab.cli.bleu import bleu
 from seqlab.cli.embed import embed
 from seqlab.cli.query import analogy, similar
 
@@ -16,6 +17,7 @@ def main() -> None:
 
 
 main.add_command(embed)
+main.add_command(bleu)
 main.add_command(analogy)
 main.add_command(similar)
 

@@ -91,3 +91,29 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     if not isinstance(state, dict) or "kind" not in state:
         raise DataError(f"{p}: not a seqlab checkpoint")
     return state
+
+
+def read_lines(path: str | os.PathLike, stream: IO[bytes] | None = None) -> list[str]:
+    """All lines of a UTF-8 text file (plain, .gz, .bz2, .xz) without their newlines.
+
+    Lines end at ``\\n`` only (a stray ``\\r`` stays in the line, as sacrebleu reads files). ``stream``
+    reads those bytes instead of opening ``path`` (which then only names the input in errors, e.g.
+    ``-`` for stdin). Invalid UTF-8 raises DataError naming the file and the line.
+    """
+    if stream is not None:
+        data = stream.read()
+    else:
+        with open_binary(path) as fh:
+            try:
+                data = fh.read()
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                raise DataError(f"{path}: cannot read ({exc})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"{path}: line {line} is not valid UTF-8 (byte {exc.start})") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

@@ -1,0 +1,308 @@
+"""BLEU on strings (Papineni et al. 2002), with sacrebleu's tokenisers, smoothing and signature.
+
+For a corpus of hypotheses h_s, each with references R_s:
+
+- modified n-gram precision p_n = sum_s sum_g min(c_h(g), max_{r in R_s} c_r(g)) / sum_s #n-grams(h_s)
+  (each hypothesis n-gram count is clipped by its largest count in any one reference);
+- brevity penalty BP = 1 if c > r else exp(1 - r / c), with c the summed hypothesis lengths and r the
+  summed "closest" reference lengths (per sentence, the reference length nearest the hypothesis
+  length, ties to the shorter one; Papineni et al. section 2.2.2);
+- BLEU = BP * exp(sum_{n=1..N} log(p_n) / N), N = 4, reported on a 0-100 scale.
+
+Sentence-level BLEU needs smoothing because a short sentence often has no 4-gram match. The
+methods are those of Chen & Cherry (2014), as sacrebleu implements them: ``none``; ``floor``
+(method 1: a zero count becomes ``smooth_value``, default 0.1); ``add-k`` (method 2: k, default 1,
+added to the counts and totals of orders n > 1); ``exp`` (method 3, NIST: the k-th order with no
+match gets precision 1 / (2^k total)). ``effective_order`` stops at the highest order that has
+any n-gram in the hypothesis (sacrebleu turns it on for sentence-level scores).
+
+Tokenisation is sacrebleu's own (13a, intl, char, zh, none, ...): this module only counts. The
+statistics of a sentence are one flat row ``[hyp_len, ref_len, correct_1..N, total_1..N]``, as in
+sacrebleu, so that corpus scores are sums of sentence rows, and :mod:`seqlab.metrics.bleu_ids`
+computes the same rows from token ids in torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from itertools import islice
+
+import sacrebleu
+
+from seqlab.errors import ConfigError, DataError
+
+MAX_ORDER = 4
+SMOOTH_DEFAULTS: dict[str, float | None] = {"none": None, "floor": 0.1, "add-k": 1.0, "exp": None}
+SMOOTH_METHODS = tuple(SMOOTH_DEFAULTS)
+
+# sacrebleu's tokenisers by name (sacrebleu.metrics.bleu._TOKENIZERS); the ones that need no extra
+# install (MeCab, a downloaded sentencepiece model) are listed first.
+TOKENIZERS: dict[str, str] = {
+    "13a": "tokenizer_13a.Tokenizer13a",
+    "intl": "tokenizer_intl.TokenizerV14International",
+    "char": "tokenizer_char.TokenizerChar",
+    "zh": "tokenizer_zh.TokenizerZh",
+    "none": "tokenizer_none.NoneTokenizer",
+    "ja-mecab": "tokenizer_ja_mecab.TokenizerJaMecab",
+    "ko-mecab": "tokenizer_ko_mecab.TokenizerKoMecab",
+    "spm": "tokenizer_spm.TokenizerSPM",
+    "flores101": "tokenizer_spm.Flores101Tokenizer",
+    "flores200": "tokenizer_spm.Flores200Tokenizer",
+}
+
+
+def get_tokenizer(name: str):
+    """sacrebleu's tokeniser called ``name`` (a callable str -> str with a ``signature()``)."""
+    if name not in TOKENIZERS:
+        raise ConfigError(f"unknown BLEU tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}")
+    module, cls = TOKENIZERS[name].rsplit(".", 1)
+    try:
+        return getattr(import_module(f"sacrebleu.tokenizers.{module}"), cls)()
+    except (ImportError, RuntimeError, OSError) as exc:
+        raise ConfigError(f"BLEU tokenizer {name!r} is not available here: {exc}") from None
+
+
+def ngram_counts(tokens: Sequence[str], max_order: int) -> Counter:
+    """Counts of every n-gram (as a tuple) of ``tokens``, for n = 1..max_order."""
+    counts: Counter = Counter()
+    for n in range(1, max_order + 1):
+        counts.update(zip(*(islice(tokens, i, None) for i in range(n)), strict=False))
+    return counts
+
+
+def closest_ref_len(hyp_len: int, ref_lens: Iterable[int]) -> int:
+    """The reference length nearest ``hyp_len``; of two equally near, the shorter (as sacrebleu)."""
+    return min(ref_lens, key=lambda r: (abs(hyp_len - r), r))
+
+
+def reference_info(refs: Sequence[Sequence[str]], max_order: int) -> tuple[dict, list[int]]:
+    """(n-gram -> max count over the references, reference lengths) for one sentence's references."""
+    merged: dict = {}
+    lengths = []
+    for tokens in refs:
+        lengths.append(len(tokens))
+        for gram, count in ngram_counts(tokens, max_order).items():
+            if count > merged.get(gram, 0):
+                merged[gram] = count
+    return merged, lengths
+
+
+def segment_statistics(hyp: Sequence[str], ref_ngrams: dict, ref_lens: Sequence[int], max_order: int) -> list[int]:
+    """One sentence's row ``[hyp_len, ref_len, correct_1..N, total_1..N]`` (tokens already split)."""
+    correct = [0] * max_order
+    total = [0] * max_order
+    hyp_len = len(hyp)
+    for n in range(max_order):
+        total[n] = max(0, hyp_len - n)
+    get = ref_ngrams.get
+    for gram, count in ngram_counts(hyp, max_order).items():
+        ref_count = get(gram)
+        if ref_count:
+            correct[len(gram) - 1] += count if count < ref_count else ref_count
+    return [hyp_len, closest_ref_len(hyp_len, ref_lens) if ref_lens else 0, *correct, *total]
+
+
+def _log(x: float) -> float:
+    """log with log(0) = -9999999999, as sacrebleu (so a zero precision gives a score of 0)."""
+    return -9999999999 if x == 0.0 else math.log(x)
+
+
+@dataclass
+class BLEUScore:
+    """A BLEU score and the statistics it came from (the fields of sacrebleu's BLEUScore)."""
+
+    score: float
+    counts: list[float]
+    totals: list[float]
+    precisions: list[float]
+    bp: float
+    sys_len: int
+    ref_len: int
+    signature: str = ""
+    name: str = field(default="BLEU", repr=False)
+
+    @property
+    def ratio(self) -> float:
+        """Hypothesis length / reference length (0 without references)."""
+        return self.sys_len / self.ref_len if self.ref_len else 0.0
+
+    @property
+    def hyp_len(self) -> int:
+        return self.sys_len
+
+    def verbose(self) -> str:
+        """``p1/p2/p3/p4 (BP = ... ratio = ... hyp_len = ... ref_len = ...)`` as sacrebleu prints it."""
+        precisions = "/".join(f"{p:.1f}" for p in self.precisions)
+        return (f"{precisions} (BP = {self.bp:.3f} ratio = {self.ratio:.3f} hyp_len = {self.sys_len:d} "
+                f"ref_len = {self.ref_len:d})")
+
+    def format(self, width: int = 2, signature: bool = True) -> str:
+        """The one-line report, ``BLEU|<signature> = 35.21 66.1/41.2/... (BP = ...)``, as sacrebleu."""
+        name = f"{self.name}|{self.signature}" if signature and self.signature else self.name
+        return f"{name} = {self.score:.{width}f} {self.verbose()}"
+
+    def to_dict(self) -> dict:
+        """Every field at full precision, plus the signature split into its parts."""
+        out = {"name": self.name, "score": self.score, "signature": self.signature,
+               "precisions": list(self.precisions), "bp": self.bp, "ratio": self.ratio,
+               "hyp_len": self.sys_len, "ref_len": self.ref_len,
+               "counts": list(self.counts), "totals": list(self.totals), "verbose_score": self.verbose()}
+        for part in self.signature.split("|") if self.signature else []:
+            key, _, value = part.partition(":")
+            out.setdefault(key, value)
+        return out
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def compute_bleu(correct: Sequence[float], total: Sequence[float], sys_len: int, ref_len: int,
+                 smooth_method: str = "none", smooth_value: float | None = None, effective_order: bool = False,
+                 max_order: int = MAX_ORDER) -> BLEUScore:
+    """BLEU from summed statistics, with smoothing; the same arithmetic as sacrebleu's compute_bleu.
+
+    correct, total: (max_order,) matched and total n-gram counts; sys_len, ref_len: summed lengths.
+    """
+    if smooth_method not in SMOOTH_DEFAULTS:
+        raise ConfigError(f"unknown smoothing method {smooth_method!r}; choose one of {', '.join(SMOOTH_METHODS)}")
+    if smooth_value is None:
+        smooth_value = SMOOTH_DEFAULTS[smooth_method]
+    correct, total = list(correct), list(total)
+    bp = 1.0
+    if sys_len < ref_len:
+        bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
+    precisions = [0.0] * max_order
+    if not any(correct):
+        return BLEUScore(0.0, correct, total, precisions, bp, sys_len, ref_len)
+
+    smooth_mteval = 1.0
+    eff_order = max_order
+    for n in range(1, max_order + 1):
+        if smooth_method == "add-k" and n > 1:
+            correct[n - 1] += smooth_value
+            total[n - 1] += smooth_value
+        if total[n - 1] == 0:
+            break
+        if effective_order:
+            eff_order = n
+        if correct[n - 1] == 0:
+            if smooth_method == "exp":
+                smooth_mteval *= 2
+                precisions[n - 1] = 100.0 / (smooth_mteval * total[n - 1])
+            elif smooth_method == "floor":
+                precisions[n - 1] = 100.0 * smooth_value / total[n - 1]
+        else:
+            precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1]
+    score = bp * math.exp(sum([_log(p) for p in precisions[:eff_order]]) / eff_order)
+    return BLEUScore(score, correct, total, precisions, bp, sys_len, ref_len)
+
+
+class BLEU:
+    """BLEU with fixed options: tokenise, count, score (corpus or sentence), and sign.
+
+    ``BLEU(tokenize="13a").corpus_score(hyps, [refs_a, refs_b])`` takes reference *streams*
+    like sacrebleu: ``refs[k][i]`` is the k-th reference of sentence i; a ``None`` entry means that
+    sentence has fewer references.
+    """
+
+    def __init__(self, lowercase: bool = False, tokenize: str = "13a", smooth_method: str = "exp",
+                 smooth_value: float | None = None, max_order: int = MAX_ORDER, effective_order: bool = False):
+        if smooth_method not in SMOOTH_DEFAULTS:
+            raise ConfigError(
+                f"unknown smoothing method {smooth_method!r}; choose one of {', '.join(SMOOTH_METHODS)}")
+        if max_order < 1:
+            raise ConfigError(f"max_order must be at least 1, got {max_order}")
+        self.lowercase = lowercase
+        self.tokenize = tokenize
+        self.tokenizer = get_tokenizer(tokenize)
+        self.smooth_method = smooth_method
+        self.smooth_value = smooth_value
+        self.max_order = max_order
+        self.effective_order = effective_order
+        self.num_refs: int | None = None
+
+    def tokenize_line(self, line: str) -> list[str]:
+        """Lowercase (if asked), strip trailing whitespace, tokenise, split: sacrebleu's preprocessing."""
+        if self.lowercase:
+            line = line.lower()
+        return self.tokenizer(line.rstrip()).split()
+
+    def statistics(self, hypotheses: Sequence[str], references: Sequence[Sequence[str | None]]) -> list[list[int]]:
+        """Per-sentence rows ``[hyp_len, ref_len, correct_1..N, total_1..N]``.
+
+        hypotheses: (S,) strings; references: K streams of S strings (None = missing reference).
+        """
+        for k, stream in enumerate(references):
+            if len(stream) != len(hypotheses):
+                raise DataError(f"reference stream {k + 1} has {len(stream)} lines, the hypotheses {len(hypotheses)}")
+        tok = self.tokenize_line
+        rows = []
+        num_refs = set()
+        for i, hyp in enumerate(hypotheses):
+            refs = [tok(stream[i]) for stream in references if stream[i] is not None]
+            if not refs:
+                raise DataError(f"sentence {i + 1} has no reference")
+            num_refs.add(len(refs))
+            ngrams, lens = reference_info(refs, self.max_order)
+            rows.append(segment_statistics(tok(hyp), ngrams, lens, self.max_order))
+        self.num_refs = num_refs.pop() if len(num_refs) == 1 else -1
+        return rows
+
+    def score_statistics(self, row: Sequence[float]) -> BLEUScore:
+        """A BLEUScore from one (summed) statistics row."""
+        m = self.max_order
+        result = compute_bleu(row[2:2 + m], row[2 + m:2 + 2 * m], int(row[0]), int(row[1]), self.smooth_method,
+                              self.smooth_value, self.effective_order, m)
+        result.signature = self.signature()
+        return result
+
+    def corpus_score(self, hypotheses: Sequence[str], references: Sequence[Sequence[str | None]]) -> BLEUScore:
+        """Corpus BLEU of ``hypotheses`` (S,) against K reference streams of S lines each."""
+        rows = self.statistics(hypotheses, references)
+        width = 2 + 2 * self.max_order
+        summed = [sum(row[j] for row in rows) for j in range(width)] if rows else [0] * width
+        return self.score_statistics(summed)
+
+    def sentence_scores(self, hypotheses: Sequence[str],
+                        references: Sequence[Sequence[str | None]]) -> list[BLEUScore]:
+        """One BLEUScore per sentence (use ``effective_order=True`` for sacrebleu's sentence BLEU)."""
+        return [self.score_statistics(row) for row in self.statistics(hypotheses, references)]
+
+    def sentence_score(self, hypothesis: str, references: Sequence[str]) -> BLEUScore:
+        """BLEU of one hypothesis against its references (a list of strings)."""
+        return self.sentence_scores([hypothesis], [[r] for r in references])[0]
+
+    def signature(self) -> str:
+        """``nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0``, as sacrebleu's BLEU signature.
+
+        The version is sacrebleu's: its tokenisers define the numbers. ``nrefs`` is ``var`` when the
+        number of references varied between sentences, ``?`` before anything was scored.
+        """
+        nrefs = {None: "?", -1: "var"}.get(self.num_refs, self.num_refs)
+        smooth = self.smooth_method
+        if SMOOTH_DEFAULTS[smooth] is not None:
+            value = self.smooth_value if self.smooth_value is not None else SMOOTH_DEFAULTS[smooth]
+            smooth += f"[{value:.2f}]"
+        case, eff = "lc" if self.lowercase else "mixed", "yes" if self.effective_order else "no"
+        return (f"nrefs:{nrefs}|case:{case}|eff:{eff}|tok:{self.tokenizer.signature()}|smooth:{smooth}"
+                f"|version:{sacrebleu.__version__}")
+
+
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str | None]], smooth_method: str = "exp",
+                smooth_value: float | None = None, lowercase: bool = False, tokenize: str = "13a",
+                max_order: int = MAX_ORDER, effective_order: bool = False) -> BLEUScore:
+    """Corpus BLEU with sacrebleu's defaults (13a, exp smoothing); references are K streams."""
+    return BLEU(lowercase, tokenize, smooth_method, smooth_value, max_order, effective_order).corpus_score(
+        hypotheses, references)
+
+
+def sentence_bleu(hypothesis: str, references: Sequence[str], smooth_method: str = "exp",
+                  smooth_value: float | None = None, lowercase: bool = False, tokenize: str = "13a",
+                  max_order: int = MAX_ORDER, effective_order: bool = True) -> BLEUScore:
+    """Sentence BLEU with sacrebleu's sentence defaults (exp smoothing, effective order)."""
+    return BLEU(lowercase, tokenize, smooth_method, smooth_value, max_order, effective_order).sentence_score(
+        hypothesis, references)
