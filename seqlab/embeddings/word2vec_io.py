@@ -26,9 +26,9 @@ def default_corpus() -> tuple[Path, Path]:
 
 
 def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.PathLike,
-                 store_dtype: str = "float32") -> Path:
-    """Save vectors (format from the extension) and the config used, as ``<output>.toml`` or
-    ``<dir>/config.toml`` for the native format; word2vec files also get ``<output>.vocab`` with
+                 store_dtype: str = "float32", section: str = "word2vec") -> Path:
+    """Save vectors (format from the extension) and the config used (a ``[section]`` table), as
+    ``<output>.toml`` or ``<dir>/config.toml`` for the native format; word2vec files also get ``<output>.vocab`` with
     the word counts (gensim reads it with ``load_word2vec_format(path, fvocab=...)``)."""
     native = _format_of(Path(output), None) == "native"
     if store_dtype != "float32" and not native:
@@ -36,7 +36,7 @@ def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.Path
     path = Path(kv.save(output, dtype=store_dtype))
     cfg_path = path / "config.toml" if native and path.is_dir() else Path(str(output) + ".toml")
     with atomic_open(cfg_path, "w", encoding="utf-8") as fh:
-        fh.write("# the settings these vectors were trained with\n" + to_toml(config, "word2vec"))
+        fh.write("# the settings these vectors were trained with\n" + to_toml(config, section))
     if not native and kv.counts is not None:
         # word2vec files have no counts: keep them beside, in gensim's fvocab format ("word count")
         with atomic_open(str(output) + ".vocab", "w", encoding="utf-8") as fh:

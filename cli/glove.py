@@ -1,0 +1,92 @@
+"""``seqlab glove``: train GloVe vectors (Pennington et al. 2014)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from seqlab.cli.common import device_option, fail, handle_errors, json_option, quiet_option
+from seqlab.config import build_config
+from seqlab.device import resolve_device
+from seqlab.embeddings.glove import GloveConfig, glove_default_corpus, train_glove
+from seqlab.embeddings.word2vec_io import save_trained
+from seqlab.io import check_readable
+
+
+@click.group()
+def glove() -> None:
+    """Train GloVe word vectors from co-occurrence counts."""
+
+
+@glove.command("train")
+@click.argument("corpus", required=False, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native directory.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="TOML config (configs/glove_*.toml); flags override it.")
+@click.option("--dim", type=int, help="Vector size.  [default: 50]")
+@click.option("--window", type=int, help="Context words on each side (weighted 1/distance).  [default: 15]")
+@click.option("--x-max", type=float, help="Cutoff of the weighting function f.  [default: 100]")
+@click.option("--alpha", type=float, help="Exponent of the weighting function f.  [default: 0.75]")
+@click.option("--eta", type=float, help="Initial AdaGrad learning rate.  [default: 0.05]")
+@click.option("--epochs", type=int, help="Passes over the non-zero co-occurrences.  [default: 25]")
+@click.option("--min-count", type=int, help="Drop words rarer than this.  [default: 5]")
+@click.option("--max-vocab", type=int, help="Keep at most this many words (0: all).")
+@click.option("--batch-size", type=int, help="Non-zero entries per step (0: 512 on CPU, 16384 on GPU).")
+@click.option("--word-only", is_flag=True, default=None, help="Output the word vectors w, not w + w~.")
+@click.option("--seed", type=int, help="Random seed.  [default: 1]")
+@click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the corpus.")
+@click.option("--cooc", "cooc_path", type=click.Path(dir_okay=False),
+              help="Co-occurrence matrix file: read when it exists (same settings), written otherwise.")
+@click.option("--checkpoint-minutes", type=float, help="Checkpoint interval in minutes.  [default: 10]")
+@click.option("--checkpoint-entries", type=int, help="Also checkpoint every N trained entries (0: off).")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
+              help="Checkpoint file.  [default: OUTPUT.ckpt]")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
+@click.option("--store-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
+              help="Dtype of a native output (float16 halves the size).")
+@device_option
+@quiet_option
+@json_option
+@handle_errors
+def train(corpus, output, config_path, dim, window, x_max, alpha, eta, epochs, min_count, max_vocab, batch_size,
+          word_only, seed, lowercase, cooc_path, checkpoint_minutes, checkpoint_entries, checkpoint_path, resume,
+          store_dtype, device, quiet, as_json) -> None:
+    """Train GloVe on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style).
+
+    Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
+    configs/glove_lee.toml settings (unless --config is given).
+    """
+    if corpus is None:
+        corpus, default_config = glove_default_corpus()
+        config_path = config_path or default_config
+    cfg = build_config(GloveConfig, config_path, section="glove", dim=dim, window=window, x_max=x_max, alpha=alpha,
+                       eta=eta, epochs=epochs, min_count=min_count, max_vocab=max_vocab, batch_size=batch_size,
+                       word_only=word_only, seed=seed, lowercase=lowercase, checkpoint_minutes=checkpoint_minutes,
+                       checkpoint_entries=checkpoint_entries)
+    dev = resolve_device(device)
+    ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
+    check_readable(corpus)  # a missing corpus is reported before anything else is said
+    if not quiet:
+        click.echo(f"seqlab: training GloVe on {corpus} ({dev})", err=True)
+    try:
+        kv, stats = train_glove(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet,
+                                cooc_path=cooc_path)
+    except KeyboardInterrupt:
+        hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
+        fail(f"interrupted{hint}", 130)
+    path = save_trained(kv, stats["config"], output, store_dtype, section="glove")
+    if Path(ckpt).exists():
+        Path(ckpt).unlink()
+    summary = {"output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
+               "nonzero": stats["nnz"], "cost": stats["loss"], "count_seconds": round(stats["count_seconds"], 2),
+               "entries_per_second": round(stats["entries_per_second"]), "seconds": round(stats["seconds"], 2),
+               "device": str(dev)}
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"wrote {len(kv)} x {kv.vector_size} vectors to {path} ({stats['nnz']:,} non-zero co-occurrences, "
+                   f"counted in {stats['count_seconds']:.1f} s, trained in {stats['seconds']:.1f} s, "
+                   f"final cost {stats['loss']:.4g})")

@@ -1,0 +1,350 @@
+"""GloVe: global log-bilinear regression on word-word co-occurrence counts.
+
+Pennington, Socher & Manning 2014 ("GloVe: Global Vectors for Word Representation"), eq. 8:
+
+    J = sum over non-zero X_ij of f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2,
+    f(x) = min(1, (x / x_max)^alpha),
+
+with word vectors w, context vectors w~ and their biases b, b~; the output vectors are w + w~
+(sec. 4.2), or w alone. Training follows Stanford GloVe's ``glove.c``: parameters start uniform in
+[-0.5, 0.5] / dim, AdaGrad accumulators at 1; for an entry with fdiff = f(X) * (w . w~ + b + b~ - log X),
+each vector component takes the step g = eta * clip(fdiff * other, +-grad_clip) divided by
+sqrt(its accumulator), which then grows by g^2; a bias takes fdiff / sqrt(accumulator) and its
+accumulator grows by fdiff^2 (glove.c applies no eta to the biases). The cost glove.c prints is
+J / 2 per entry.
+
+Instead of glove.c's threads walking a shuffled file, each epoch draws a permutation of the
+non-zero entries and a step takes ``batch_size`` of them at once: every entry's step is computed
+from the parameters and accumulators as they were before the step, and rows hit several times get
+the sum (as lock-free threads would, without the races). The co-occurrence counts come from
+:mod:`seqlab.embeddings.cooccurrence`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqlab.device import make_generator, resolve_device, synchronize
+from seqlab.embeddings.cooccurrence import Cooccurrence, count_pairs
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.word2vec import EncodedCorpus, _counted
+from seqlab.embeddings.word2vec_io import config_file, default_corpus
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.text.corpus import Corpus
+from seqlab.text.vocab import Vocab
+from seqlab.training import CheckpointClock, progress_bar, set_postfix
+
+CHECKPOINT_KIND = "seqlab.glove"
+BLOCK_STEPS = 64  # steps between two host synchronisations (progress bar, checkpoints)
+# the settings a co-occurrence matrix depends on: a saved one is reused only when they match
+COUNT_SETTINGS = ("window", "distance_weighting", "min_count", "max_vocab", "lowercase", "max_sentence_length")
+
+
+@dataclass(frozen=True)
+class GloveConfig:
+    """Training settings; defaults are glove.c's (x_max 100 and alpha 0.75 are the paper's)."""
+
+    dim: int = 50
+    window: int = 15
+    x_max: float = 100.0
+    alpha: float = 0.75
+    epochs: int = 25
+    eta: float = 0.05
+    grad_clip: float = 100.0
+    min_count: int = 5
+    max_vocab: int = 0  # 0: no limit
+    distance_weighting: bool = True
+    word_only: bool = False  # output w instead of w + w~
+    batch_size: int = 0  # non-zero entries per step; 0: 512 on CPU, 16384 on GPU
+    seed: int = 1
+    lowercase: bool = False
+    max_sentence_length: int = 1_000_000  # cooccur.c never cuts a line; this bounds memory per line
+    count_chunk_tokens: int = 0  # positions per counting chunk; 0: 262144 on CPU, 4194304 on GPU
+    checkpoint_minutes: float = 10.0
+    checkpoint_entries: int = 0  # also checkpoint every N trained entries (0: off)
+
+    def validate(self) -> None:
+        checks = [
+            (self.dim >= 1, "dim must be at least 1"),
+            (self.window >= 1, "window must be at least 1"),
+            (self.x_max > 0, "x_max must be positive"),
+            (self.alpha > 0, "alpha must be positive"),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.eta > 0, "eta must be positive"),
+            (self.grad_clip > 0, "grad_clip must be positive"),
+            (self.min_count >= 1, "min_count must be at least 1"),
+            (self.max_vocab >= 0, "max_vocab must be >= 0"),
+            (self.batch_size >= 0, "batch_size must be >= 0"),
+            (self.max_sentence_length >= 1, "max_sentence_length must be at least 1"),
+            (self.count_chunk_tokens >= 0, "count_chunk_tokens must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def batch_for(self, device: torch.device) -> int:
+        return self.batch_size or (16384 if device.type == "cuda" else 512)
+
+    def chunk_for(self, device: torch.device) -> int:
+        return self.count_chunk_tokens or (1 << 22 if device.type == "cuda" else 1 << 18)
+
+    def count_settings(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COUNT_SETTINGS}
+
+
+# ---------------------------------------------------------------------------------- the maths
+def weighting(x: torch.Tensor, x_max: float, alpha: float) -> torch.Tensor:
+    """f(x) = min(1, (x / x_max)^alpha), elementwise (paper eq. 9)."""
+    return torch.clamp(x / x_max, max=1.0).pow(alpha)
+
+
+def glove_loss(weight: torch.Tensor, context: torch.Tensor, bias: torch.Tensor, context_bias: torch.Tensor,
+               rows: torch.Tensor, cols: torch.Tensor, log_x: torch.Tensor, f_x: torch.Tensor) -> torch.Tensor:
+    """J / 2 = 0.5 * sum f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2 over the entries (rows, cols) (B,)."""
+    diff = (weight[rows] * context[cols]).sum(1) + bias[rows] + context_bias[cols] - log_x
+    return 0.5 * (f_x * diff * diff).sum()
+
+
+def entry_gradients(weight: torch.Tensor, context: torch.Tensor, bias: torch.Tensor, context_bias: torch.Tensor,
+                    rows: torch.Tensor, cols: torch.Tensor, log_x: torch.Tensor, f_x: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-entry gradients of :func:`glove_loss`: ``fdiff`` (B,) = f (w . w~ + b + b~ - log X), which is
+    also the gradient for both biases, ``grad_weight`` (B, D) = fdiff * w~_j, ``grad_context`` (B, D) =
+    fdiff * w_i, and ``diff`` (B,)."""
+    w, c = weight[rows], context[cols]
+    diff = (w * c).sum(1) + bias[rows] + context_bias[cols] - log_x
+    fdiff = f_x * diff
+    return fdiff, fdiff.unsqueeze(1) * c, fdiff.unsqueeze(1) * w, diff
+
+
+class Glove:
+    """Word and context tables, their biases and AdaGrad accumulators, and the training loop.
+
+    weight, context: (V, dim); bias, context_bias: (V,); the ``*_gradsq`` tensors have the same shapes.
+    """
+
+    def __init__(self, vocab: Vocab, config: GloveConfig, device: torch.device | str = "cpu") -> None:
+        config.validate()
+        self.vocab, self.config = vocab, config
+        self.device = resolve_device(device)
+        gen = make_generator(config.seed, self.device)
+        vsize, dim = len(vocab), config.dim
+
+        def uniform(*shape: int) -> torch.Tensor:  # glove.c: (rand() / RAND_MAX - 0.5) / vector_size
+            return (torch.rand(*shape, generator=gen, device=self.device) - 0.5) / dim
+
+        self.weight, self.context = uniform(vsize, dim), uniform(vsize, dim)
+        self.bias, self.context_bias = uniform(vsize), uniform(vsize)
+        self.weight_gradsq = torch.ones(vsize, dim, device=self.device)
+        self.context_gradsq = torch.ones(vsize, dim, device=self.device)
+        self.bias_gradsq = torch.ones(vsize, device=self.device)
+        self.context_bias_gradsq = torch.ones(vsize, device=self.device)
+        self.epoch = 0  # next epoch to run
+        self.step = 0  # next step within that epoch
+        self.entries_done = 0
+        self.corpus = ""
+        self.nnz = 0  # of the matrix being trained on (checked on resume)
+
+    _TENSORS = ("weight", "context", "bias", "context_bias", "weight_gradsq", "context_gradsq", "bias_gradsq",
+                "context_bias_gradsq")
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        state = {"kind": CHECKPOINT_KIND, "config": dataclasses.asdict(self.config), "words": self.vocab.words,
+                 "counts": self.vocab.counts, "total_words": self.vocab.total_words, "epoch": self.epoch,
+                 "step": self.step, "entries_done": self.entries_done, "corpus": self.corpus, "nnz": self.nnz}
+        state.update({name: getattr(self, name).cpu() for name in self._TENSORS})
+        return state
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any], device: torch.device | str = "cpu") -> Glove:
+        if state.get("kind") != CHECKPOINT_KIND:
+            raise DataError(f"checkpoint is a {state.get('kind')!r}, not a GloVe checkpoint")
+        vocab = Vocab(list(state["words"]), state["counts"], state["total_words"])
+        model = cls(vocab, GloveConfig(**state["config"]), device)
+        for name in cls._TENSORS:
+            getattr(model, name).copy_(state[name])
+        model.epoch, model.step, model.entries_done = state["epoch"], state["step"], state["entries_done"]
+        model.corpus, model.nnz = state.get("corpus", ""), state.get("nnz", 0)
+        return model
+
+    def keyed_vectors(self) -> KeyedVectors:
+        """w + w~ (or w with ``word_only``) with the vocabulary and counts, on the CPU."""
+        vectors = self.weight if self.config.word_only else self.weight + self.context
+        return KeyedVectors(self.vocab.words, vectors.detach().cpu().clone(), self.vocab.counts)
+
+    # ---- training ----------------------------------------------------------------------------
+    def adagrad_step(self, rows: torch.Tensor, cols: torch.Tensor, log_x: torch.Tensor,
+                     f_x: torch.Tensor) -> torch.Tensor:
+        """One glove.c update for the entries (rows, cols) (B,) at once; returns the summed J/2 (0-d)."""
+        cfg = self.config
+        fdiff, grad_w, grad_c, diff = entry_gradients(self.weight, self.context, self.bias, self.context_bias,
+                                                      rows, cols, log_x, f_x)
+        step_w = grad_w.clamp_(-cfg.grad_clip, cfg.grad_clip).mul_(cfg.eta)
+        step_c = grad_c.clamp_(-cfg.grad_clip, cfg.grad_clip).mul_(cfg.eta)
+        update_w = step_w / self.weight_gradsq[rows].sqrt()
+        update_c = step_c / self.context_gradsq[cols].sqrt()
+        update_b = fdiff / self.bias_gradsq[rows].sqrt()
+        update_cb = fdiff / self.context_bias_gradsq[cols].sqrt()
+        self.weight_gradsq.index_add_(0, rows, step_w * step_w)
+        self.context_gradsq.index_add_(0, cols, step_c * step_c)
+        self.bias_gradsq.index_add_(0, rows, fdiff * fdiff)
+        self.context_bias_gradsq.index_add_(0, cols, fdiff * fdiff)
+        self.weight.index_add_(0, rows, update_w, alpha=-1.0)
+        self.context.index_add_(0, cols, update_c, alpha=-1.0)
+        self.bias.index_add_(0, rows, update_b, alpha=-1.0)
+        self.context_bias.index_add_(0, cols, update_cb, alpha=-1.0)
+        return 0.5 * (fdiff * diff).sum()
+
+    def _permutation(self, nnz: int, epoch: int) -> torch.Tensor:
+        """The order of the entries in ``epoch``; one generator per epoch makes resume exact."""
+        gen = make_generator(self.config.seed * 100_003 + epoch + 1, self.device)
+        return torch.randperm(nnz, generator=gen, device=self.device)
+
+    def train(self, rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, quiet: bool = False,
+              checkpoint_path: str | os.PathLike | None = None,
+              stop_after_entries: int | None = None) -> dict[str, float]:
+        """Run the remaining epochs over the non-zero entries (rows, cols, values) (nnz,) of X.
+
+        With ``checkpoint_path`` the full state is saved atomically every ``checkpoint_minutes`` /
+        ``checkpoint_entries`` (at a block boundary) and :meth:`from_state_dict` resumes it exactly.
+        ``stop_after_entries`` interrupts (KeyboardInterrupt) after a checkpoint, for tests.
+        Returns ``seconds``, ``entries``, ``entries_per_second`` and ``loss`` (J/2 per entry, last epoch).
+        """
+        cfg, dev = self.config, self.device
+        nnz = int(rows.shape[0])
+        if nnz == 0:
+            raise DataError("the co-occurrence matrix is empty (no word pairs within the window); nothing to train")
+        if self.nnz and self.nnz != nnz:
+            raise DataError(f"the checkpoint was made on a co-occurrence matrix of {self.nnz} entries, this one has "
+                            f"{nnz}; give the same corpus and settings or drop --resume")
+        self.nnz = nnz
+        rows, cols = rows.to(dev), cols.to(dev)
+        values = values.to(dev)
+        log_x = values.log().float()
+        f_x = weighting(values, cfg.x_max, cfg.alpha).float()
+        batch = cfg.batch_for(dev)
+        n_steps = -(-nnz // batch)
+        bar = progress_bar(nnz * cfg.epochs, "glove", "entry", quiet, initial=self.entries_done)
+        clock = CheckpointClock(cfg.checkpoint_minutes, cfg.checkpoint_entries, self.entries_done)
+        t0, done0 = time.perf_counter(), self.entries_done
+        epoch_loss = torch.zeros((), dtype=torch.float64, device=dev)
+        reported = float("nan")
+        try:
+            while self.epoch < cfg.epochs:
+                order = self._permutation(nnz, self.epoch)
+                if self.step == 0:
+                    epoch_loss.zero_()
+                while self.step < n_steps:
+                    last = min(self.step + BLOCK_STEPS, n_steps)
+                    for s in range(self.step, last):
+                        take = order[s * batch:(s + 1) * batch]
+                        epoch_loss += self.adagrad_step(rows[take], cols[take], log_x[take], f_x[take])
+                    self.step = last
+                    self.entries_done = self.epoch * nnz + min(last * batch, nnz)
+                    if self.step == n_steps:
+                        reported = epoch_loss.item() / nnz
+                        self.epoch, self.step = self.epoch + 1, 0
+                    bar.update(self.entries_done - bar.n)
+                    if not quiet:
+                        set_postfix(bar, cost=reported, epoch=min(self.epoch + 1, cfg.epochs))
+                    interrupt = stop_after_entries is not None and self.entries_done >= stop_after_entries
+                    if checkpoint_path is not None and (clock.due(self.entries_done) or interrupt):
+                        save_checkpoint(self.state_dict(), checkpoint_path)
+                    if interrupt:
+                        raise KeyboardInterrupt
+                    if self.step == 0:
+                        break
+        finally:
+            bar.close()
+        synchronize(dev)
+        seconds = time.perf_counter() - t0
+        done = self.entries_done - done0
+        return {"seconds": seconds, "entries": done, "entries_per_second": done / max(seconds, 1e-9),
+                "loss": reported}
+
+
+# ------------------------------------------------------------------------------ corpus -> X
+def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveConfig(),
+                        device: str | torch.device = "auto", vocab: Vocab | None = None,
+                        quiet: bool = False) -> Cooccurrence:
+    """Build the vocabulary (unless given) and count X over the corpus file, on ``device``."""
+    dev = resolve_device(device)
+    sentences = Corpus(str(corpus), config.lowercase, config.max_sentence_length)
+    if vocab is None:
+        vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
+                            source=str(corpus))
+    data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), vocab)
+    keys, sums = count_pairs(torch.as_tensor(data.ids, device=dev), torch.as_tensor(data.sentence, device=dev),
+                             len(vocab), config.window, config.distance_weighting, config.chunk_for(dev), quiet)
+    settings = {**config.count_settings(), "corpus": str(Path(corpus).resolve()), "tokens": len(data.ids)}
+    return Cooccurrence(vocab.words, vocab.counts, vocab.total_words, keys.cpu(), sums.cpu(), settings)
+
+
+def _reusable(cooc: Cooccurrence, config: GloveConfig, corpus_name: str, path: str | os.PathLike) -> None:
+    """Raise DataError when a saved matrix was counted with other settings or on another corpus."""
+    wanted = {**config.count_settings(), "corpus": corpus_name}
+    for key, value in wanted.items():
+        if cooc.settings.get(key) != value:
+            raise DataError(f"{path}: this co-occurrence matrix was counted with {key} = {cooc.settings.get(key)!r}, "
+                            f"not {value!r}; delete it or give another --cooc file")
+
+
+def train_glove(corpus: str | os.PathLike, config: GloveConfig = GloveConfig(), device: str | torch.device = "auto",
+                checkpoint_path: str | os.PathLike | None = None, resume: bool = False, quiet: bool = False,
+                cooc_path: str | os.PathLike | None = None) -> tuple[KeyedVectors, dict[str, Any]]:
+    """Count co-occurrences in ``corpus`` and train GloVe; returns (vectors, statistics).
+
+    With ``cooc_path``, the matrix is read from that file when it exists (and was counted with the
+    same settings on the same corpus), and written there otherwise. With ``resume`` and an existing
+    ``checkpoint_path``, training continues from the checkpoint (its config wins). The statistics hold
+    ``count_seconds``, ``seconds`` (training), ``entries_per_second``, ``loss``, ``nnz``, ``vocab_size``
+    and ``config``.
+    """
+    dev = resolve_device(device)
+    corpus_name = str(Path(corpus).resolve())
+    model: Glove | None = None
+    if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
+        state = load_checkpoint(checkpoint_path)
+        if (state.get("corpus") or corpus_name) != corpus_name:
+            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {corpus_name}; "
+                            "give the same corpus or drop --resume")
+        model = Glove.from_state_dict(state, dev)
+        config = model.config
+    t0 = time.perf_counter()
+    if cooc_path is not None and Path(cooc_path).exists():
+        cooc = Cooccurrence.load(cooc_path)
+        _reusable(cooc, config, corpus_name, cooc_path)
+    else:
+        cooc = count_cooccurrences(corpus, config, dev, model.vocab if model else None, quiet)
+        if cooc_path is not None:
+            cooc.save(cooc_path)
+    synchronize(dev)
+    count_seconds = time.perf_counter() - t0
+    vocab = Vocab(cooc.words, cooc.counts, cooc.total_words)
+    if model is None:
+        model = Glove(vocab, config, dev)
+    elif model.vocab.words != vocab.words:
+        raise DataError(f"{cooc_path}: its vocabulary differs from the checkpoint's; drop --resume or --cooc")
+    model.corpus = corpus_name
+    rows, cols, values = cooc.entries(dev)
+    stats: dict[str, Any] = dict(model.train(rows, cols, values, quiet=quiet, checkpoint_path=checkpoint_path))
+    stats.update(count_seconds=count_seconds, nnz=int(rows.shape[0]), vocab_size=len(vocab), config=model.config)
+    if not math.isfinite(float(model.weight.abs().max() + model.context.abs().max())):
+        raise DataError("training diverged (non-finite vectors); lower --eta or raise --x-max")
+    return model.keyed_vectors(), stats
+
+
+def glove_default_corpus() -> tuple[Path, Path]:
+    """The embedded default corpus (gensim's Lee background corpus) and configs/glove_lee.toml."""
+    return default_corpus()[0], config_file("glove_lee.toml")
+
