@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from seqlab.cli.common import device_option, fail, handle_errors, quiet_option
+from seqlab.cli.embed_bias import bias_command
 from seqlab.cli.embed_eval import eval_command
+from seqlab.cli.embed_plot import plot_bias_command, plot_command
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
@@ -93,3 +95,6 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
 
 
 embed.add_command(eval_command)
+embed.add_command(bias_command)
+embed.add_command(plot_command)
+embed.add_command(plot_bias_command)

@@ -6,7 +6,9 @@ import click
 
 from seqlab import __version__
 from seqlab.cli.bleu import bleu
+from seqlab.cli.debias import debias
 from seqlab.cli.embed import embed
+from seqlab.cli.glove import glove
 from seqlab.cli.query import analogy, similar
 
 
@@ -17,6 +19,8 @@ def main() -> None:
 
 
 main.add_command(embed)
+main.add_command(glove)
+main.add_command(debias)
 main.add_command(bleu)
 main.add_command(analogy)
 main.add_command(similar)

@@ -1,0 +1,56 @@
+"""``seqlab debias``: remove the gender direction from word vectors (Bolukbasi et al. 2016)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from seqlab.cli.common import device_option, handle_errors, json_option
+from seqlab.device import resolve_device
+from seqlab.embeddings.bias import direct_bias, neutral_words
+from seqlab.embeddings.debias import METHODS, hard_debias
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.word_lists import load_gender_lists
+
+lists_option = click.option(
+    "--lists", "lists_dir", type=click.Path(file_okay=False, path_type=str),
+    help="Directory with Bolukbasi et al.'s equalize_pairs.json, gender_specific_full.json and professions.json "
+         "(e.g. ../shared/data/debias). Default: a verified download of tolga-b/debiaswe's lists, cached.",
+)  # fmt: skip
+
+
+@click.command()
+@click.argument("vectors", type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Debiased vectors to write (format from the extension, as embed train).")
+@click.option("--method", type=click.Choice(METHODS), default="hard", show_default=True,
+              help="hard: neutralise and equalise.")
+@lists_option
+@device_option
+@json_option
+@handle_errors
+def debias(vectors: str, output: str, method: str, lists_dir: str | None, device: str, as_json: bool) -> None:
+    """Debias VECTORS and write them to OUTPUT (unit-length vectors); print what changed."""
+    lists = load_gender_lists(lists_dir)
+    kv = KeyedVectors.load(vectors).to(resolve_device(device))
+    debiased, result = hard_debias(kv, lists, device)
+    path = debiased.save(output)
+    g = result.direction.direction
+    professions = neutral_words(lists.professions, lists)
+    before, used = direct_bias(kv, g, professions)
+    after, _ = direct_bias(debiased.to(kv.device), g, professions)
+    summary = {"output": str(path), "method": method, "vocab_size": len(kv),
+               "explained_variance_ratio": result.direction.explained_variance_ratio,
+               "neutralized": result.neutralized, "equalized": [list(p) for p in result.equalized],
+               "direct_bias_before": before, "direct_bias_after": after, "direct_bias_words": used,
+               "lists": lists.source}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    ratios = ", ".join(f"{r:.3f}" for r in result.direction.explained_variance_ratio[:5])
+    click.echo(f"gender direction: PCA of {len(result.direction.pairs)} definitional pairs, "
+               f"explained variance ratios {ratios}, ...")
+    click.echo(f"neutralised {result.neutralized} of {len(kv)} words, equalised {len(result.equalized)} pairs")
+    click.echo(f"DirectBias over {used} professions: {before:.4f} -> {after:.4f}")
+    click.echo(f"wrote {len(debiased)} x {debiased.vector_size} vectors to {path}")
