@@ -51,6 +51,9 @@ def bias_command(vectors: str, lists_dir: str | None, reference: str | None, wor
     click.echo("projections  " + "  ".join(f"{w} {v:+.3f}" for w, v in report["projections"].items()))
     click.echo("she - he     " + "  ".join(f"{p['she']}:{p['he']}" for p in report["she_he_analogies"]))
     for name, result in report["weat"].items():
+        if result["effect_size"] is None:
+            click.echo(f"WEAT         {name}: skipped ({result['skipped']})")
+            continue
         click.echo(f"WEAT         {name}: effect size {result['effect_size']:+.3f}, p = {result['p_value']:.4f}"
                    + (f" ({len(result['missing'])} words missing)" if result["missing"] else ""))
     click.echo(f"clustering   accuracy {report['cluster_accuracy']:.3f} on {report['cluster_words']} words "

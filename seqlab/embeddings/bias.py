@@ -1,7 +1,7 @@
 """Measures of gender bias in word vectors, before and after debiasing.
 
 * DirectBias_c (Bolukbasi et al. 2016, sec. 5.2): mean over gender-neutral words N of |cos(w, g)|^c,
-  here over the professions that are not in the gender-specific list.
+  here over the professions that are neither gender-specific nor in an equalise pair.
 * Projections cos(w, g) of chosen words, and the "she - he" analogy pairs (Bolukbasi et al. 2016,
   sec. 4.1): pairs (x, y) with ||x - y|| <= delta (unit vectors) ranked by cos(she - he, x - y).
 * WEAT (Caliskan, Bryson & Narayanan 2017): s(w, A, B) = mean_a cos(w, a) - mean_b cos(w, b);
@@ -59,8 +59,10 @@ def projections(kv: KeyedVectors, direction: torch.Tensor, words: list[str]) -> 
 
 
 def neutral_words(words: list[str], lists: GenderLists) -> list[str]:
-    """``words`` without the gender-specific ones (as listed or in lower case)."""
-    specific = set(lists.gender_specific) | {w.lower() for w in lists.gender_specific}
+    """``words`` without the gender-specific ones and the members of equalise pairs (as listed or in
+    lower case): what hard debiasing neutralises."""
+    gendered = list(lists.gender_specific) + [w for pair in lists.equalize for w in pair]
+    specific = set(gendered) | {w.lower() for w in gendered}
     return [w for w in words if w not in specific and w.lower() not in specific]
 
 
@@ -190,6 +192,14 @@ def cluster_accuracy(kv: KeyedVectors, female: list[str], male: list[str], seed:
 
 
 # ---------------------------------------------------------------------------------- report
+def _weat_or_reason(kv: KeyedVectors, test: WeatTest, seed: int) -> dict:
+    """The test's result, or null figures and the reason when a whole word set is out of the vocabulary."""
+    try:
+        return weat(kv, test, seed=seed).to_dict()
+    except DataError as exc:
+        return {"name": test.name, "effect_size": None, "p_value": None, "skipped": str(exc)}
+
+
 def bias_report(kv: KeyedVectors, lists: GenderLists, reference: KeyedVectors | None = None,
                 words: list[str] | None = None, tests: list[str] | None = None, cluster_words: int = 500,
                 analogy_vocab: int = 10000, seed: int = 0) -> dict:
@@ -218,7 +228,7 @@ def bias_report(kv: KeyedVectors, lists: GenderLists, reference: KeyedVectors | 
         "projections": projections(kv, g, list(words or DEFAULT_WORDS)),
         "she_he_analogies": [{"she": x, "he": y, "score": s} for x, y, s in analogy_pairs(kv, restrict_vocab=
                                                                                           analogy_vocab)],
-        "weat": {name: weat(kv, all_tests[name], seed=seed).to_dict() for name in names},
+        "weat": {name: _weat_or_reason(kv, all_tests[name], seed) for name in names},
         "cluster_accuracy": cluster_accuracy(kv, female, male, seed), "cluster_words": len(female) + len(male),
         "lists": lists.source,
     }
