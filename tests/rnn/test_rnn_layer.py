@@ -3,6 +3,8 @@ both ways, ragged batches, padding invariance and the dropout/initialisation rul
 
 Comparisons with torch.nn run in float64, so that the tolerances are tight."""
 
+import sys
+
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -262,3 +264,37 @@ def test_configuration_errors():
         rnn(torch.randn(T, B, IN), torch.zeros(2, B, H))
     with pytest.raises(ValueError, match="hx"):
         RNN("lstm", IN, H)(torch.randn(T, B, IN), torch.zeros(1, B, H))
+
+
+def test_works_without_triton(monkeypatch):
+    """triton is optional: without it the kernel cells run the reference path and backend triton says why."""
+    monkeypatch.setitem(sys.modules, "triton", None)  # makes `import triton` raise ImportError
+    from seqlab.rnn import kernels
+
+    assert not kernels.available()
+    rnn = RNN("peephole", IN, H)
+    assert rnn.resolved_backend(torch.device("cuda")) == "reference"
+    out, _ = rnn(torch.randn(T, B, IN))
+    assert out.shape == (T, B, H)
+    with pytest.raises(ConfigError, match="pip install triton"):
+        RNN("cifg", IN, H, backend="triton")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", sorted(TORCH_CELLS))
+def test_cudnn_dispatch_equals_torch_on_gpu(name):
+    torch_class, kw = TORCH_CELLS[name]
+    ref = _randomise(torch_class(IN, H, 2, bidirectional=True, **kw)).cuda()
+    ours = _ours(name, 2, True, False, "auto").cuda()
+    ours.load_state_dict(ref.state_dict())
+    weights = [getattr(ours, n) for n in ours._flat_weights_names]
+    assert all(w.untyped_storage().data_ptr() == weights[0].untyped_storage().data_ptr() for w in weights)
+    x = torch.randn(T, B, IN, device="cuda", requires_grad=True)
+    lengths = torch.tensor(LENGTHS)
+    out, states = ours(x, lengths=lengths)
+    ref_out, ref_states = ref(pack_padded_sequence(x, lengths, enforce_sorted=False))
+    ref_out, _ = pad_packed_sequence(ref_out, total_length=T)
+    torch.testing.assert_close(out, ref_out)
+    for s, r in zip(_states(states), _states(ref_states), strict=True):
+        torch.testing.assert_close(s, r)

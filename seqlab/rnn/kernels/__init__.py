@@ -14,7 +14,6 @@ is first used. Kernels run on CUDA tensors, or on CPU tensors through Triton's i
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import torch
@@ -26,7 +25,11 @@ _NUM_GATES = {"peephole": 4, "cifg": 3, "mingru": 2}
 
 def available() -> bool:
     """True when triton can be imported."""
-    return importlib.util.find_spec("triton") is not None
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def interpreting() -> bool:
@@ -130,4 +133,6 @@ def fused_recurrence(cell: str, gates_x: Tensor, weight_hh: Tensor, weight_ch: T
     if gates_x.shape[-1] != _NUM_GATES[cell] * weight_hh.shape[1]:
         raise ValueError(f"{cell}: gates_x has {gates_x.shape[-1]} columns, expected "
                          f"{_NUM_GATES[cell]} x hidden {weight_hh.shape[1]}")
-    return _FusedRecurrence.apply(cell, gates_x, weight_hh, weight_ch, h0, c0, lengths)
+    dtype = gates_x.dtype  # under autocast the projection may come out in a narrower dtype than the weights
+    return _FusedRecurrence.apply(cell, gates_x, weight_hh.to(dtype), weight_ch, h0.to(dtype),
+                                  c0.to(dtype) if c0 is not None else None, lengths)
