@@ -1,0 +1,238 @@
+"""``seqlab seq2seq train|eval|analyze`` and ``seqlab translate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from seqlab.cli.common import device_option, fail, handle_errors, json_option, quiet_option
+from seqlab.config import build_config
+from seqlab.device import resolve_device
+from seqlab.errors import ConfigError
+from seqlab.io import read_lines
+from seqlab.seq2seq.config import Seq2SeqConfig
+from seqlab.seq2seq.translate import Translator, default_model_path
+
+SECTION = "seq2seq"
+
+
+@click.group("seq2seq")
+def seq2seq() -> None:
+    """Encoder-decoder translation with attention: train, evaluate, analyse errors."""
+
+
+@seq2seq.command("train")
+@click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/*.toml).")
+@click.option("-o", "--output", default="seq2seq_model", show_default=True, help="Model directory to write.")
+@click.option("--epochs", type=int, help="Override: training epochs.")
+@click.option("--batch-size", type=int, help="Override: sentences per batch.")
+@click.option("--lr", type=float, help="Override: Adam learning rate.")
+@click.option("--cell", help="Override: recurrent cell (gru, lstm, mingru, peephole, cifg, rnn).")
+@click.option("--attention", help="Override: additive, general or dot.")
+@click.option("--hidden-size", type=int, help="Override: RNN hidden size.")
+@click.option("--train-size", type=int, help="Override (dates task): generated training pairs.")
+@click.option("--seed", type=int, help="Override: random seed.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
+@click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.pt.")
+@device_option
+@quiet_option
+@json_option
+@handle_errors
+def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
+                  quiet: bool, as_json: bool, **overrides) -> None:
+    """Train a model with the settings of --config (flags override them); the best model goes to OUTPUT."""
+    from seqlab.seq2seq.train import train_seq2seq
+
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        overrides[key.strip().replace("-", "_")] = _parse_value(value.strip())
+    cfg = build_config(Seq2SeqConfig, config_path, SECTION, **overrides)
+    target = resolve_device(device)
+    click.echo(f"training seq2seq ({cfg.task}, {cfg.cell}, {cfg.attention} attention) on {target} -> {output}",
+               err=True)
+    try:
+        summary = train_seq2seq(cfg, output, target, resume=resume, quiet=quiet,
+                                log=lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt:
+        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / 'last.pt'})", 130)
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"best validation BLEU {summary['best_valid_bleu']:.2f} after {summary['epochs']} epochs; "
+                   f"model: {summary['model']}")
+
+
+def _parse_value(text: str):
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _eval_data(translator: Translator, src: str | None, ref: str | None, size: int) -> tuple[list[str], list[str]]:
+    if src and ref:
+        sources, references = read_lines(src), read_lines(ref)
+        if len(sources) != len(references):
+            raise ConfigError(f"{ref}: {len(references)} lines, but {src} has {len(sources)}")
+        return sources, references
+    if src or ref:
+        raise ConfigError("give both --src and --ref (or neither, for a generated dates test set)")
+    cfg = translator.cfg
+    if cfg.task != "dates":
+        raise ConfigError("--src and --ref are needed for a model not trained on the dates task")
+    from seqlab.seq2seq.dates import held_out
+
+    return held_out(size, cfg.seed + 1000, cfg.seed, cfg.train_size + cfg.valid_size)
+
+
+model_option = click.option("--model", "model_path", type=click.Path(path_type=str),
+                            help="Model directory (default: the shipped dates model).")
+beam_option = click.option("--beam", type=click.IntRange(1, 1000), default=5, show_default=True, help="Beam size.")
+alpha_option = click.option("--alpha", type=float, default=None,
+                            help="Length-normalisation exponent (default: the model's, 0.7).")
+
+
+@seq2seq.command("eval")
+@model_option
+@click.option("--src", type=click.Path(path_type=str), help="Source sentences, one a line.")
+@click.option("--ref", type=click.Path(path_type=str), help="Reference translations, one a line.")
+@click.option("--size", type=int, default=1000, show_default=True, help="Dates task: generated test pairs.")
+@click.option("--output", "-o", type=click.Path(path_type=str), help="Also write the translations here.")
+@beam_option
+@alpha_option
+@device_option
+@json_option
+@handle_errors
+def eval_command(model_path: str | None, src: str | None, ref: str | None, size: int, output: str | None,
+                 beam: int, alpha: float | None, device: str, as_json: bool) -> None:
+    """BLEU (sacrebleu-exact, with its signature) and exact match of a model's translations."""
+    from seqlab.io import atomic_open
+    from seqlab.seq2seq.analyze import evaluate
+
+    translator = Translator.load(model_path or default_model_path(), resolve_device(device))
+    sources, references = _eval_data(translator, src, ref, size)
+    result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha)
+    if output:
+        with atomic_open(output) as fh:
+            fh.write("".join(h + "\n" for h in hyps))
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+    else:
+        click.echo(result.report)
+        click.echo(f"exact match {100 * result.exact_match:.2f}% of {result.sentences} sentences")
+
+
+@seq2seq.command("analyze")
+@model_option
+@click.option("--src", type=click.Path(path_type=str), help="Source sentences, one a line.")
+@click.option("--ref", type=click.Path(path_type=str), help="Reference translations, one a line.")
+@click.option("--size", type=int, default=1000, show_default=True, help="Dates task: generated test pairs.")
+@click.option("--examples", type=int, default=5, show_default=True, help="Wrong sentences to show.")
+@beam_option
+@alpha_option
+@device_option
+@json_option
+@handle_errors
+def analyze_command(model_path: str | None, src: str | None, ref: str | None, size: int, examples: int, beam: int,
+                    alpha: float | None, device: str, as_json: bool) -> None:
+    """Is each error the search's fault (the model prefers the reference) or the model's?"""
+    from seqlab.seq2seq.analyze import error_analysis
+
+    translator = Translator.load(model_path or default_model_path(), resolve_device(device))
+    sources, references = _eval_data(translator, src, ref, size)
+    report = error_analysis(translator, sources, references, beam=beam, alpha=alpha)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+        return
+    click.echo(f"{report['sentences']} sentences, {report['wrong']} wrong (beam {beam}, alpha {report['alpha']})")
+    click.echo(f"search errors {report['search_errors']} ({100 * report['search_share']:.1f}%): "
+               f"the model scores the reference higher than the output")
+    click.echo(f"model errors  {report['model_errors']} ({100 * report['model_share']:.1f}%): "
+               f"the model scores its wrong output higher")
+    for ex in report["examples"][:examples]:
+        click.echo(f"  line {ex['line']} [{ex['error']}] {ex['source']!r} -> {ex['output']!r} "
+                   f"(reference {ex['reference']!r}; scores {ex['output_score']:.3f} vs {ex['reference_score']:.3f})")
+
+
+@click.command("translate")
+@model_option
+@click.option("--input", "input_path", type=click.Path(path_type=str), help="Sentences to translate (default stdin).")
+@beam_option
+@alpha_option
+@click.option("--nbest", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Print the N best translations of each line: LINE<TAB>SCORE<TAB>TEXT.")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--plot-attention", type=click.Path(path_type=str), help="Write a heatmap of the first line's attention.")
+@device_option
+@json_option
+@handle_errors
+def translate(model_path: str | None, input_path: str | None, beam: int, alpha: float | None, nbest: int,
+              batch_size: int, plot_attention: str | None, device: str, as_json: bool) -> None:
+    """Translate lines from --input or stdin, one output line per input line.
+
+    Without --model the shipped dates model is used: echo "3 may 1979" | seqlab translate
+    """
+    if nbest > beam:
+        raise ConfigError(f"--nbest {nbest} is larger than --beam {beam}")
+    translator = Translator.load(model_path or default_model_path(), resolve_device(device))
+    failures = 0
+    if input_path:
+        chunks = [read_lines(input_path)]
+        name = input_path
+    else:
+        name = "<stdin>"
+        chunks = _stdin_chunks(batch_size)
+    number = 0
+    first: tuple[str, str] | None = None
+    for lines in chunks:
+        for line, result in zip(lines, translator.translate(lines, beam=beam, alpha=alpha, nbest=nbest,
+                                                            batch_size=batch_size), strict=True):
+            number += 1
+            if result.warning:
+                click.echo(f"seqlab: warning: {name}: line {number}: {result.warning}", err=True)
+            if result.error:
+                failures += 1
+                click.echo(f"seqlab: error: {name}: line {number}: {result.error}", err=True)
+            elif first is None:
+                first = (line, result.text)
+            if as_json:
+                click.echo(json.dumps({"line": number, "source": line, "translation": result.text,
+                                       "nbest": [{"text": t, "score": s} for t, s in result.nbest],
+                                       "error": result.error}, ensure_ascii=False))
+            elif nbest > 1:
+                for text, score in result.nbest:
+                    click.echo(f"{number}\t{score:.4f}\t{text}")
+            else:
+                click.echo(result.text)
+            sys.stdout.flush()
+    if plot_attention and first is not None:
+        from seqlab.seq2seq.analyze import plot_attention as draw
+
+        draw(*translator.attention(*first), plot_attention)
+        click.echo(f"attention of line 1 written to {plot_attention}", err=True)
+    if number == 0:
+        fail(f"{name}: no input lines")
+    if failures:
+        sys.exit(2)
+
+
+def _stdin_chunks(batch_size: int):
+    """Lines of stdin: one at a time from a terminal (interactive), in batches from a pipe or file."""
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    interactive = stream.isatty()
+    chunk: list[str] = []
+    for raw in stream:
+        # undecodable bytes become U+FFFD, which the model reports as an unknown character
+        chunk.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        if interactive or len(chunk) >= batch_size * 16:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,1 @@
+"""Encoder-decoder translation with attention: data, model, search, training, analysis, the dates task."""

@@ -1,0 +1,109 @@
+"""Evaluation and error analysis of a translation model.
+
+Error analysis (the "search or model?" test; e.g. Ng's deeplearning.ai sequence-models course,
+after Koehn 2004): for each sentence the system gets wrong, score the reference y* and the
+output y^ under the model with the objective the search maximised (log P(y|x) over the length
+penalty). If the reference scores higher, the model preferred it and the search missed it: a
+search error (a wider beam may help). Otherwise the model itself ranks the wrong output higher:
+a model error (more data, a better model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+
+from seqlab.metrics.bleu import corpus_bleu
+from seqlab.seq2seq.data import pad
+from seqlab.seq2seq.search import length_penalty
+from seqlab.seq2seq.translate import Translator
+from seqlab.text.subword import EOS
+
+
+@dataclass
+class EvalResult:
+    bleu: float
+    signature: str
+    exact_match: float
+    sentences: int
+    failed: int
+    report: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def evaluate(translator: Translator, sources: Sequence[str], references: Sequence[str], beam: int = 5,
+             alpha: float | None = None, tokenize: str | None = None,
+             batch_size: int = 64) -> tuple[EvalResult, list[str]]:
+    """BLEU (seqlab's, equal to sacrebleu's) and exact match of the translations; also returns them."""
+    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size)
+    hyps = [r.text for r in results]
+    score = corpus_bleu(hyps, [list(references)], tokenize=tokenize or translator.cfg.bleu_tokenize)
+    exact = sum(h.strip() == r.strip() for h, r in zip(hyps, references, strict=True)) / max(1, len(hyps))
+    failed = sum(r.error is not None for r in results)
+    return EvalResult(score.score, score.signature, exact, len(hyps), failed, score.format()), hyps
+
+
+@torch.no_grad()
+def sequence_scores(translator: Translator, sources: Sequence[str], targets: Sequence[str], alpha: float,
+                    penalty: str, batch_size: int = 64) -> torch.Tensor:
+    """Length-normalised log P(target | source) of each pair under the model: (N,) float."""
+    out = []
+    for start in range(0, len(sources), batch_size):
+        src_ids = [translator.src_sp.encode(s) for s in sources[start:start + batch_size]]
+        tgt_ids = [translator.tgt_sp.encode(t) + [EOS] for t in targets[start:start + batch_size]]
+        src = pad(src_ids).to(translator.device)
+        lengths = torch.tensor([len(s) for s in src_ids], device=translator.device)
+        tgt = pad(tgt_ids).to(translator.device)
+        logp = translator.model.score(src, lengths, tgt)
+        tgt_len = torch.tensor([len(t) for t in tgt_ids], device=translator.device)
+        out.append((logp / length_penalty(tgt_len, alpha, penalty)).cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def error_analysis(translator: Translator, sources: Sequence[str], references: Sequence[str], beam: int = 5,
+                   alpha: float | None = None, batch_size: int = 64) -> dict:
+    """Counts and shares of search and model errors over the sentences the system gets wrong."""
+    alpha = translator.cfg.alpha if alpha is None else alpha
+    penalty = translator.cfg.penalty
+    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size)
+    wrong = [i for i, (r, ref) in enumerate(zip(results, references, strict=True))
+             if r.error is None and r.text.strip() != ref.strip()]
+    src = [sources[i] for i in wrong]
+    ref_scores = sequence_scores(translator, src, [references[i] for i in wrong], alpha, penalty, batch_size)
+    out_scores = sequence_scores(translator, src, [results[i].text for i in wrong], alpha, penalty, batch_size)
+    search = int((ref_scores > out_scores).sum())
+    model = len(wrong) - search
+    examples = [{"line": i + 1, "source": sources[i], "reference": references[i], "output": results[i].text,
+                 "reference_score": float(r), "output_score": float(o),
+                 "error": "search" if r > o else "model"}
+                for i, r, o in zip(wrong, ref_scores.tolist(), out_scores.tolist(), strict=True)]
+    return {"sentences": len(sources), "correct": len(sources) - len(wrong) - sum(r.error is not None for r in results),
+            "wrong": len(wrong), "search_errors": search, "model_errors": model,
+            "search_share": search / len(wrong) if wrong else 0.0, "model_share": model / len(wrong) if wrong else 0.0,
+            "beam": beam, "alpha": alpha, "examples": examples}
+
+
+def plot_attention(source: list[str], target: list[str], weights: torch.Tensor, path: str) -> None:
+    """A heatmap of the attention weights (target pieces down, source pieces across) written to ``path``."""
+    from seqlab.errors import ConfigError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("plotting needs matplotlib: pip install 'seqlab[plot]'") from None
+    fig, ax = plt.subplots(figsize=(max(4, 0.35 * len(source) + 2), max(3, 0.35 * len(target) + 1.5)))
+    ax.imshow(weights.numpy(), cmap="viridis", aspect="auto", vmin=0.0)
+    ax.set_xticks(range(len(source)), source, rotation=90)
+    ax.set_yticks(range(len(target)), target)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,101 @@
+"""Settings of a seq2seq run: data, subwords, model, training and decoding (one flat TOML table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seqlab.errors import ConfigError
+from seqlab.seq2seq.attention import ATTENTION_KINDS
+from seqlab.seq2seq.model import ModelConfig
+from seqlab.seq2seq.search import PENALTIES
+from seqlab.text.subword import MODEL_TYPES
+
+TASKS = ("parallel", "tsv", "dates")
+CELLS = ("gru", "lstm", "mingru", "peephole", "cifg", "rnn")
+DECAYS = ("none", "cosine", "plateau")
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """Defaults follow Luong et al. 2015 where the paper fixes a choice, scaled to Multi30k."""
+
+    # data: aligned files (task "parallel"), one tab-separated file ("tsv") or the generated dates task
+    task: str = "parallel"
+    train_src: str = ""
+    train_tgt: str = ""
+    valid_src: str = ""
+    valid_tgt: str = ""
+    tsv: str = ""
+    src_column: int = 1
+    tgt_column: int = 0
+    valid_size: int = 1000  # tsv and dates: pairs held out for validation
+    train_size: int = 40000  # dates: generated training pairs
+    # subwords (sentencepiece)
+    vocab_size: int = 8000
+    spm_type: str = "unigram"
+    joint_vocab: bool = False
+    max_len: int = 100  # training pairs longer than this (in subwords) are skipped
+    # model
+    cell: str = "gru"
+    emb_dim: int = 256
+    hidden_size: int = 512
+    enc_layers: int = 2
+    dec_layers: int = 1
+    dropout: float = 0.3
+    attention: str = "general"
+    input_feeding: bool = True
+    tie_embeddings: bool = False
+    # training
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 0
+    decay: str = "plateau"
+    label_smoothing: float = 0.1
+    clip_norm: float = 1.0
+    teacher_forcing: float = 1.0
+    amp: bool = True  # bfloat16 autocast on CUDA (ignored on the CPU)
+    patience: int = 5  # epochs without a better validation score before stopping
+    checkpoint_minutes: float = 10.0
+    seed: int = 1
+    # decoding and validation
+    beam: int = 5
+    alpha: float = 0.7
+    penalty: str = "length"
+    max_len_ratio: float = 1.5
+    max_len_offset: int = 10
+    valid_beam: int = 1
+    bleu_tokenize: str = "13a"
+
+    def validate(self) -> None:
+        checks = [
+            (self.task in TASKS, f"task must be one of {', '.join(TASKS)}, got {self.task!r}"),
+            (self.task != "parallel" or (self.train_src and self.train_tgt and self.valid_src and self.valid_tgt),
+             "task parallel needs train_src, train_tgt, valid_src and valid_tgt"),
+            (self.task != "tsv" or self.tsv, "task tsv needs tsv (a file path)"),
+            (self.spm_type in MODEL_TYPES, f"spm_type must be one of {', '.join(MODEL_TYPES)}"),
+            (self.cell in CELLS, f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}"),
+            (self.attention in ATTENTION_KINDS, f"attention must be one of {', '.join(ATTENTION_KINDS)}"),
+            (self.decay in DECAYS, f"decay must be one of {', '.join(DECAYS)}"),
+            (self.penalty in PENALTIES, f"penalty must be one of {', '.join(PENALTIES)}"),
+            (self.vocab_size >= 8, "vocab_size must be at least 8"),
+            (min(self.emb_dim, self.hidden_size, self.enc_layers, self.dec_layers) >= 1, "sizes must be >= 1"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
+            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+            (0 <= self.teacher_forcing <= 1, "teacher_forcing must be in [0, 1]"),
+            (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
+            (self.lr > 0, "lr must be positive"),
+            (self.beam >= 1 and self.valid_beam >= 1, "beam sizes must be at least 1"),
+            (self.valid_size >= 1 and self.train_size >= 1, "valid_size and train_size must be at least 1"),
+            (not self.tie_embeddings or self.emb_dim == self.hidden_size,
+             "tie_embeddings needs emb_dim == hidden_size"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def model_config(self, src_vocab: int, tgt_vocab: int) -> ModelConfig:
+        return ModelConfig(src_vocab=src_vocab, tgt_vocab=tgt_vocab, cell=self.cell, emb_dim=self.emb_dim,
+                           hidden_size=self.hidden_size, enc_layers=self.enc_layers, dec_layers=self.dec_layers,
+                           dropout=self.dropout, attention=self.attention, input_feeding=self.input_feeding,
+                           tie_embeddings=self.tie_embeddings)

@@ -1,0 +1,119 @@
+"""Parallel data: aligned files or a tab-separated file -> subword ids -> length-bucketed batches.
+
+Batches group sentences of similar length (less padding, Sutskever et al. 2014, section 3.3): the
+pairs are shuffled with a seeded generator, sorted by length inside pools of 50 batches, cut into
+batches, and the batches shuffled again. ``collate`` pads to (B, S) / (B, T) with PAD and builds the
+decoder input (BOS y) and output (y EOS).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from seqlab.errors import DataError
+from seqlab.io import read_lines
+from seqlab.text.subword import BOS, EOS, PAD, Subword
+
+
+def read_parallel(src_path: str | os.PathLike, tgt_path: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """Aligned source and target files (plain, .gz, .bz2, .xz), one sentence a line, same line count."""
+    src, tgt = read_lines(src_path), read_lines(tgt_path)
+    if not src:
+        raise DataError(f"{src_path}: empty file")
+    if len(src) != len(tgt):
+        raise DataError(f"{tgt_path}: {len(tgt)} lines, but {src_path} has {len(src)}; the files must be aligned")
+    return src, tgt
+
+
+def read_tsv(path: str | os.PathLike, src_column: int, tgt_column: int) -> tuple[list[str], list[str]]:
+    """Pairs from a tab-separated file (e.g. Tatoeba's ``English<TAB>French``), columns counted from 0."""
+    src, tgt = [], []
+    for number, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if max(src_column, tgt_column) >= len(fields):
+            raise DataError(f"{path}: line {number} has {len(fields)} tab-separated fields, "
+                            f"need column {max(src_column, tgt_column)}")
+        src.append(fields[src_column].strip())
+        tgt.append(fields[tgt_column].strip())
+    if not src:
+        raise DataError(f"{path}: no sentence pairs")
+    return src, tgt
+
+
+@dataclass
+class Batch:
+    """One padded batch: src (B, S), src_lengths (B,), tgt_in (B, T) = BOS y, tgt_out (B, T) = y EOS."""
+
+    src: torch.Tensor
+    src_lengths: torch.Tensor
+    tgt_in: torch.Tensor
+    tgt_out: torch.Tensor
+    index: list[int]
+
+    @property
+    def num_tokens(self) -> int:
+        return int((self.tgt_out != PAD).sum())
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(self.src.to(device, non_blocking=True), self.src_lengths.to(device),
+                     self.tgt_in.to(device, non_blocking=True), self.tgt_out.to(device, non_blocking=True), self.index)
+
+
+def pad(seqs: list[list[int]], value: int = PAD) -> torch.Tensor:
+    out = torch.full((len(seqs), max((len(s) for s in seqs), default=0) or 1), value, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return out
+
+
+def collate(src_ids: list[list[int]], tgt_ids: list[list[int]] | None, index: list[int]) -> Batch:
+    """Pad the pairs ``index`` of the encoded corpus into a Batch (targets may be None: decoding only)."""
+    src = [src_ids[i] for i in index]
+    lengths = torch.tensor([len(s) for s in src], dtype=torch.long)
+    if tgt_ids is None:
+        empty = torch.zeros(len(index), 1, dtype=torch.long)
+        return Batch(pad(src), lengths, empty, empty, index)
+    tgt = [tgt_ids[i] for i in index]
+    return Batch(pad(src), lengths, pad([[BOS, *t] for t in tgt]), pad([[*t, EOS] for t in tgt]), index)
+
+
+class ParallelCorpus:
+    """Sentence pairs encoded with source and target subword models."""
+
+    def __init__(self, src: list[str], tgt: list[str] | None, src_sp: Subword, tgt_sp: Subword,
+                 max_len: int | None = None) -> None:
+        self.src_text, self.tgt_text = src, tgt
+        self.src_ids = src_sp.encode_batch(src)
+        self.tgt_ids = tgt_sp.encode_batch(tgt) if tgt is not None else None
+        keep = range(len(src))
+        if max_len is not None:  # training only: drop overlong and empty pairs
+            keep = [i for i in keep if 0 < len(self.src_ids[i]) <= max_len
+                    and (self.tgt_ids is None or 0 < len(self.tgt_ids[i]) <= max_len)]
+        self.keep = list(keep)
+
+    def __len__(self) -> int:
+        return len(self.keep)
+
+    def batches(self, batch_size: int, shuffle: bool, generator: torch.Generator | None = None) -> list[list[int]]:
+        """Lists of pair indices, bucketed by length; in corpus order when not ``shuffle``."""
+        keep = torch.tensor(self.keep, dtype=torch.long)
+        if not shuffle:
+            return [keep[i:i + batch_size].tolist() for i in range(0, len(keep), batch_size)]
+        order = keep[torch.randperm(len(keep), generator=generator)]
+        lengths = torch.tensor([len(self.src_ids[i]) for i in order.tolist()])
+        pool = batch_size * 50
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = order[start:start + pool]
+            chunk = chunk[torch.argsort(lengths[start:start + pool], stable=True)]
+            batches.extend(chunk[i:i + batch_size].tolist() for i in range(0, len(chunk), batch_size))
+        perm = torch.randperm(len(batches), generator=generator).tolist()
+        return [batches[i] for i in perm]
+
+    def batch(self, index: list[int]) -> Batch:
+        return collate(self.src_ids, self.tgt_ids, index)

@@ -1,0 +1,197 @@
+"""Greedy and beam search, batched over sentences and beams (one Python loop over time steps only).
+
+Beam search keeps, for each sentence, the K best unfinished prefixes by summed log-probability.
+At each step the K x V continuations are ranked and the best 2K kept (so K survive even if up to
+K of them end the sentence). A continuation ending in EOS that ranks among the best K is moved
+to the sentence's pool of finished hypotheses, where it is ranked by its length-normalised score
+
+    "length": log P(y|x) / |y|^alpha   (alpha default 0.7; |y| counts the EOS)
+    "gnmt":   log P(y|x) / ((5 + |y|) / 6)^alpha   (Wu et al. 2016, eq. 14)
+
+and the rest continue. A sentence is done when its n-th best finished hypothesis scores at least
+the best unfinished prefix could ever reach (log-probabilities only fall, so that prefix's score
+divided by the penalty at the maximum length bounds it), or when it reaches its maximum length,
+max_len_ratio x source length + max_len_offset, where EOS is forced. Beam size 1 with alpha 0 is
+greedy search. Every tensor stays on the model's device; one host check per step decides whether
+all sentences are done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from seqlab.seq2seq.model import Seq2Seq, map_state
+from seqlab.text.subword import BOS, EOS, PAD
+
+PENALTIES = ("length", "gnmt")
+NEG_INF = float("-inf")
+
+
+def length_penalty(lengths: torch.Tensor, alpha: float, kind: str = "length") -> torch.Tensor:
+    """The divisor of the summed log-probability for hypotheses of ``lengths`` tokens (EOS included)."""
+    lengths = lengths.to(torch.float32)
+    if kind == "length":
+        return lengths.clamp_min(1.0) ** alpha
+    if kind == "gnmt":
+        return ((5.0 + lengths) / 6.0) ** alpha
+    raise ValueError(f"unknown length penalty {kind!r}; choose one of {', '.join(PENALTIES)}")
+
+
+@dataclass
+class SearchResult:
+    """n-best hypotheses per sentence: tokens (B, N, T) padded with PAD (no BOS, EOS kept),
+    lengths (B, N) with the EOS, log-probabilities (B, N) and normalised scores (B, N)."""
+
+    tokens: torch.Tensor
+    lengths: torch.Tensor
+    log_probs: torch.Tensor
+    scores: torch.Tensor
+
+    def best(self) -> list[list[int]]:
+        """The best hypothesis of each sentence as a list of ids without EOS."""
+        out = []
+        for row, n in zip(self.tokens[:, 0].tolist(), self.lengths[:, 0].tolist(), strict=True):
+            out.append([t for t in row[:n] if t != EOS])
+        return out
+
+    def nbest(self) -> list[list[tuple[list[int], float]]]:
+        """Per sentence, [(ids without EOS, normalised score), ...] best first (finite scores only)."""
+        out = []
+        tokens, lengths, scores = self.tokens.tolist(), self.lengths.tolist(), self.scores.tolist()
+        for rows, ns, ss in zip(tokens, lengths, scores, strict=True):
+            out.append([([t for t in r[:n] if t != EOS], s) for r, n, s in zip(rows, ns, ss, strict=True)
+                        if s != NEG_INF])
+        return out
+
+
+def max_lengths(src_lengths: torch.Tensor, ratio: float, offset: int) -> torch.Tensor:
+    """Per-sentence maximum output length (EOS included), at least 1."""
+    return (src_lengths.to(torch.float32) * ratio + offset).floor().to(torch.long).clamp_min(1)
+
+
+def _expand(t: torch.Tensor, k: int) -> torch.Tensor:
+    return t.repeat_interleave(k, dim=0)
+
+
+@torch.no_grad()
+def greedy_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 1.5,
+                  max_len_offset: int = 10) -> SearchResult:
+    """The argmax token at every step, until EOS (forced at the maximum length)."""
+    b = src.shape[0]
+    memory, mask, state = model.encode(src, src_lengths)
+    keys = model.attention.keys(memory)
+    feed = model.initial_feed(b, src.device, memory.dtype)
+    limit = max_lengths(src_lengths, max_len_ratio, max_len_offset)
+    steps = int(limit.max())
+    tokens = torch.full((b, steps), PAD, dtype=torch.long, device=src.device)
+    log_probs = torch.zeros(b, device=src.device)
+    lengths = torch.zeros(b, dtype=torch.long, device=src.device)
+    done = torch.zeros(b, dtype=torch.bool, device=src.device)
+    prev = torch.full((b,), BOS, dtype=torch.long, device=src.device)
+    for t in range(steps):
+        logits, state, feed, _ = model.step(prev, state, feed, memory, keys, mask)
+        logp = _allowed(torch.log_softmax(logits.float(), -1), t, limit)
+        best, token = logp.max(1)
+        token = token.masked_fill(done, PAD)
+        log_probs += best.masked_fill(done, 0.0)
+        tokens[:, t] = token
+        lengths += (~done).long()
+        done |= token == EOS
+        prev = token.masked_fill(done, EOS)
+        if (t + 1) % 4 == 0 and bool(done.all()):
+            break
+    return SearchResult(tokens.unsqueeze(1), lengths.unsqueeze(1), log_probs.unsqueeze(1),
+                        log_probs.unsqueeze(1) / length_penalty(lengths.unsqueeze(1), 0.0))
+
+
+def _allowed(logp: torch.Tensor, t: int, limit: torch.Tensor) -> torch.Tensor:
+    """Never PAD or BOS; only EOS for rows at their maximum length (t + 1 == limit)."""
+    logp[:, PAD] = NEG_INF
+    logp[:, BOS] = NEG_INF
+    at_limit = (t + 1 >= limit).unsqueeze(1)
+    eos_only = torch.full_like(logp, NEG_INF)
+    eos_only[:, EOS] = logp[:, EOS].clamp_min(torch.finfo(logp.dtype).min)
+    return torch.where(at_limit, eos_only, logp)
+
+
+@torch.no_grad()
+def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, alpha: float = 0.7,
+                penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
+                max_len_offset: int = 10) -> SearchResult:
+    """Length-normalised beam search; returns the ``nbest`` (<= beam) best finished hypotheses."""
+    if beam < 1 or not 1 <= nbest <= beam:
+        raise ValueError(f"need beam >= 1 and 1 <= nbest <= beam, got beam {beam}, nbest {nbest}")
+    length_penalty(torch.ones(1), alpha, penalty)  # validates the kind
+    b, k, device = src.shape[0], beam, src.device
+    memory, mask, state = model.encode(src, src_lengths)
+    keys = model.attention.keys(memory)
+    memory, keys, mask = _expand(memory, k), _expand(keys, k), _expand(mask, k)
+    state = map_state(state, lambda s: s.repeat_interleave(k, dim=1))
+    feed = model.initial_feed(b * k, device, memory.dtype)
+    limit = max_lengths(src_lengths, max_len_ratio, max_len_offset)
+    steps = int(limit.max())
+    limit_beams = _expand(limit, k)
+    bound_penalty = length_penalty(limit, alpha, penalty)
+
+    alive_scores = torch.full((b, k), NEG_INF, device=device)
+    alive_scores[:, 0] = 0.0  # at first only one prefix, BOS
+    alive_tokens = torch.zeros(b, k, 0, dtype=torch.long, device=device)
+    fin_scores = torch.full((b, k), NEG_INF, device=device)
+    fin_logp = torch.full((b, k), NEG_INF, device=device)
+    fin_tokens = torch.full((b, k, steps), PAD, dtype=torch.long, device=device)
+    fin_lengths = torch.zeros(b, k, dtype=torch.long, device=device)
+    prev = torch.full((b * k,), BOS, dtype=torch.long, device=device)
+    rows = torch.arange(b, device=device).unsqueeze(1)
+
+    for t in range(steps):
+        logits, state, feed, _ = model.step(prev, state, feed, memory, keys, mask)
+        logp = _allowed(torch.log_softmax(logits.float(), -1), t, limit_beams)
+        vocab = logp.shape[1]
+        cand = (alive_scores.view(-1, 1) + logp).view(b, k * vocab)
+        top_scores, top_index = cand.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K), best first
+        origin, token = top_index // vocab, top_index % vocab
+        prefixes = alive_tokens[rows, origin]  # (B, 2K, t)
+
+        # finished: EOS continuations ranked among the best K
+        rank_ok = torch.arange(top_scores.shape[1], device=device).unsqueeze(0) < k
+        ends = (token == EOS) & rank_ok & (top_scores > NEG_INF)
+        norm = top_scores / length_penalty(torch.tensor(t + 1, device=device), alpha, penalty)
+        new_scores = norm.masked_fill(~ends, NEG_INF)
+        new_tokens = torch.full((b, top_scores.shape[1], steps), PAD, dtype=torch.long, device=device)
+        new_tokens[:, :, :t] = prefixes
+        new_tokens[:, :, t] = EOS
+        pool_scores = torch.cat([fin_scores, new_scores], 1)
+        fin_scores, keep = pool_scores.topk(k, dim=1)
+        fin_logp = torch.cat([fin_logp, top_scores.masked_fill(~ends, NEG_INF)], 1).gather(1, keep)
+        fin_tokens = torch.cat([fin_tokens, new_tokens], 1)[rows, keep]
+        fin_lengths = torch.cat([fin_lengths, torch.full_like(new_scores, t + 1, dtype=torch.long)], 1).gather(1, keep)
+
+        # alive: the best K continuations that do not end here
+        cont_scores = top_scores.masked_fill(token == EOS, NEG_INF)
+        alive_scores, pick = cont_scores.topk(k, dim=1)
+        src_beam = origin.gather(1, pick)
+        alive_tokens = torch.cat([prefixes.gather(1, pick.unsqueeze(2).expand(-1, -1, t)),
+                                  token.gather(1, pick).unsqueeze(2)], 2)
+        flat = (rows * k + src_beam).view(-1)
+        state = map_state(state, lambda s, flat=flat: s.index_select(1, flat))
+        feed = feed.index_select(0, flat)
+        prev = alive_tokens[:, :, -1].reshape(-1)
+
+        # done: the n-th best finished beats anything the best alive prefix could still reach
+        bound = alive_scores[:, 0] / bound_penalty
+        done = (fin_scores[:, nbest - 1] >= bound) | (t + 1 >= limit)
+        alive_scores = alive_scores.masked_fill(done.unsqueeze(1), NEG_INF)
+        if bool(done.all()):
+            break
+    return SearchResult(fin_tokens[:, :nbest], fin_lengths[:, :nbest], fin_logp[:, :nbest], fin_scores[:, :nbest])
+
+
+def translate_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5,
+                  alpha: float = 0.7, penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
+                  max_len_offset: int = 10) -> SearchResult:
+    """Greedy search for beam 1 with nbest 1, beam search otherwise."""
+    if beam == 1 and nbest == 1:
+        return greedy_search(model, src, src_lengths, max_len_ratio, max_len_offset)
+    return beam_search(model, src, src_lengths, beam, alpha, penalty, nbest, max_len_ratio, max_len_offset)

@@ -1,0 +1,146 @@
+"""A trained model with its subword models: translate lines of text, save and load.
+
+A model directory holds ``model.pt`` (weights, architecture, the run's settings and both
+sentencepiece models; written atomically) and ``config.toml``. Lines are decoded in length-sorted
+batches; a bad line (empty, too long, or with characters the model never saw) gets a message and
+does not stop the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from seqlab.errors import DataError
+from seqlab.io import check_readable, load_checkpoint, save_checkpoint
+from seqlab.seq2seq.config import Seq2SeqConfig
+from seqlab.seq2seq.data import pad
+from seqlab.seq2seq.model import ModelConfig, Seq2Seq
+from seqlab.seq2seq.search import SearchResult, translate_ids
+from seqlab.text.subword import Subword
+
+MODEL_KIND = "seq2seq-model"
+MODEL_FILE = "model.pt"
+
+
+def model_state(model: Seq2Seq, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Subword,
+                metrics: dict | None = None) -> dict:
+    return {"kind": MODEL_KIND, "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model_config": dataclasses.asdict(model.cfg), "config": dataclasses.asdict(cfg),
+            "src_spm": src_sp.model_bytes, "tgt_spm": tgt_sp.model_bytes, "metrics": metrics or {}}
+
+
+def save_model(path: str | os.PathLike, state: dict) -> Path:
+    """Write a model state (from :func:`model_state`) into directory ``path``, atomically."""
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(state, out / MODEL_FILE)
+    return out
+
+
+@dataclass
+class Translation:
+    """One input line's result: the best output, its n-best list [(text, score)], or an error message."""
+
+    text: str
+    nbest: list[tuple[str, float]]
+    error: str | None = None
+    warning: str | None = None
+
+
+class Translator:
+    """``Translator.load(dir).translate(["3 may 1979"], beam=5)`` -> [Translation(...)]."""
+
+    def __init__(self, model: Seq2Seq, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Subword,
+                 device: torch.device, max_src_len: int | None = None) -> None:
+        self.model, self.cfg, self.src_sp, self.tgt_sp, self.device = model.eval(), cfg, src_sp, tgt_sp, device
+        self.max_src_len = max_src_len or 4 * cfg.max_len
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> Translator:
+        p = Path(path)
+        file = p / MODEL_FILE if p.is_dir() else p
+        if p.is_dir() and not file.exists():
+            raise DataError(f"{p}: not a seqlab seq2seq model directory (no {MODEL_FILE})")
+        check_readable(file)
+        state = load_checkpoint(file)
+        if state.get("kind") != MODEL_KIND:
+            raise DataError(f"{file}: not a seq2seq model (it holds a {state.get('kind')!r} checkpoint)")
+        try:
+            cfg = Seq2SeqConfig(**state["config"])
+            model = Seq2Seq(ModelConfig(**state["model_config"]))
+            model.load_state_dict(state["model"])
+        except (TypeError, KeyError, RuntimeError) as exc:
+            raise DataError(f"{file}: incompatible seq2seq checkpoint ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0]})") from None
+        device = torch.device(device)
+        return cls(model.to(device), cfg, Subword(state["src_spm"]), Subword(state["tgt_spm"]), device)
+
+    def check(self, line: str) -> tuple[list[int] | None, str | None, str | None]:
+        """(ids, error, warning) for one input line."""
+        if not line.strip():
+            return None, "empty line", None
+        ids = self.src_sp.encode(line)
+        if len(ids) > self.max_src_len:
+            return None, f"too long ({len(ids)} subwords, at most {self.max_src_len})", None
+        unknown = self.src_sp.unknown_characters(line)
+        warning = f"unknown characters {''.join(unknown)!r} read as <unk>" if unknown else None
+        return ids, None, warning
+
+    @torch.no_grad()
+    def translate(self, lines: Sequence[str], beam: int | None = None, alpha: float | None = None,
+                  nbest: int = 1, batch_size: int = 64, penalty: str | None = None,
+                  progress: Callable[[int], None] | None = None) -> list[Translation]:
+        beam = beam or self.cfg.beam
+        alpha = self.cfg.alpha if alpha is None else alpha
+        penalty = penalty or self.cfg.penalty
+        checked = [self.check(line) for line in lines]
+        results: list[Translation | None] = [None] * len(lines)
+        good = [i for i, (ids, _, _) in enumerate(checked) if ids is not None]
+        for i, (_, error, _) in enumerate(checked):
+            if error:
+                results[i] = Translation("", [], error=error)
+        good.sort(key=lambda i: len(checked[i][0]))
+        for start in range(0, len(good), batch_size):
+            index = good[start:start + batch_size]
+            src = pad([checked[i][0] for i in index]).to(self.device)
+            lengths = torch.tensor([len(checked[i][0]) for i in index], device=self.device)
+            found = self.search(src, lengths, beam, alpha, penalty, nbest)
+            for i, hyps in zip(index, found.nbest(), strict=True):
+                texts = [(self.tgt_sp.decode(ids), score) for ids, score in hyps]
+                results[i] = Translation(texts[0][0] if texts else "", texts, warning=checked[i][2])
+            if progress:
+                progress(len(index))
+        return results  # type: ignore[return-value]
+
+    def search(self, src: torch.Tensor, lengths: torch.Tensor, beam: int, alpha: float, penalty: str,
+               nbest: int) -> SearchResult:
+        return translate_ids(self.model, src, lengths, beam=beam, alpha=alpha, penalty=penalty, nbest=nbest,
+                             max_len_ratio=self.cfg.max_len_ratio, max_len_offset=self.cfg.max_len_offset)
+
+    @torch.no_grad()
+    def attention(self, source: str, target: str) -> tuple[list[str], list[str], torch.Tensor]:
+        """Source pieces, target pieces (with </s>) and the attention weights (T, S) of ``target``."""
+        src_ids = self.src_sp.encode(source)
+        tgt_ids = self.tgt_sp.encode(target)
+        src = torch.tensor([src_ids], device=self.device)
+        tgt_in = torch.tensor([[2, *tgt_ids]], device=self.device)
+        _, weights = self.model(src, torch.tensor([len(src_ids)], device=self.device), tgt_in, return_attention=True)
+        pieces = [self.tgt_sp.id_to_piece(i) for i in tgt_ids] + ["</s>"]
+        return [self.src_sp.id_to_piece(i) for i in src_ids], pieces, weights[0].float().cpu()
+
+
+def default_model_path() -> Path:
+    """The small dates model shipped in ``data/dates_model`` (see data/README.md)."""
+    import seqlab.data
+
+    path = Path(seqlab.data.__file__).parent / "dates_model"
+    if not (path / MODEL_FILE).exists():
+        raise DataError(f"{path}: the default dates model is missing; train it with "
+                        f"'seqlab seq2seq train --config configs/dates.toml -o {path}' or pass --model")
+    return path

@@ -1,0 +1,118 @@
+"""``seqlab translate`` and ``seqlab seq2seq train|eval|analyze`` through Click's test runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from seqlab.cli.seq2seq import seq2seq, translate
+from seqlab.io import save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny dates model trained through the CLI (one short epoch: quality does not matter here)."""
+    out = tmp_path_factory.mktemp("seq2seq") / "model"
+    torch.set_num_threads(1)
+    result = CliRunner().invoke(seq2seq, [
+        "train", "-o", str(out), "--device", "cpu", "--quiet", "--json", "--set", "task='dates'",
+        "--set", "train_size=300", "--set", "valid_size=20", "--set", "spm_type='char'", "--set", "vocab_size=100",
+        "--set", "emb_dim=8", "--hidden-size", "8", "--set", "enc_layers=1", "--epochs", "1", "--batch-size", "32",
+        "--set", "bleu_tokenize='char'", "--set", "max_len_ratio=0.0", "--set", "max_len_offset=12"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["epochs"] == 1
+    return out
+
+
+def run(command, *args, input=None):
+    return CliRunner().invoke(command, [str(a) for a in args], input=input)
+
+
+def test_default_model_translates_a_date():
+    """The shipped model: echo "3 may 1979" | seqlab translate --beam 5."""
+    result = run(translate, "--beam", "5", "--device", "cpu", input="3 may 1979\ntuesday 09/10/2001\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.split("\n")[:2] == ["1979-05-03", "2001-09-10"]
+
+
+def test_bad_lines_are_reported_and_the_others_translated(tiny_model):
+    result = run(translate, "--model", tiny_model, "--device", "cpu", input="3 may 1979\n\n" + "9" * 500 + "\n4 mäy\n")
+    assert result.exit_code == 2
+    lines = result.output.split("\n")
+    assert "seqlab: error: <stdin>: line 2: empty line" in result.output
+    assert "line 3: too long" in result.output
+    assert "line 4: unknown characters 'ä'" in result.output
+    assert "Traceback" not in result.output
+    outputs = [line for line in lines if line and not line.startswith("seqlab:")]
+    assert len(outputs) == 2  # lines 1 and 4 are translated (line 2 and 3 print empty lines)
+
+
+def test_nbest_and_json(tiny_model, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("3 may 1979\n12/25/1999\n", encoding="utf-8")
+    result = run(translate, "--model", tiny_model, "--input", source, "--beam", "4", "--nbest", "3", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.output.strip().split("\n")]
+    assert [r[0] for r in rows] == ["1", "1", "1", "2", "2", "2"]
+    scores = [float(r[1]) for r in rows[:3]]
+    assert scores == sorted(scores, reverse=True)
+    result = run(translate, "--model", tiny_model, "--input", source, "--json", "--device", "cpu")
+    objects = [json.loads(line) for line in result.output.strip().split("\n")]
+    assert [o["line"] for o in objects] == [1, 2] and objects[0]["source"] == "3 may 1979"
+
+
+def test_plot_attention(tiny_model, tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+
+    png = tmp_path / "att.png"
+    result = run(translate, "--model", tiny_model, "--plot-attention", png, "--device", "cpu", input="3 may 1979\n")
+    assert result.exit_code == 0, result.output
+    image = matplotlib.image.imread(png)
+    assert image.shape[0] > 100 and image.std() > 0.01
+
+
+def test_eval_and_analyze_json(tiny_model):
+    result = run(seq2seq, "eval", "--model", tiny_model, "--size", "40", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert 0.0 <= report["bleu"] <= 100.0 and report["sentences"] == 40 and "tok:char" in report["signature"]
+    result = run(seq2seq, "analyze", "--model", tiny_model, "--size", "40", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["search_errors"] + report["model_errors"] == report["wrong"]
+    assert report["correct"] + report["wrong"] == 40
+
+
+def error_of(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def test_missing_and_incompatible_models(tmp_path):
+    assert "no such file" in error_of(run(translate, "--model", tmp_path / "nope.pt", input="x\n"))
+    assert "not a seqlab seq2seq model directory" in error_of(run(translate, "--model", tmp_path, input="x\n"))
+    other = tmp_path / "other.pt"
+    save_checkpoint({"kind": "word2vec", "x": 1}, other)
+    assert "not a seq2seq model" in error_of(run(translate, "--model", other, input="x\n"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    save_checkpoint({"kind": "seq2seq-model", "config": {"bogus": 1}, "model_config": {}, "model": {}},
+                    broken / "model.pt")
+    assert "incompatible seq2seq checkpoint" in error_of(run(translate, "--model", broken, input="x\n"))
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    assert "not a readable seqlab checkpoint" in error_of(run(translate, "--model", tmp_path / "garbage.pt",
+                                                              input="x\n"))
+
+
+def test_bad_options(tiny_model, tmp_path):
+    assert "--nbest 3 is larger than --beam 2" in error_of(
+        run(translate, "--model", tiny_model, "--beam", "2", "--nbest", "3", input="x\n"))
+    assert "task must be one of" in error_of(run(seq2seq, "train", "--set", "task='nope'", "-o", tmp_path / "m"))
+    assert "needs train_src" in error_of(run(seq2seq, "train", "-o", tmp_path / "m"))
+    assert "no such config file" in error_of(run(seq2seq, "train", "--config", tmp_path / "x.toml"))
+    assert "resume" in error_of(run(seq2seq, "train", "--set", "task='dates'", "--resume", "-o", tmp_path / "fresh"))

@@ -1,0 +1,115 @@
+"""Training: a real learning run on the dates task, exact resume, and DDP (gloo, 2 processes) = 1 process."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from seqlab.io import load_checkpoint
+from seqlab.seq2seq.config import Seq2SeqConfig
+from seqlab.seq2seq.dates import generate, held_out
+from seqlab.seq2seq.train import LAST_FILE, Seq2SeqTrainer, train_seq2seq, train_subwords
+from seqlab.seq2seq.translate import Translator
+
+TINY = Seq2SeqConfig(task="dates", train_size=600, valid_size=50, spm_type="char", vocab_size=100, max_len=60,
+                     cell="gru", emb_dim=16, hidden_size=24, enc_layers=1, dec_layers=1, dropout=0.1, epochs=2,
+                     batch_size=32, lr=3e-3, label_smoothing=0.1, max_len_ratio=0.0, max_len_offset=12,
+                     bleu_tokenize="char", checkpoint_minutes=0.0, decay="cosine", warmup_steps=5)
+
+
+def texts(cfg):
+    src, tgt = generate(cfg.train_size + cfg.valid_size, cfg.seed)
+    n = cfg.train_size
+    return src[:n], tgt[:n], src[n:], tgt[n:]
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_dates_task_learns(tmp_path):
+    """A small model reaches high exact match on held-out generated dates within a short CPU run."""
+    cfg = dataclasses.replace(TINY, train_size=6000, valid_size=200, emb_dim=32, hidden_size=64, dropout=0.0,
+                              epochs=3, batch_size=64, label_smoothing=0.0)
+    summary = train_seq2seq(cfg, tmp_path / "m", torch.device("cpu"), quiet=True)
+    assert len(summary["history"]) == 3
+    translator = Translator.load(tmp_path / "m")
+    src, tgt = held_out(300, 99, cfg.seed, cfg.train_size + cfg.valid_size)
+    out = [t.text for t in translator.translate(src, beam=3)]
+    exact = sum(o == t for o, t in zip(out, tgt, strict=True)) / len(tgt)
+    assert exact >= 0.9, f"exact match {exact:.3f}"
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_resume_mid_epoch_is_exact(tmp_path):
+    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the final weights are
+    those of an uninterrupted run (dropout on, so the random state must travel too)."""
+    data = texts(TINY)
+    subwords = train_subwords(TINY, data[0], data[1])
+    device = torch.device("cpu")
+    a = Seq2SeqTrainer(TINY, tmp_path / "a", device, texts=data, subwords=subwords, quiet=True)
+    batches = a.epoch_batches()
+    for index in batches[:5]:
+        a.step(index)
+        a.position += 1
+    (tmp_path / "a").mkdir()
+    a.save_last()
+    expected = [a.step(index) for index in batches[5:8]]
+
+    state = load_checkpoint(tmp_path / "a" / LAST_FILE)
+    b = Seq2SeqTrainer(TINY, tmp_path / "b", device, texts=data, subwords=subwords, quiet=True)
+    b.load_state(state)
+    again = b.epoch_batches()
+    assert again == batches and b.position == 5
+    got = [b.step(index) for index in again[5:8]]
+    assert got == expected
+    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_fit_resume_continues_and_keeps_history(tmp_path):
+    cfg = dataclasses.replace(TINY, epochs=1)
+    train_seq2seq(cfg, tmp_path / "m", torch.device("cpu"), quiet=True)
+    summary = train_seq2seq(dataclasses.replace(cfg, epochs=2), tmp_path / "m", torch.device("cpu"), resume=True,
+                            quiet=True)
+    assert [h["epoch"] for h in summary["history"]] == [1, 2]
+    assert (tmp_path / "m" / "model.pt").exists() and not list((tmp_path / "m").glob("*.tmp"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, cfg, data, spm, out: str, steps: int) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank))
+    torch.set_num_threads(1)
+    from seqlab.text.subword import Subword
+
+    trainer = Seq2SeqTrainer(cfg, out, torch.device("cpu"), texts=data, subwords=(Subword(spm[0]), Subword(spm[1])),
+                             quiet=True)
+    losses = [trainer.step(index) for index in trainer.epoch_batches()[:steps]]
+    if rank == 0:
+        torch.save({"model": trainer.model.state_dict(), "losses": losses}, out)
+    torch.distributed.destroy_process_group()
+
+
+def test_ddp_two_processes_equal_one_with_double_batch(tmp_path):
+    cfg = dataclasses.replace(TINY, dropout=0.0, batch_size=16)
+    data = texts(cfg)
+    subwords = train_subwords(cfg, data[0], data[1])
+    out = str(tmp_path / "ddp.pt")
+    mp.spawn(_ddp_worker, args=(2, _free_port(), cfg, data, (subwords[0].model_bytes, subwords[1].model_bytes), out,
+                                3), nprocs=2, join=True)
+    ddp = torch.load(out)
+
+    single = Seq2SeqTrainer(dataclasses.replace(cfg, batch_size=32), tmp_path / "one", torch.device("cpu"),
+                            texts=data, subwords=subwords, quiet=True)
+    losses = [single.step(index) for index in single.epoch_batches()[:3]]
+    assert losses == pytest.approx(ddp["losses"], rel=1e-5)
+    for name, p in single.model.state_dict().items():
+        torch.testing.assert_close(ddp["model"][name], p, rtol=1e-4, atol=1e-5, msg=name)
