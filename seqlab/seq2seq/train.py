@@ -102,8 +102,11 @@ class Seq2SeqTrainer:
                  texts: tuple[list[str], list[str], list[str], list[str]] | None = None,
                  subwords: tuple[Subword, Subword] | None = None, quiet: bool = False,
                  log: Callable[[str], None] | None = None) -> None:
-        self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
         self.rank, self.world = distributed_context(device)
+        if self.world > 1 and device.type == "cuda":  # torchrun: one GPU per local rank
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
         self.log = log if (log and self.rank == 0) else (lambda message: None)
         train_src, train_tgt, valid_src, valid_tgt = texts or load_texts(cfg)
         self.src_sp, self.tgt_sp = subwords or train_subwords(cfg, train_src, train_tgt)
