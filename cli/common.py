@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from seqlab.device import DEVICE_CHOICES
-from seqlab.errors import SeqlabError
+from seqlab.errors import ConfigError, SeqlabError
 
 device_option = click.option(
     "--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True,
@@ -39,3 +39,21 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail("interrupted", 130)
 
     return wrapper
+
+
+def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` options as config overrides; values are read as TOML (``3``, ``true``,
+    ``'lstm'``), else taken as plain strings."""
+    import tomllib
+
+    overrides: dict[str, Any] = {}
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value.strip()
+        overrides[key.strip().replace("-", "_")] = parsed
+    return overrides

@@ -10,6 +10,7 @@ from seqlab.cli.debias import debias
 from seqlab.cli.embed import embed
 from seqlab.cli.glove import glove
 from seqlab.cli.query import analogy, similar
+from seqlab.cli.sentiment import sentiment
 from seqlab.cli.seq2seq import seq2seq, translate
 
 
@@ -25,6 +26,7 @@ main.add_command(debias)
 main.add_command(bleu)
 main.add_command(seq2seq)
 main.add_command(translate)
+main.add_command(sentiment)
 main.add_command(analogy)
 main.add_command(similar)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, fail, handle_errors, json_option, quiet_option
+from seqlab.cli.common import device_option, fail, handle_errors, json_option, parse_sets, quiet_option
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.errors import ConfigError
@@ -46,11 +46,7 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
     """Train a model with the settings of --config (flags override them); the best model goes to OUTPUT."""
     from seqlab.seq2seq.train import train_seq2seq
 
-    for item in sets:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        overrides[key.strip().replace("-", "_")] = _parse_value(value.strip())
+    overrides.update(parse_sets(sets))
     cfg = build_config(Seq2SeqConfig, config_path, SECTION, **overrides)
     target = resolve_device(device)
     click.echo(f"training seq2seq ({cfg.task}, {cfg.cell}, {cfg.attention} attention) on {target} -> {output}",
@@ -65,15 +61,6 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
     else:
         click.echo(f"best validation BLEU {summary['best_valid_bleu']:.2f} after {summary['epochs']} epochs; "
                    f"model: {summary['model']}")
-
-
-def _parse_value(text: str):
-    import tomllib
-
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 def _eval_data(translator: Translator, src: str | None, ref: str | None, size: int) -> tuple[list[str], list[str]]:

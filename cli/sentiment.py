@@ -1,0 +1,168 @@
+"""``seqlab sentiment train|eval|predict``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from seqlab.cli.common import device_option, fail, handle_errors, json_option, parse_sets, quiet_option
+from seqlab.config import build_config
+from seqlab.device import resolve_device
+from seqlab.sentiment.config import SentimentConfig
+from seqlab.sentiment.predict import MODEL_FILE, Classifier, default_model_path
+
+SECTION = "sentiment"
+
+
+@click.group("sentiment")
+def sentiment() -> None:
+    """Sentence sentiment: averaged embeddings (NBoW/DAN) and many-to-one RNNs; train, evaluate, predict."""
+
+
+@sentiment.command("train")
+@click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/sst*.toml).")
+@click.option("-o", "--output", default="sentiment_model", show_default=True, help="Model directory to write.")
+@click.option("--vectors", help="Pretrained vectors: 'default', a word2vec .txt/.bin, a seqlab directory or a "
+                                "GloVe text file; '' for random init.")
+@click.option("--model", "model", type=click.Choice(["rnn", "nbow"]), help="Override: model kind.")
+@click.option("--cell", help="Override: recurrent cell (lstm, gru, mingru, peephole, cifg, rnn).")
+@click.option("--pooling", type=click.Choice(["last", "max", "mean"]), help="Override: RNN sentence vector.")
+@click.option("--epochs", type=int, help="Override: maximum epochs.")
+@click.option("--batch-size", type=int, help="Override: sentences per batch.")
+@click.option("--lr", type=float, help="Override: Adam learning rate.")
+@click.option("--seed", type=int, help="Override: random seed.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
+@click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.pt.")
+@device_option
+@quiet_option
+@json_option
+@handle_errors
+def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
+                  quiet: bool, as_json: bool, **overrides) -> None:
+    """Train a classifier with the settings of --config (flags override them); the best model goes to OUTPUT."""
+    from seqlab.sentiment.train import train_sentiment
+
+    overrides.update(parse_sets(sets))
+    cfg = build_config(SentimentConfig, config_path, SECTION, **overrides)
+    target = resolve_device(device)
+    what = cfg.model if cfg.model == "nbow" else f"{'bi' if cfg.bidirectional else ''}{cfg.cell}"
+    click.echo(f"training sentiment {what} ({cfg.num_classes} classes) on {target} -> {output}", err=True)
+    try:
+        summary = train_sentiment(cfg, output, target, resume=resume, quiet=quiet,
+                                  log=lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt:
+        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / 'last.pt'})", 130)
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        test = f", test accuracy {100 * summary['test_accuracy']:.2f}%" if "test_accuracy" in summary else ""
+        click.echo(f"best dev accuracy {100 * summary['best_dev_accuracy']:.2f}% after {summary['epochs']} "
+                   f"epochs{test}; model: {summary['model']}")
+
+
+@sentiment.command("eval")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=str))
+@click.argument("data", type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["auto", "sst", "tsv", "csv"]), default="auto", show_default=True,
+              help="DATA's format: 'LABEL text' (sst), label<TAB>text (tsv) or csv; auto goes by the extension.")
+@click.option("--label-column", default="0", show_default=True, help="csv: label column (index or header name).")
+@click.option("--text-column", default="1", show_default=True, help="csv: text column (index or header name).")
+@click.option("--header", is_flag=True, help="DATA's first line is a header.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Also draw the confusion matrix here.")
+@device_option
+@json_option
+@handle_errors
+def eval_command(model_path: str, data: str, fmt: str, label_column: str, text_column: str, header: bool,
+                 plot_path: str | None, device: str, as_json: bool) -> None:
+    """Accuracy, macro-F1, confusion matrix and per-class report of MODEL on labelled DATA."""
+    from seqlab.sentiment.data import read_examples
+    from seqlab.sentiment.predict import plot_confusion
+
+    classifier = Classifier.load(model_path, resolve_device(device))
+    examples = read_examples(data, classifier.labels, fmt, label_column, text_column, header,
+                             classifier.cfg.lowercase)
+    result = classifier.evaluate(examples)
+    if plot_path:
+        plot_confusion(result, plot_path)
+        click.echo(f"confusion matrix drawn in {plot_path}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    click.echo(f"accuracy {100 * result.accuracy:.2f}%  macro-F1 {100 * result.macro_f1:.2f}  "
+               f"({result.sentences} sentences)")
+    click.echo(result.report.rstrip())
+    width = max(len(n) for n in result.labels)
+    click.echo("confusion matrix (rows: true, columns: predicted)")
+    for name, row in zip(result.labels, result.confusion_matrix, strict=True):
+        click.echo(f"  {name:>{width}}  " + " ".join(f"{v:5d}" for v in row))
+
+
+def _is_model(arg: str) -> bool:
+    p = Path(arg)
+    return (p.is_dir() and (p / MODEL_FILE).exists()) or (p.is_file() and p.suffix == ".pt")
+
+
+@sentiment.command("predict")
+@click.argument("args", nargs=-1, metavar="[MODEL] [TEXT]...")
+@click.option("--model", "model_option", type=click.Path(path_type=str),
+              help="Model directory (also accepted as the first argument; default: the shipped SST-2 model).")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@device_option
+@json_option
+@handle_errors
+def predict_command(args: tuple[str, ...], model_option: str | None, batch_size: int, device: str,
+                    as_json: bool) -> None:
+    """Label each TEXT (or each line of stdin when no text is given) with its class and probabilities.
+
+    The first argument is read as MODEL when it is a model directory (or a .pt file); without one the
+    shipped binary model is used: seqlab sentiment predict "not good at all"
+    """
+    texts = list(args)
+    model_path = model_option
+    if model_path is None and texts and _is_model(texts[0]):
+        model_path = texts.pop(0)
+    classifier = Classifier.load(model_path or default_model_path(), resolve_device(device))
+    name = "<stdin>" if not texts else "argument"
+    chunks = [texts] if texts else _stdin_chunks(batch_size)
+    number, failures = 0, 0
+    for lines in chunks:
+        for prediction in classifier.predict(lines, batch_size):
+            number += 1
+            if prediction.warning:
+                click.echo(f"seqlab: warning: {name} {number}: {prediction.warning}", err=True)
+            if prediction.error:
+                failures += 1
+                click.echo(f"seqlab: error: {name} {number}: {prediction.error}", err=True)
+            if as_json:
+                row = {"text": prediction.text, "label": prediction.label or None,
+                       "probabilities": prediction.probabilities}
+                if prediction.error:
+                    row["error"] = prediction.error
+                click.echo(json.dumps(row, ensure_ascii=False))
+            elif not prediction.error:
+                probs = " ".join(f"{k}={v:.4f}" for k, v in prediction.probabilities.items())
+                click.echo(f"{prediction.label}\t{probs}")
+            else:
+                click.echo("")
+            sys.stdout.flush()
+    if number == 0:
+        fail(f"{name}: no text to classify")
+    if failures:
+        sys.exit(2)
+
+
+def _stdin_chunks(batch_size: int):
+    """Lines of stdin: one at a time from a terminal, in batches from a pipe or file."""
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    interactive = stream.isatty()
+    chunk: list[str] = []
+    for raw in stream:
+        chunk.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        if interactive or len(chunk) >= batch_size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

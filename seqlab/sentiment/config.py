@@ -1,0 +1,89 @@
+"""Settings of a sentiment run: data, vocabulary and vectors, model, training (one flat TOML table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seqlab.errors import ConfigError
+from seqlab.sentiment.data import FORMATS
+from seqlab.sentiment.model import ModelConfig
+
+LOSSES = ("ce", "focal")
+CLASS_WEIGHTS = ("none", "balanced")
+
+
+@dataclass(frozen=True)
+class SentimentConfig:
+    """Defaults: a one-layer BiLSTM over 100-d pretrained vectors on SST-5 (paths relative to the repo root)."""
+
+    # data: SST (``LABEL text``), tsv (``label<TAB>text``) or csv files; dev = "" holds out dev_fraction of train
+    train: str = "../shared/data/sst/stsa.fine.train"
+    dev: str = "../shared/data/sst/stsa.fine.dev"
+    test: str = "../shared/data/sst/stsa.fine.test"
+    format: str = "auto"
+    label_column: str = "0"  # csv: 0-based index or header name
+    text_column: str = "1"
+    header: bool = False
+    num_classes: int = 5
+    labels: str = ""  # comma-separated class names (default: SST's for 2 and 5 classes)
+    dev_fraction: float = 0.1
+    lowercase: bool = True
+    max_train: int = 0  # use only the first N training sentences (0 = all)
+    # vocabulary and vectors
+    min_count: int = 1
+    max_vocab: int = 0
+    vectors: str = "default"  # "default" (data/default_vectors), "" (random init) or a vectors file/directory
+    freeze_embeddings: bool = False
+    # model
+    model: str = "rnn"  # rnn or nbow
+    emb_dim: int = 100  # must equal the vectors' size when vectors are used
+    hidden_layers: int = 0  # nbow: ReLU layers after the average (deep averaging network)
+    hidden_size: int = 150
+    cell: str = "lstm"
+    num_layers: int = 1
+    bidirectional: bool = True
+    pooling: str = "last"
+    dropout: float = 0.5
+    word_dropout: float = 0.0
+    # training
+    loss: str = "ce"
+    focal_gamma: float = 2.0
+    class_weights: str = "none"
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    clip_norm: float = 5.0
+    patience: int = 5  # epochs without a better dev accuracy before stopping
+    checkpoint_minutes: float = 10.0
+    seed: int = 1
+    store_dtype: str = "float32"  # float16 halves model.pt (embeddings and weights; computed in float32)
+
+    def validate(self) -> None:
+        checks = [
+            (bool(self.train), "train (a file path) is required"),
+            (self.format in FORMATS, f"format must be one of {', '.join(FORMATS)}"),
+            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
+            (self.class_weights in CLASS_WEIGHTS, f"class_weights must be one of {', '.join(CLASS_WEIGHTS)}"),
+            (self.store_dtype in ("float32", "float16"), "store_dtype must be float32 or float16"),
+            (self.num_classes >= 2, "num_classes must be at least 2"),
+            (0 < self.dev_fraction < 1, "dev_fraction must be in (0, 1)"),
+            (min(self.emb_dim, self.hidden_size, self.num_layers, self.min_count) >= 1, "sizes must be >= 1"),
+            (self.hidden_layers >= 0 and self.max_vocab >= 0 and self.max_train >= 0,
+             "hidden_layers, max_vocab and max_train must be >= 0"),
+            (0 <= self.dropout < 1 and 0 <= self.word_dropout < 1, "dropout and word_dropout must be in [0, 1)"),
+            (self.epochs >= 1 and self.batch_size >= 1 and self.patience >= 1,
+             "epochs, batch_size and patience must be at least 1"),
+            (self.lr > 0 and self.focal_gamma >= 0, "lr must be positive and focal_gamma >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        self.model_config(2).validate()
+
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        return ModelConfig(vocab_size=vocab_size, num_classes=self.num_classes, kind=self.model, emb_dim=self.emb_dim,
+                           hidden_layers=self.hidden_layers, hidden_size=self.hidden_size, cell=self.cell,
+                           num_layers=self.num_layers, bidirectional=self.bidirectional, pooling=self.pooling,
+                           dropout=self.dropout, word_dropout=self.word_dropout,
+                           freeze_embeddings=self.freeze_embeddings)

@@ -1,0 +1,153 @@
+"""Sentence classifiers: the neural bag of words / deep averaging network and the many-to-one RNN.
+
+NBoW: ``a = (1/n) sum_t E[w_t]``, then (DAN, Iyyer et al. 2015, sec. 3) ``h_k = relu(W_k h_{k-1} + b_k)``
+for ``hidden_layers`` layers from ``h_0 = a``, then ``softmax(W h + b)``. Word dropout drops whole
+words from the average during training (Iyyer et al. 2015, sec. 3.1).
+
+RNN: ``o_1..o_n = RNN(E[w_1..w_n])`` with any seqlab cell, stacked and bidirectional; the sentence
+vector is the final state (the forward direction at each sentence's own last word, the backward
+direction at its first; for several layers the top layer's) or the max / mean of ``o_t`` over the
+real steps; then dropout and ``softmax(W s + b)``. Unlike the average, the RNN sees word order, so
+"not good" need not mean what "good" and "not" mean on their own.
+
+Losses: cross-entropy with optional class weights, or focal loss
+``-(1 - p_t)^gamma log p_t`` (Lin et al. 2017, eq. 4; gamma 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.errors import ConfigError
+from seqlab.rnn import RNN
+from seqlab.rnn.cells import CELL_NAMES
+from seqlab.sentiment.data import PAD
+
+KINDS = ("nbow", "rnn")
+POOLINGS = ("last", "max", "mean")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture: everything needed to rebuild the module from a state dict."""
+
+    vocab_size: int
+    num_classes: int
+    kind: str = "rnn"
+    emb_dim: int = 100
+    hidden_layers: int = 0  # nbow: layers after the average (0 = NBoW, >= 1 = DAN)
+    hidden_size: int = 150
+    cell: str = "lstm"
+    num_layers: int = 1
+    bidirectional: bool = True
+    pooling: str = "last"
+    dropout: float = 0.5
+    word_dropout: float = 0.0
+    freeze_embeddings: bool = False
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"model must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if self.cell not in CELL_NAMES:
+            raise ConfigError(f"cell must be one of {', '.join(CELL_NAMES)}, got {self.cell!r}")
+        if self.num_classes < 2:
+            raise ConfigError(f"need at least 2 classes, got {self.num_classes}")
+
+
+def length_mask(lengths: Tensor, steps: int) -> Tensor:
+    """(batch, time) bool, True at the real steps of each sequence."""
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
+    """Mean of x (batch, time, features) over the steps where mask (batch, time) is True; 0 for none."""
+    m = mask.to(x.dtype).unsqueeze(-1)
+    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+def masked_max(x: Tensor, mask: Tensor) -> Tensor:
+    """Max of x (batch, time, features) over the real steps; 0 for a sequence with none."""
+    filled = x.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+    return torch.where(mask.any(1, keepdim=True), filled, torch.zeros_like(filled))
+
+
+def final_states(h_n: Tensor, num_layers: int, bidirectional: bool) -> Tensor:
+    """The top layer's final state(s): h_n (layers * D, batch, hidden) -> (batch, D * hidden)."""
+    d = 2 if bidirectional else 1
+    top = h_n.view(num_layers, d, *h_n.shape[1:])[-1]  # (D, batch, hidden)
+    return top.transpose(0, 1).reshape(h_n.shape[1], -1)
+
+
+class SentimentModel(nn.Module):
+    """``forward(ids (batch, time), lengths (batch,)) -> logits (batch, num_classes)``."""
+
+    def __init__(self, cfg: ModelConfig, embeddings: Tensor | None = None) -> None:
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=PAD)
+        if embeddings is not None:
+            if tuple(embeddings.shape) != (cfg.vocab_size, cfg.emb_dim):
+                raise ConfigError(f"pretrained embeddings are {tuple(embeddings.shape)}, the model needs "
+                                  f"({cfg.vocab_size}, {cfg.emb_dim}); set emb_dim to the vectors' size")
+            with torch.no_grad():
+                self.embedding.weight.copy_(embeddings)
+        self.embedding.weight.requires_grad_(not cfg.freeze_embeddings)
+        self.dropout = nn.Dropout(cfg.dropout)
+        if cfg.kind == "nbow":
+            layers: list[nn.Module] = []
+            size = cfg.emb_dim
+            for _ in range(cfg.hidden_layers):
+                layers += [nn.Linear(size, cfg.hidden_size), nn.ReLU(), nn.Dropout(cfg.dropout)]
+                size = cfg.hidden_size
+            self.hidden = nn.Sequential(*layers)
+            self.rnn = None
+        else:
+            self.rnn = RNN(cfg.cell, cfg.emb_dim, cfg.hidden_size, num_layers=cfg.num_layers,
+                           bidirectional=cfg.bidirectional, dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+                           batch_first=True)
+            size = cfg.hidden_size * (2 if cfg.bidirectional else 1)
+        self.output = nn.Linear(size, cfg.num_classes)
+
+    def features(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        """The sentence vector (batch, features) the output layer reads."""
+        mask = length_mask(lengths, ids.shape[1])
+        emb = self.embedding(ids)
+        if self.rnn is None:
+            if self.training and self.cfg.word_dropout > 0:
+                kept = mask & (torch.rand(mask.shape, device=mask.device) >= self.cfg.word_dropout)
+                mask = torch.where(kept.any(1, keepdim=True), kept, mask)  # never drop every word
+            return self.hidden(masked_mean(emb, mask))
+        out, state = self.rnn(self.dropout(emb), lengths=lengths.cpu())
+        pooling = self.cfg.pooling
+        if pooling == "last":
+            h_n = state[0] if isinstance(state, tuple) else state
+            return final_states(h_n, self.cfg.num_layers, self.cfg.bidirectional)
+        return masked_max(out, mask) if pooling == "max" else masked_mean(out, mask)
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        return self.output(self.dropout(self.features(ids, lengths)))
+
+
+def focal_loss(logits: Tensor, target: Tensor, gamma: float = 2.0, weight: Tensor | None = None) -> Tensor:
+    """Mean focal loss -(1 - p_t)^gamma * w_t * log p_t over the batch: logits (batch, C), target (batch,)."""
+    log_p = F.log_softmax(logits.float(), dim=-1).gather(1, target[:, None]).squeeze(1)
+    loss = -((1.0 - log_p.exp()) ** gamma) * log_p
+    if weight is not None:
+        w = weight[target]
+        return (loss * w).sum() / w.sum()
+    return loss.mean()
+
+
+def classification_loss(logits: Tensor, target: Tensor, loss: str = "ce", weight: Tensor | None = None,
+                        gamma: float = 2.0) -> Tensor:
+    """The training loss: ``ce`` (cross-entropy) or ``focal``, with optional class weights (C,)."""
+    if loss == "focal":
+        return focal_loss(logits, target, gamma, weight)
+    return F.cross_entropy(logits.float(), target, weight=weight)

@@ -1,0 +1,254 @@
+"""Training a sentence classifier: Adam, early stopping on dev accuracy, best + last checkpoints, resume.
+
+Each step minimises the mean cross-entropy (or focal loss) of a shuffled mini-batch. After every
+epoch the model is scored on the dev set; the model with the best dev accuracy so far (ties: lower
+dev loss) is saved as ``<out>/model.pt``, the training state as ``<out>/last.pt`` (also every
+``checkpoint_minutes``), both atomically. ``resume`` continues from ``last.pt`` at the batch where it
+stopped, with the same random state. Training stops after ``patience`` epochs without a better dev
+accuracy; the best model is then scored on the test set when one is configured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from seqlab.config import to_toml
+from seqlab.device import make_generator
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
+from seqlab.sentiment.config import SentimentConfig
+from seqlab.sentiment.data import (
+    Coverage,
+    Examples,
+    align_vectors,
+    build_words,
+    encode,
+    label_names,
+    load_vectors,
+    pad_batch,
+    read_examples,
+)
+from seqlab.sentiment.model import SentimentModel, classification_loss
+from seqlab.sentiment.predict import MODEL_FILE, Classifier, model_state, save_model
+from seqlab.training import CheckpointClock, progress_bar, set_postfix
+
+TRAIN_KIND = "sentiment-train"
+LAST_FILE = "last.pt"
+
+
+@dataclasses.dataclass
+class Splits:
+    """The labelled data of one run (test may be None) and the class names."""
+
+    train: Examples
+    dev: Examples
+    test: Examples | None
+    labels: tuple[str, ...]
+
+
+def load_splits(cfg: SentimentConfig) -> Splits:
+    """Read train/dev/test as configured; without a dev file, hold out ``dev_fraction`` of train (seeded)."""
+    names = label_names(cfg.num_classes, cfg.labels)
+
+    def read(path: str) -> Examples:
+        return read_examples(path, names, cfg.format, cfg.label_column, cfg.text_column, cfg.header, cfg.lowercase)
+
+    train = read(cfg.train)
+    if cfg.max_train:
+        train = Examples(train.tokens[:cfg.max_train], train.labels[:cfg.max_train], train.source,
+                         train.lines[:cfg.max_train])
+    if cfg.dev:
+        dev = read(cfg.dev)
+    else:
+        perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
+        cut = max(1, round(cfg.dev_fraction * len(train)))
+        if cut >= len(train):
+            raise DataError(f"{cfg.train}: {len(train)} sentences are too few to hold out a dev set")
+
+        def pick(index: list[int]) -> Examples:
+            return Examples([train.tokens[i] for i in index], [train.labels[i] for i in index], train.source,
+                            [train.lines[i] for i in index])
+
+        train, dev = pick(sorted(perm[cut:])), pick(sorted(perm[:cut]))
+    test = read(cfg.test) if cfg.test else None
+    return Splits(train, dev, test, names)
+
+
+def class_weights(labels: list[int], num_classes: int) -> torch.Tensor:
+    """scikit-learn's "balanced" weights n / (C * n_c) (a class absent from the data gets weight 0)."""
+    counts = torch.bincount(torch.tensor(labels), minlength=num_classes).double()
+    return torch.where(counts > 0, len(labels) / (num_classes * counts.clamp_min(1)), 0.0).float()
+
+
+class SentimentTrainer:
+    """Owns the data, vocabulary, model and optimiser of one run; ``fit`` trains, ``step`` takes one step."""
+
+    def __init__(self, cfg: SentimentConfig, out_dir: str | os.PathLike, device: torch.device,
+                 splits: Splits | None = None, words: list[str] | None = None, quiet: bool = False,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
+        self.log = log or (lambda message: None)
+        self.splits = splits or load_splits(cfg)
+        train = self.splits.train
+        self.words = words or build_words(train.tokens, cfg.min_count, cfg.max_vocab, source=train.source)
+        self.index = {w: i for i, w in enumerate(self.words)}
+        self.train_ids = [encode(t, self.index) for t in train.tokens]
+        self.dev_ids = [encode(t, self.index) for t in self.splits.dev.tokens]
+        torch.manual_seed(cfg.seed)  # initial weights and dropout
+        self.coverage: Coverage | None = None
+        embeddings = None
+        if cfg.vectors and words is None:  # a resumed run takes its embeddings from last.pt
+            counts = Counter(w for t in train.tokens for w in t)
+            vectors = load_vectors(cfg.vectors, set(self.words))
+            if vectors[1].shape[1] != cfg.emb_dim:
+                raise ConfigError(f"vectors {cfg.vectors!r} have {vectors[1].shape[1]} dimensions but emb_dim is "
+                                  f"{cfg.emb_dim}; set emb_dim = {vectors[1].shape[1]}")
+            embeddings, self.coverage = align_vectors(self.words, counts, vectors, make_generator(cfg.seed, "cpu"))
+            self.log(str(self.coverage))
+        self.model = SentimentModel(cfg.model_config(len(self.words)), embeddings).to(device)
+        self.optimizer = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad], lr=cfg.lr,
+                                          weight_decay=cfg.weight_decay)
+        self.weight = (class_weights(train.labels, cfg.num_classes).to(device)
+                       if cfg.class_weights == "balanced" else None)
+        self.labels = torch.tensor(train.labels)
+        self.generator = make_generator(cfg.seed, torch.device("cpu"))
+        self.epoch, self.position, self.step_count = 0, 0, 0
+        self.epoch_generator_state = self.generator.get_state()
+        self.best_key, self.bad_epochs, self.history = [-1.0, -math.inf], 0, []
+
+    # --- one step -------------------------------------------------------------------------------
+    def step(self, index: list[int]) -> float:
+        """One Adam step on the training sentences ``index``; returns the batch loss."""
+        self.model.train()
+        ids, lengths = pad_batch([self.train_ids[i] for i in index], self.device)
+        logits = self.model(ids, lengths)
+        loss = classification_loss(logits, self.labels[index].to(self.device), self.cfg.loss, self.weight,
+                                   self.cfg.focal_gamma)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
+        self.optimizer.step()
+        self.step_count += 1
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Dev accuracy and mean cross-entropy."""
+        self.model.eval()
+        labels = torch.tensor(self.splits.dev.labels)
+        correct, loss = 0, 0.0
+        for start in range(0, len(self.dev_ids), 256):
+            ids, lengths = pad_batch(self.dev_ids[start:start + 256], self.device)
+            logits = self.model(ids, lengths).float().cpu()
+            target = labels[start:start + 256]
+            loss += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+            correct += int((logits.argmax(1) == target).sum())
+        return {"dev_accuracy": correct / len(labels), "dev_loss": loss / len(labels)}
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "words": self.words,
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "epoch": self.epoch, "position": self.position, "step": self.step_count,
+                "epoch_generator_state": self.epoch_generator_state, "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "best_key": self.best_key, "bad_epochs": self.bad_epochs, "history": self.history}
+
+    def save_last(self) -> None:
+        save_checkpoint(self.state(), self.out / LAST_FILE)
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.position, self.step_count = state["epoch"], state["position"], state["step"]
+        self.epoch_generator_state = state["epoch_generator_state"]
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.best_key, self.bad_epochs, self.history = state["best_key"], state["bad_epochs"], state["history"]
+
+    def epoch_batches(self) -> list[list[int]]:
+        """This epoch's shuffled batches (the same again after a resume)."""
+        self.generator.set_state(self.epoch_generator_state)
+        perm = torch.randperm(len(self.train_ids), generator=self.generator).tolist()
+        size = self.cfg.batch_size
+        return [perm[i:i + size] for i in range(0, len(perm), size)]
+
+    # --- the loop -------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        with atomic_open(self.out / "config.toml") as fh:
+            fh.write(to_toml(cfg, "sentiment"))
+        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
+        while self.epoch < cfg.epochs and self.bad_epochs < cfg.patience:
+            batches = self.epoch_batches()
+            bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch", self.quiet,
+                               initial=self.position)
+            running = None
+            for index in batches[self.position:]:
+                loss = self.step(index)
+                running = loss if running is None else 0.95 * running + 0.05 * loss
+                self.position += 1
+                bar.update(1)
+                set_postfix(bar, loss=running)
+                if clock.due(self.position):
+                    self.save_last()
+            bar.close()
+            metrics = self.validate()
+            self.epoch += 1
+            self.position = 0
+            self.epoch_generator_state = self.generator.get_state()
+            record = {"epoch": self.epoch, "train_loss": running or 0.0, **metrics}
+            self.history.append(record)
+            key = [metrics["dev_accuracy"], -metrics["dev_loss"]]
+            improved = key > self.best_key
+            if improved:
+                self.best_key, self.bad_epochs = key, 0
+                save_model(self.out, model_state(self.model, cfg, self.words, self.splits.labels, record))
+            else:
+                self.bad_epochs += 1
+            self.save_last()
+            self.log(f"epoch {self.epoch}: train loss {record['train_loss']:.3f}, dev loss {metrics['dev_loss']:.3f}, "
+                     f"dev accuracy {100 * metrics['dev_accuracy']:.2f}%{' (best)' if improved else ''}")
+        summary = {"best_dev_accuracy": self.best_key[0], "epochs": self.epoch, "steps": self.step_count,
+                   "vocab_size": len(self.words), "history": self.history, "model": str(self.out / MODEL_FILE)}
+        if self.coverage:
+            summary["coverage"] = {"types": self.coverage.types, "tokens": self.coverage.token_share}
+        if self.splits.test is not None:
+            test = Classifier.load(self.out, self.device).evaluate(self.splits.test)
+            summary.update(test_accuracy=test.accuracy, test_macro_f1=test.macro_f1)
+            self.log(f"test accuracy {100 * test.accuracy:.2f}%, macro-F1 {100 * test.macro_f1:.2f} "
+                     f"({test.sentences} sentences, best model)")
+        return summary
+
+
+def train_sentiment(cfg: SentimentConfig, out_dir: str | os.PathLike, device: torch.device, resume: bool = False,
+                    quiet: bool = False, log: Callable[[str], None] | None = None,
+                    splits: Splits | None = None) -> dict:
+    """Train (or with ``resume`` continue) a classifier into ``out_dir``; returns the run's summary."""
+    out = Path(out_dir)
+    state = None
+    if resume:
+        if not (out / LAST_FILE).exists():
+            raise DataError(f"{out / LAST_FILE}: no checkpoint to resume from")
+        state = load_checkpoint(out / LAST_FILE)
+        if state.get("kind") != TRAIN_KIND:
+            raise DataError(f"{out / LAST_FILE}: not a sentiment training checkpoint")
+        saved = SentimentConfig(**state["config"])
+        if saved.model_config(1) != cfg.model_config(1):
+            raise ConfigError(f"{out / LAST_FILE}: was trained with a different architecture; resume with its "
+                              f"settings (see {out / 'config.toml'})")
+    trainer = SentimentTrainer(cfg, out, device, splits=splits, words=state["words"] if state else None, quiet=quiet,
+                               log=log)
+    if state:
+        trainer.load_state(state)
+    return trainer.fit()
