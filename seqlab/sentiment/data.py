@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ LABEL_NAMES = {
 _CONTRACTIONS = ("n't", "'s", "'re", "'ve", "'ll", "'d", "'m")
 _LEADING = "\"'`([{"
 _TRAILING = ".,!?;:\"')]}"
+_ABBREVIATION = re.compile(r"\w\.\w")
 
 
 def _split_word(chunk: str) -> list[str]:
@@ -46,7 +48,8 @@ def _split_word(chunk: str) -> list[str]:
     start, end = 0, len(chunk)
     while start < end and chunk[start] in _LEADING:
         start += 1
-    while end > start and chunk[end - 1] in _TRAILING and not (chunk[end - 1] == "." and "." in chunk[start:end - 1]):
+    abbreviation = _ABBREVIATION.search(chunk) is not None  # "u.s." keeps its final dot
+    while end > start and chunk[end - 1] in _TRAILING and not (abbreviation and chunk[end - 1] == "."):
         end -= 1
     core = chunk[start:end]
     tail: list[str] = []

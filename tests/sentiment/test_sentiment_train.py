@@ -1,0 +1,119 @@
+"""The trainer: exact resume, checkpoints, early stopping, class weights, pretrained vectors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import load_checkpoint
+from seqlab.sentiment.config import SentimentConfig
+from seqlab.sentiment.data import Examples
+from seqlab.sentiment.predict import Classifier
+from seqlab.sentiment.train import LAST_FILE, SentimentTrainer, Splits, class_weights, train_sentiment
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY = SentimentConfig(num_classes=2, vectors="", emb_dim=8, hidden_size=8, dropout=0.3, epochs=2, batch_size=16,
+                       lr=3e-3, checkpoint_minutes=0.0, test="")
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def splits(negation_data):
+    train, dev = negation_data(300, 1), negation_data(60, 2)
+    return Splits(Examples(*train), Examples(*dev), None, ("negative", "positive"))
+
+
+def test_resume_mid_epoch_is_exact(tmp_path, splits):
+    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the weights are those of an
+    uninterrupted run (dropout on, so the random state must travel too)."""
+    a = SentimentTrainer(TINY, tmp_path / "a", CPU, splits=splits, quiet=True)
+    batches = a.epoch_batches()
+    for index in batches[:5]:
+        a.step(index)
+        a.position += 1
+    (tmp_path / "a").mkdir()
+    a.save_last()
+    expected = [a.step(index) for index in batches[5:9]]
+
+    state = load_checkpoint(tmp_path / "a" / LAST_FILE)
+    b = SentimentTrainer(TINY, tmp_path / "b", CPU, splits=splits, words=state["words"], quiet=True)
+    b.load_state(state)
+    assert b.epoch_batches() == batches and b.position == 5
+    assert [b.step(index) for index in batches[5:9]] == expected
+    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+
+def test_fit_writes_best_and_last_and_resume_continues(tmp_path, splits):
+    out = tmp_path / "m"
+    first = train_sentiment(dataclasses.replace(TINY, epochs=1), out, CPU, quiet=True, splits=splits)
+    assert {p.name for p in out.iterdir()} == {"model.pt", "last.pt", "config.toml"}
+    summary = train_sentiment(TINY, out, CPU, resume=True, quiet=True, splits=splits)
+    assert [h["epoch"] for h in summary["history"]] == [1, 2]
+    assert summary["history"][0] == first["history"][0]
+    best = max(h["dev_accuracy"] for h in summary["history"])
+    assert summary["best_dev_accuracy"] == best
+    assert load_checkpoint(out / "model.pt")["metrics"]["dev_accuracy"] == best
+    with pytest.raises(ConfigError, match="different architecture"):
+        train_sentiment(dataclasses.replace(TINY, hidden_size=9), out, CPU, resume=True, quiet=True, splits=splits)
+    with pytest.raises(DataError, match="no checkpoint to resume"):
+        train_sentiment(TINY, tmp_path / "none", CPU, resume=True, quiet=True, splits=splits)
+
+
+def test_early_stopping_on_dev_accuracy(tmp_path, splits):
+    """With lr = 0 the dev accuracy never improves after epoch 1: patience 2 stops after epoch 3."""
+    cfg = dataclasses.replace(TINY, lr=1e-12, epochs=10, patience=2)
+    summary = train_sentiment(cfg, tmp_path / "m", CPU, quiet=True, splits=splits)
+    assert summary["epochs"] == 3
+
+
+def test_class_weights_are_sklearns_balanced():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = [0, 0, 0, 1, 2, 2]
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=np.array(labels))
+    torch.testing.assert_close(class_weights(labels, 3), torch.tensor(expected, dtype=torch.float32))
+    assert class_weights([0, 0, 1], 3)[2] == 0.0
+
+
+@pytest.mark.parametrize("loss, weights", [("focal", "balanced"), ("ce", "balanced"), ("focal", "none")])
+def test_loss_options_train(tmp_path, splits, loss, weights):
+    cfg = dataclasses.replace(TINY, epochs=1, loss=loss, class_weights=weights, model="nbow")
+    summary = train_sentiment(cfg, tmp_path / "m", CPU, quiet=True, splits=splits)
+    assert summary["history"][0]["train_loss"] > 0
+
+
+def test_pretrained_vectors_are_aligned_into_the_model(tmp_path, splits):
+    words = ["good", "bad", "movie", "unrelated"]
+    kv = KeyedVectors(words, np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32))
+    kv.save(tmp_path / "v.txt")
+    cfg = dataclasses.replace(TINY, vectors=str(tmp_path / "v.txt"), freeze_embeddings=True, epochs=1)
+    messages = []
+    summary = train_sentiment(cfg, tmp_path / "m", CPU, quiet=True, splits=splits, log=messages.append)
+    assert any(m.startswith("pretrained vectors cover 3/") for m in messages)
+    classifier = Classifier.load(tmp_path / "m")
+    weight = classifier.model.embedding.weight
+    for w in ("good", "bad", "movie"):  # frozen: still the pretrained rows after training
+        torch.testing.assert_close(weight[classifier.index[w]], kv.vectors[kv.words.index(w)])
+    assert summary["coverage"]["types"] == pytest.approx(3 / (len(classifier.words) - 2))
+    with pytest.raises(ConfigError, match="set emb_dim = 8"):
+        train_sentiment(dataclasses.replace(cfg, emb_dim=5), tmp_path / "x", CPU, quiet=True, splits=splits)
+
+
+def test_float16_storage_and_held_out_dev(tmp_path, negation_data):
+    tokens, labels = negation_data(200, 4)
+    (tmp_path / "train.tsv").write_text("".join(f"{y}\t{' '.join(t)}\n" for t, y in zip(tokens, labels, strict=True)))
+    cfg = dataclasses.replace(TINY, train=str(tmp_path / "train.tsv"), dev="", dev_fraction=0.2, epochs=1,
+                              store_dtype="float16", test=str(tmp_path / "train.tsv"))
+    summary = train_sentiment(cfg, tmp_path / "m", CPU, quiet=True)
+    state = load_checkpoint(tmp_path / "m" / "model.pt")
+    assert state["model"]["embedding.weight"].dtype == torch.float16
+    assert "test_accuracy" in summary
+    classifier = Classifier.load(tmp_path / "m")
+    assert classifier.model.embedding.weight.dtype == torch.float32
