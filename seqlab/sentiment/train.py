@@ -41,6 +41,7 @@ from seqlab.training import CheckpointClock, progress_bar, set_postfix
 
 TRAIN_KIND = "sentiment-train"
 LAST_FILE = "last.pt"
+BUCKET_POOL = 20  # batches per length-sorted pool
 
 
 @dataclasses.dataclass
@@ -176,11 +177,18 @@ class SentimentTrainer:
         self.best_key, self.bad_epochs, self.history = state["best_key"], state["bad_epochs"], state["history"]
 
     def epoch_batches(self) -> list[list[int]]:
-        """This epoch's shuffled batches (the same again after a resume)."""
+        """This epoch's batches (the same again after a resume): the shuffled sentences are cut into pools
+        of ``BUCKET_POOL`` batches, each pool sorted by length (less padding for the RNN) and cut into
+        batches, and the batches shuffled."""
         self.generator.set_state(self.epoch_generator_state)
         perm = torch.randperm(len(self.train_ids), generator=self.generator).tolist()
         size = self.cfg.batch_size
-        return [perm[i:i + size] for i in range(0, len(perm), size)]
+        batches = []
+        for start in range(0, len(perm), size * BUCKET_POOL):
+            pool = sorted(perm[start:start + size * BUCKET_POOL], key=lambda i: len(self.train_ids[i]))
+            batches += [pool[i:i + size] for i in range(0, len(pool), size)]
+        order = torch.randperm(len(batches), generator=self.generator).tolist()
+        return [batches[i] for i in order]
 
     # --- the loop -------------------------------------------------------------------------------
     def fit(self) -> dict:
