@@ -8,8 +8,10 @@ from seqlab import __version__
 from seqlab.cli.bleu import bleu
 from seqlab.cli.debias import debias
 from seqlab.cli.embed import embed
+from seqlab.cli.generative import generative
 from seqlab.cli.glove import glove
 from seqlab.cli.query import analogy, similar
+from seqlab.cli.rl import rl
 from seqlab.cli.sentiment import sentiment
 from seqlab.cli.seq2seq import seq2seq, translate
 
@@ -29,6 +31,8 @@ main.add_command(translate)
 main.add_command(sentiment)
 main.add_command(analogy)
 main.add_command(similar)
+main.add_command(generative)
+main.add_command(rl)
 
 
 if __name__ == "__main__":  # pragma: no cover

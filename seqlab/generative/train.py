@@ -1,0 +1,220 @@
+"""Training an autoencoder, VAE or GAN: Adam, best + last checkpoints, resume.
+
+Each step takes one shuffled mini-batch: a gradient step on the autoencoder's loss or the VAE's
+negative ELBO, or the GAN's alternating discriminator/generator updates. After every epoch the model
+is scored on the validation images (lower is better): the autoencoder by its reconstruction loss,
+the VAE by its negative ELBO (one seeded posterior sample per image), the GAN by the MMD^2 between
+``eval_samples`` seeded samples and the validation images on pixels. The best model so far is saved
+as ``<out>/model.pt`` and the training state as ``<out>/last.pt`` (also every
+``checkpoint_minutes``), both atomically; ``resume`` continues from ``last.pt`` at the batch where it
+stopped, with the same random state. At the end the best model is scored the same way on the test set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from seqlab.config import to_toml
+from seqlab.device import make_generator
+from seqlab.errors import ConfigError, DataError
+from seqlab.generative.autoencoder import Autoencoder, reconstruction_loss
+from seqlab.generative.config import GenerativeConfig
+from seqlab.generative.data import ImageData, load_images
+from seqlab.generative.distances import mmd
+from seqlab.generative.evaluate import PIXEL_BANDWIDTHS
+from seqlab.generative.gan import GAN
+from seqlab.generative.models import MODEL_FILE, build_model, code_gaussian, model_state, save_model
+from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
+from seqlab.training import CheckpointClock, progress_bar, set_postfix
+
+TRAIN_KIND = "generative-train"
+LAST_FILE = "last.pt"
+SECTION = "generative"
+
+
+def load_data(cfg: GenerativeConfig) -> ImageData:
+    return load_images(cfg.data, cfg.image_size, cfg.binarize, cfg.test_fraction, cfg.valid_fraction, cfg.seed)
+
+
+@torch.no_grad()
+def score(model: torch.nn.Module, images: torch.Tensor, seed: int, eval_samples: int = 500,
+          batch_size: int = 512) -> dict[str, float]:
+    """The selection score of a model on ``images`` (N, C, H, W) (lower is better) and its named parts.
+
+    ae: mean reconstruction loss; vae: mean -ELBO, with its reconstruction and KL parts (nats per
+    image); gan: MMD^2 on pixels between ``eval_samples`` samples and ``images``.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    generator = make_generator(seed, device)
+    if isinstance(model, GAN):
+        samples = model.sample(eval_samples, generator)
+        value = float(mmd(samples.flatten(1), images.to(device).flatten(1), PIXEL_BANDWIDTHS))
+        model.train()
+        return {"score": value, "mmd_pixels": value}
+    totals = torch.zeros(3, device=device, dtype=torch.float64)
+    for i in range(0, len(images), batch_size):
+        x = images[i:i + batch_size].to(device).flatten(1)
+        if isinstance(model, Autoencoder):
+            rec = reconstruction_loss(model.decode(model.encode(x)), x, model.cfg.likelihood)
+            kl = torch.zeros_like(rec)
+        else:
+            log_lik, kl = model.elbo(x, generator)
+            rec = -log_lik
+        totals += torch.stack([rec.sum(), kl.sum(), (rec + kl).sum()]).double()
+    model.train()
+    rec, kl, neg_elbo = (totals / len(images)).tolist()
+    if isinstance(model, Autoencoder):
+        return {"score": rec, "reconstruction": rec}
+    return {"score": neg_elbo, "elbo": -neg_elbo, "reconstruction": rec, "kl": kl}
+
+
+class GenerativeTrainer:
+    """Owns the model, optimisers, random state and data of one run; ``fit`` trains it."""
+
+    def __init__(self, cfg: GenerativeConfig, out_dir: str | os.PathLike, device: torch.device,
+                 data: ImageData | None = None, quiet: bool = False,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
+        self.log = log or (lambda message: None)
+        self.data = data or load_data(cfg)
+        self.shape = self.data.shape
+        self.train_images = self.data.train.to(device)
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights without touching the global state
+            torch.manual_seed(cfg.seed)
+            self.model = build_model(cfg, self.shape).to(device)
+        betas = (cfg.adam_beta1, 0.999)
+        if isinstance(self.model, GAN):
+            self.optimizers = {
+                "g": torch.optim.Adam(self.model.generator.parameters(), lr=cfg.lr, betas=betas),
+                "d": torch.optim.Adam(self.model.discriminator.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)}
+        else:
+            self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=betas)}
+        self.generator = make_generator(cfg.seed, device)  # noise, corruption, reparameterisation
+        self.shuffle = make_generator(cfg.seed, torch.device("cpu"))
+        self.epoch, self.position, self.step_count = 0, 0, 0
+        self.epoch_shuffle_state = self.shuffle.get_state()
+        self.best, self.history = math.inf, []
+
+    def step(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One update on the training images at ``index``; returns the losses (detached)."""
+        x = self.train_images[index.to(self.device)]
+        self.model.train()
+        if isinstance(self.model, GAN):
+            parts = self.model.step(x, self.optimizers["d"], self.optimizers["g"], self.generator, self.cfg.d_steps)
+        else:
+            loss, parts = self.model.loss(x, self.generator)
+            optimizer = self.optimizers["model"]
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            parts = {"loss": loss.detach(), **parts}
+        self.step_count += 1
+        return parts
+
+    def epoch_batches(self) -> list[torch.Tensor]:
+        """This epoch's shuffled batches (the same again after a resume); a last batch of one image is
+        dropped (batch normalisation needs two)."""
+        self.shuffle.set_state(self.epoch_shuffle_state)
+        order = torch.randperm(len(self.train_images), generator=self.shuffle)
+        return [b for b in order.split(self.cfg.batch_size) if len(b) > 1]
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "model": self.model.state_dict(),
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "epoch": self.epoch, "position": self.position, "step": self.step_count,
+                "epoch_shuffle_state": self.epoch_shuffle_state, "generator": self.generator.get_state(),
+                "best": self.best, "history": self.history}
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        for key, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][key])
+        self.epoch, self.position, self.step_count = state["epoch"], state["position"], state["step"]
+        self.epoch_shuffle_state = state["epoch_shuffle_state"]
+        self.generator.set_state(state["generator"])
+        self.best, self.history = state["best"], state["history"]
+
+    def save_last(self) -> None:
+        save_checkpoint(self.state(), self.out / LAST_FILE)
+
+    def save_best(self, record: dict) -> None:
+        codes = code_gaussian(self.model, self.train_images) if isinstance(self.model, Autoencoder) else None
+        save_model(self.out, model_state(self.model, self.cfg, self.shape, record, codes))
+
+    # --- the loop -------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        with atomic_open(self.out / "config.toml") as fh:
+            fh.write(to_toml(cfg, SECTION))
+        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
+        while self.epoch < cfg.epochs:
+            batches = self.epoch_batches()
+            bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch", self.quiet,
+                               initial=self.position)
+            running: dict[str, torch.Tensor] = {}
+            for index in batches[self.position:]:
+                parts = self.step(index)
+                running = {k: v if k not in running else 0.9 * running[k] + 0.1 * v for k, v in parts.items()}
+                self.position += 1
+                bar.update(1)
+                if self.position % 10 == 0 or self.position == len(batches):
+                    set_postfix(bar, **{k: float(v) for k, v in running.items()})
+                if clock.due(self.step_count):
+                    self.save_last()
+            bar.close()
+            metrics = score(self.model, self.data.valid, cfg.seed + 1, cfg.eval_samples)
+            self.epoch += 1
+            self.position = 0
+            self.epoch_shuffle_state = self.shuffle.get_state()
+            record = {"epoch": self.epoch, **{f"train_{k}": float(v) for k, v in running.items()},
+                      **{f"valid_{k}": v for k, v in metrics.items()}}
+            self.history.append(record)
+            improved = metrics["score"] < self.best
+            if improved:
+                self.best = metrics["score"]
+                self.save_best(record)
+            self.save_last()
+            self.log(f"epoch {self.epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
+                     + (" (best)" if improved else ""))
+        return self.summary()
+
+    def summary(self) -> dict:
+        from seqlab.generative.models import load_model
+
+        best, _, state = load_model(self.out, self.device)
+        test = score(best, self.data.test, self.cfg.seed + 2, self.cfg.eval_samples)
+        return {"model": str(self.out / MODEL_FILE), "kind": self.cfg.model, "epochs": self.epoch,
+                "steps": self.step_count, "best_epoch": state["metrics"].get("epoch"), "best_valid_score": self.best,
+                **{f"test_{k}": v for k, v in test.items()}, "history": self.history}
+
+
+def train_generative(cfg: GenerativeConfig, out_dir: str | os.PathLike, device: torch.device, resume: bool = False,
+                     quiet: bool = False, log: Callable[[str], None] | None = None,
+                     data: ImageData | None = None) -> dict:
+    """Train (or with ``resume`` continue) a model into ``out_dir``; returns the run's summary."""
+    out = Path(out_dir)
+    state = None
+    if resume:
+        if not (out / LAST_FILE).exists():
+            raise DataError(f"{out / LAST_FILE}: no checkpoint to resume from")
+        state = load_checkpoint(out / LAST_FILE)
+        if state.get("kind") != TRAIN_KIND:
+            raise DataError(f"{out / LAST_FILE}: not a generative training checkpoint")
+        saved = GenerativeConfig(**state["config"])
+        shape = (1, 8, 8)
+        if saved.model != cfg.model or saved.model_config(shape) != cfg.model_config(shape):
+            raise ConfigError(f"{out / LAST_FILE}: was trained with a different model; resume with its settings "
+                              f"(see {out / 'config.toml'})")
+    trainer = GenerativeTrainer(cfg, out, device, data=data, quiet=quiet, log=log)
+    if state:
+        trainer.load_state(state)
+    return trainer.fit()
