@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from seqlab.config import to_toml
-from seqlab.device import make_generator
+from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
 from seqlab.sentiment.config import SentimentConfig
@@ -239,10 +239,11 @@ class SentimentTrainer:
         return summary
 
 
-def train_sentiment(cfg: SentimentConfig, out_dir: str | os.PathLike, device: torch.device, resume: bool = False,
-                    quiet: bool = False, log: Callable[[str], None] | None = None,
+def train_sentiment(cfg: SentimentConfig, out_dir: str | os.PathLike, device: torch.device | str = "auto",
+                    resume: bool = False, quiet: bool = False, log: Callable[[str], None] | None = None,
                     splits: Splits | None = None) -> dict:
     """Train (or with ``resume`` continue) a classifier into ``out_dir``; returns the run's summary."""
+    device = resolve_device(device)
     out = Path(out_dir)
     state = None
     if resume:

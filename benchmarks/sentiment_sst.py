@@ -1,0 +1,96 @@
+"""SST sentence-level sentiment: NBoW with pretrained vectors and a BiLSTM, test accuracy over seeds.
+
+    python benchmarks/sentiment_sst.py --device cuda                                  # everything, 3 seeds
+    python benchmarks/sentiment_sst.py --device cpu --tasks sst2 --models nbow --seeds 1 --results r.jsonl
+    python benchmarks/sentiment_sst.py --summary r.jsonl                              # the table of all pieces
+
+Each run trains with ``configs/<task>_<model>.toml`` (sentence-level training only: no phrase
+labels), keeps the model with the best dev accuracy and scores it on the test set. The anchor is
+the issue's targets (issue 9), in the range the literature reports for these models trained on
+sentences only: SST-5 NBoW >= 42%, BiLSTM >= 47%; SST-2 NBoW >= 80%, BiLSTM >= 85%. Runs can be
+done in pieces (``--tasks``, ``--models``, ``--seeds``), each appended to ``--results`` as one JSON
+line; ``--summary`` prints the mean, standard deviation and range per task and model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from seqlab.config import build_config
+from seqlab.device import resolve_device
+from seqlab.sentiment.config import SentimentConfig
+from seqlab.sentiment.train import train_sentiment
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = {("sst5", "nbow"): 0.42, ("sst5", "bilstm"): 0.47, ("sst2", "nbow"): 0.80, ("sst2", "bilstm"): 0.85}
+
+
+def run_one(task: str, model: str, seed: int, device: torch.device, epochs: int | None, vectors: str | None) -> dict:
+    cfg = build_config(SentimentConfig, REPO / "configs" / f"{task}_{model}.toml", "sentiment", seed=seed,
+                       epochs=epochs, vectors=vectors)
+    data = REPO.parent / "shared" / "data" / "sst"
+    cfg = dataclasses.replace(cfg, **{k: str(data / Path(getattr(cfg, k)).name) for k in ("train", "dev", "test")})
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        summary = train_sentiment(cfg, out, device, quiet=True)
+    return {"task": task, "model": model, "seed": seed, "test_accuracy": summary["test_accuracy"],
+            "test_macro_f1": summary["test_macro_f1"], "dev_accuracy": summary["best_dev_accuracy"],
+            "epochs": summary["epochs"], "seconds": round(time.perf_counter() - start, 1), "device": str(device),
+            "vectors": cfg.vectors}
+
+
+def table(rows: list[dict]) -> str:
+    lines = [f"{'task':6} {'model':7} {'seeds':>5} {'test acc mean':>13} {'std':>6} {'min':>6} {'max':>6} "
+             f"{'target':>6}  met"]
+    for (task, model), target in TARGETS.items():
+        acc = [100 * r["test_accuracy"] for r in rows if r["task"] == task and r["model"] == model]
+        if not acc:
+            continue
+        mean = statistics.mean(acc)
+        std = statistics.stdev(acc) if len(acc) > 1 else 0.0
+        lines.append(f"{task:6} {model:7} {len(acc):5d} {mean:13.2f} {std:6.2f} {min(acc):6.2f} {max(acc):6.2f} "
+                     f"{100 * target:6.1f}  {'yes' if mean >= 100 * target else 'NO'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default="sst5,sst2")
+    parser.add_argument("--models", default="nbow,bilstm")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--epochs", type=int, help="Override the configs' maximum epochs.")
+    parser.add_argument("--vectors", help="Override the configs' vectors ('default', a file, '' for none).")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default).")
+    parser.add_argument("--results", help="Append each run as a JSON line to this file.")
+    parser.add_argument("--summary", help="Only print the table of the runs in this JSON-lines file.")
+    args = parser.parse_args()
+    if args.summary:
+        print(table([json.loads(line) for line in Path(args.summary).read_text().splitlines() if line.strip()]))
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    rows = []
+    for task in args.tasks.split(","):
+        for model in args.models.split(","):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                row = run_one(task, model, seed, device, args.epochs, args.vectors)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if args.results:
+                    with open(args.results, "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(row) + "\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
