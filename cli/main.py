@@ -14,6 +14,7 @@ from seqlab.cli.query import analogy, similar
 from seqlab.cli.rl import rl
 from seqlab.cli.sentiment import sentiment
 from seqlab.cli.seq2seq import seq2seq, translate
+from seqlab.cli.vision import vision
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +32,7 @@ main.add_command(translate)
 main.add_command(sentiment)
 main.add_command(analogy)
 main.add_command(similar)
+main.add_command(vision)
 main.add_command(generative)
 main.add_command(rl)
 

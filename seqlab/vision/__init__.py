@@ -1,0 +1,1 @@
+"""Vision models: normalisation layers, classic CNNs, detection utilities, metric learning, style transfer."""

@@ -1,0 +1,272 @@
+"""Training an image classifier on the digits: torch optimisers, learning-rate decay, checkpoints.
+
+Each epoch shuffles the training images (seeded generator, so a resumed run sees the same
+batches), optionally shifts each image by up to ``shift`` pixels (pad by replication + random
+crop), and takes one optimiser step per batch on the cross-entropy (or the focal loss). The
+optimiser is SGD with momentum, RMSProp (Hinton's lecture 6e) or Adam (Kingma & Ba 2015); the
+learning rate after ``epoch`` epochs is ``lr / (1 + decay_rate * epoch)`` ("inverse") or
+``lr * decay_base ** epoch`` ("exponential", 0.95 by default), through torch's LambdaLR. After every
+epoch the model is scored on the validation split; the best one is saved as ``<out>/model.pt``,
+the training state as ``<out>/last.pt`` (also every ``checkpoint_minutes``), both atomically;
+``resume`` continues from ``last.pt``. The reported test accuracy is the best model's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.config import to_toml
+from seqlab.device import make_generator
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
+from seqlab.training import CheckpointClock, progress_bar
+from seqlab.vision.architectures import MODELS, build_model
+from seqlab.vision.data import Digits, ImageSplit, load_digits_splits
+from seqlab.vision.losses import focal_loss
+
+SECTION = "vision"
+TRAIN_KIND = "vision-train"
+MODEL_KIND = "vision-model"
+MODEL_FILE, LAST_FILE = "model.pt", "last.pt"
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+DECAYS = ("none", "inverse", "exponential")
+LOSSES = ("cross_entropy", "focal")
+
+
+@dataclass(frozen=True)
+class VisionConfig:
+    """One classifier run on the digits (defaults: LeNet-5 at 32x32, Adam)."""
+
+    # data
+    image_size: int = 32
+    in_channels: int = 1
+    test_fraction: float = 0.2
+    valid_fraction: float = 0.1
+    shift: int = 0  # augmentation: random shifts of up to this many pixels
+    # model
+    model: str = "lenet5"
+    width: float = 1.0
+    shortcut: str = "B"
+    batch_norm: bool = False
+    small_input: bool = True
+    dropout: float = 0.5
+    # training
+    epochs: int = 20
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9  # SGD momentum, and RMSProp's momentum term
+    rmsprop_alpha: float = 0.99  # RMSProp's decay of the squared-gradient average
+    weight_decay: float = 0.0
+    decay: str = "none"
+    decay_rate: float = 1.0  # inverse: lr / (1 + decay_rate * epoch)
+    decay_base: float = 0.95  # exponential: lr * decay_base ** epoch
+    loss: str = "cross_entropy"
+    focal_gamma: float = 2.0
+    checkpoint_minutes: float = 10.0
+    seed: int = 0
+
+    def validate(self) -> None:
+        checks = [
+            (self.model in MODELS, f"model must be one of {', '.join(MODELS)}, got {self.model!r}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"),
+            (self.decay in DECAYS, f"decay must be one of {', '.join(DECAYS)}, got {self.decay!r}"),
+            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
+            (self.shortcut in ("A", "B", "C"), f"shortcut must be A, B or C, got {self.shortcut!r}"),
+            (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
+            (self.lr > 0, "lr must be positive"),
+            (self.in_channels >= 1 and self.image_size >= 8, "in_channels >= 1 and image_size >= 8 are needed"),
+            (self.shift >= 0, "shift must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def build_model(self, num_classes: int = 10) -> nn.Module:
+        return build_model(self.model, num_classes, self.in_channels, self.image_size, self.width, self.shortcut,
+                           self.batch_norm, self.small_input, self.dropout)
+
+
+def make_optimizer(cfg: VisionConfig, params) -> torch.optim.Optimizer:
+    """The configured torch optimiser."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.rmsprop_alpha, momentum=cfg.momentum,
+                                   weight_decay=cfg.weight_decay)
+    momentum = cfg.momentum if cfg.optimizer == "momentum" else 0.0
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=momentum, weight_decay=cfg.weight_decay)
+
+
+def decay_factor(cfg: VisionConfig, epoch: int) -> float:
+    """The multiplier of the initial learning rate during epoch ``epoch`` (0-based)."""
+    if cfg.decay == "inverse":
+        return 1.0 / (1.0 + cfg.decay_rate * epoch)
+    if cfg.decay == "exponential":
+        return cfg.decay_base ** epoch
+    return 1.0
+
+
+def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image (N, C, H, W) moved by its own random offset in [-max_shift, max_shift] pixels."""
+    if max_shift <= 0:
+        return images
+    n, _, h, w = images.shape
+    padded = F.pad(images, (max_shift,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator).to(images.device)
+    rows = (offsets[0, :, None] + torch.arange(h, device=images.device))[:, :, None]  # (N, H, 1)
+    cols = (offsets[1, :, None] + torch.arange(w, device=images.device))[:, None, :]  # (N, 1, W)
+    return padded[torch.arange(n, device=images.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, split: ImageSplit, device: torch.device, batch_size: int = 256) -> float:
+    """Share of ``split`` that ``model`` classifies correctly (eval mode)."""
+    if len(split) == 0:
+        return float("nan")
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for start in range(0, len(split), batch_size):
+        x = split.images[start:start + batch_size].to(device)
+        y = split.labels[start:start + batch_size].to(device)
+        correct += int((model(x).argmax(1) == y).sum())
+    model.train(was_training)
+    return correct / len(split)
+
+
+def model_state(model: nn.Module, cfg: VisionConfig, metrics: dict | None = None) -> dict:
+    return {"kind": MODEL_KIND, "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "config": dataclasses.asdict(cfg), "metrics": metrics or {}}
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, VisionConfig]:
+    """A trained classifier (a model directory or its model.pt) in eval mode, with its config."""
+    p = Path(path)
+    state = load_checkpoint(p / MODEL_FILE if p.is_dir() else p)
+    if state.get("kind") != MODEL_KIND:
+        raise DataError(f"{p}: not a seqlab vision model")
+    cfg = VisionConfig(**state["config"])
+    model = cfg.build_model()
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), cfg
+
+
+class VisionTrainer:
+    """Owns the model, optimiser, schedule and data of one run; ``fit`` trains."""
+
+    def __init__(self, cfg: VisionConfig, out_dir: str | os.PathLike, device: torch.device,
+                 data: Digits | None = None, quiet: bool = False, log: Callable[[str], None] | None = None) -> None:
+        self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
+        self.log = log or (lambda message: None)
+        self.data = data or load_digits_splits(cfg.image_size, cfg.in_channels, cfg.test_fraction,
+                                               cfg.valid_fraction, cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.model = cfg.build_model(self.data.num_classes).to(device)
+        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda e: decay_factor(cfg, e))
+        self.generator = make_generator(cfg.seed, torch.device("cpu"))
+        self.epoch, self.step_count, self.best, self.history = 0, 0, -1.0, []
+        self.train_x = self.data.train.images.to(device)
+        self.train_y = self.data.train.labels.to(device)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.cfg.loss == "focal":
+            return focal_loss(logits, target, self.cfg.focal_gamma)
+        return F.cross_entropy(logits, target)
+
+    def state(self) -> dict:
+        return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "epoch": self.epoch, "step": self.step_count, "best": self.best, "history": self.history}
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.step_count, self.best = state["epoch"], state["step"], state["best"]
+        self.history = state["history"]
+
+    def run_epoch(self, clock: CheckpointClock) -> float:
+        cfg, n = self.cfg, len(self.train_y)
+        order = torch.randperm(n, generator=self.generator).to(self.device)
+        batches = [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+        bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch", self.quiet)
+        self.model.train()
+        total = torch.zeros((), device=self.device)
+        for index in batches:
+            x = random_shift(self.train_x[index], cfg.shift, self.generator)
+            loss = self.loss(self.model(x), self.train_y[index])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step_count += 1
+            total += loss.detach() * len(index)
+            bar.update(1)
+            if clock.due(self.step_count):
+                save_checkpoint(self.state(), self.out / LAST_FILE)
+        bar.close()
+        return float(total) / n
+
+    def fit(self) -> dict:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        with atomic_open(self.out / "config.toml") as fh:
+            fh.write(to_toml(cfg, SECTION))
+        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
+        start = time.perf_counter()
+        while self.epoch < cfg.epochs:
+            lr = self.optimizer.param_groups[0]["lr"]
+            train_loss = self.run_epoch(clock)
+            self.scheduler.step()
+            self.epoch += 1
+            valid = accuracy(self.model, self.data.valid, self.device)
+            score = valid if valid == valid else -train_loss  # no validation split: lowest training loss
+            record = {"epoch": self.epoch, "lr": lr, "train_loss": train_loss, "valid_accuracy": valid}
+            self.history.append(record)
+            improved = score > self.best
+            if improved:
+                self.best = score
+                save_checkpoint(model_state(self.model, cfg, record), self.out / MODEL_FILE)
+            save_checkpoint(self.state(), self.out / LAST_FILE)
+            self.log(f"epoch {self.epoch}: lr {lr:.3g}, train loss {train_loss:.4f}, valid accuracy "
+                     f"{100 * valid:.2f}%{' (best)' if improved else ''}")
+        model, _ = load_model(self.out / MODEL_FILE, self.device)
+        test = accuracy(model, self.data.test, self.device)
+        return {"test_accuracy": test, "best_valid_accuracy": max(r["valid_accuracy"] for r in self.history),
+                "epochs": self.epoch, "steps": self.step_count, "seconds": time.perf_counter() - start,
+                "model": str(self.out / MODEL_FILE), "history": self.history}
+
+
+def train_vision(cfg: VisionConfig, out_dir: str | os.PathLike, device: torch.device, resume: bool = False,
+                 quiet: bool = False, log: Callable[[str], None] | None = None) -> dict:
+    """Train (or with ``resume`` continue) a digits classifier into ``out_dir``; returns the run's summary
+    with ``test_accuracy`` (of the best model on the validation split)."""
+    out = Path(out_dir)
+    state = None
+    if resume:
+        if not (out / LAST_FILE).exists():
+            raise DataError(f"{out / LAST_FILE}: no checkpoint to resume from")
+        state = load_checkpoint(out / LAST_FILE)
+        if state.get("kind") != TRAIN_KIND:
+            raise DataError(f"{out / LAST_FILE}: not a vision training checkpoint")
+        saved = VisionConfig(**state["config"])
+        if dataclasses.replace(saved, epochs=cfg.epochs, checkpoint_minutes=cfg.checkpoint_minutes) != cfg:
+            raise ConfigError(f"{out / LAST_FILE}: was trained with different settings; resume with its "
+                              f"settings (see {out / 'config.toml'}), changing only epochs")
+    trainer = VisionTrainer(cfg, out, device, quiet=quiet, log=log)
+    if state:
+        trainer.load_state(state)
+    return trainer.fit()
