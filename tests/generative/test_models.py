@@ -38,7 +38,7 @@ def test_gaussian_likelihood_is_half_squared_error():
     x = torch.rand(2, 6, dtype=torch.float64)
     out = model.decode(model.encode(x))
     loss, _ = model.loss(x)
-    assert float(loss) == pytest.approx(float(0.5 * (x - out).square().sum(1).mean()), rel=1e-12)
+    assert loss.item() == pytest.approx((0.5 * (x - out).square().sum(1).mean()).item(), rel=1e-12)
 
 
 def test_sparsity_penalties_and_the_kl_gradient_by_hand():
