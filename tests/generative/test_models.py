@@ -45,7 +45,7 @@ def test_sparsity_penalties_and_the_kl_gradient_by_hand():
     x = torch.rand(8, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     l1 = _ae(sparsity="l1", sparsity_weight=0.3)
     _, parts = l1.loss(x)
-    assert float(parts["sparsity"]) == pytest.approx(0.3 * float(l1.encode(x).abs().sum(1).mean()), rel=1e-12)
+    assert float(parts["sparsity"]) == pytest.approx(0.3 * l1.encode(x).abs().sum(1).mean().item(), rel=1e-12)
     codes = torch.rand(8, 4, dtype=torch.float64).requires_grad_()
     rho = 0.1
     penalty = kl_sparsity(codes, rho)
