@@ -51,7 +51,7 @@ def test_sparsity_penalties_and_the_kl_gradient_by_hand():
     penalty = kl_sparsity(codes, rho)
     rho_hat = codes.detach().mean(0)
     hand = (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
-    assert float(penalty) == pytest.approx(float(hand), rel=1e-12)
+    assert penalty.item() == pytest.approx(hand.item(), rel=1e-12)
     penalty.backward()
     # dKL/d rho_hat = -rho/rho_hat + (1-rho)/(1-rho_hat), and d rho_hat / d h_ij = 1/batch
     expected = (-rho / rho_hat + (1 - rho) / (1 - rho_hat)) / 8
