@@ -8,7 +8,7 @@ neural networks", section 3 and figure 2), on one device instead of two.
 
 Local response normalisation uses the paper's k=2, n=5, alpha=1e-4, beta=0.75 (section 3.3; see
 ``lrn`` for torch's convention). An adaptive average pool to 6x6 before the classifier (as torchvision does) lets any
-input of at least 63 pixels through; ``width`` scales every layer's channels.
+input of at least 67 pixels through; ``width`` scales every layer's channels.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def lrn() -> nn.LocalResponseNorm:
 
 
 class AlexNet(nn.Module):
-    """(N, in_channels, H, W) images, H, W >= 63 -> (N, num_classes) logits."""
+    """(N, in_channels, H, W) images, H, W >= 67 (227 in the paper) -> (N, num_classes) logits."""
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, width: float = 1.0, dropout: float = 0.5,
                  local_response_norm: bool = True, hidden: int = 4096) -> None:
@@ -38,7 +38,7 @@ class AlexNet(nn.Module):
         c = [_scaled(n, width) for n in (96, 256, 384, 384, 256)]
         norm = lrn if local_response_norm else nn.Identity
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c[0], 11, stride=4, padding=2), nn.ReLU(inplace=True), norm(),
+            nn.Conv2d(in_channels, c[0], 11, stride=4), nn.ReLU(inplace=True), norm(),
             nn.MaxPool2d(3, 2),
             nn.Conv2d(c[0], c[1], 5, padding=2), nn.ReLU(inplace=True), norm(), nn.MaxPool2d(3, 2),
             nn.Conv2d(c[1], c[2], 3, padding=1), nn.ReLU(inplace=True),

@@ -1,0 +1,109 @@
+"""The digits data, the trainer (learning, decay schedules, optimisers, exact resume) and its errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from seqlab.config import build_config
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.vision.data import load_digits_splits
+from seqlab.vision.train import (
+    LAST_FILE,
+    VisionConfig,
+    VisionTrainer,
+    decay_factor,
+    load_model,
+    make_optimizer,
+    random_shift,
+    train_vision,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+CPU = torch.device("cpu")
+
+
+def test_digits_splits_are_stratified_standardised_and_upsampled():
+    data = load_digits_splits(image_size=16, in_channels=3, seed=0)
+    assert len(data.train) + len(data.valid) + len(data.test) == 1797
+    assert data.train.images.shape[1:] == (3, 16, 16)
+    assert abs(float(data.train.images.mean())) < 1e-4 and abs(float(data.train.images.std()) - 1) < 1e-3
+    counts = torch.bincount(data.test.labels, minlength=10)
+    assert counts.min() >= 34 and counts.max() <= 38  # 20% of each digit's ~180 images
+
+
+def test_decay_schedules():
+    inverse = VisionConfig(decay="inverse", decay_rate=0.5)
+    assert [decay_factor(inverse, e) for e in range(3)] == [1.0, 1 / 1.5, 1 / 2.0]
+    exponential = VisionConfig(decay="exponential")
+    assert decay_factor(exponential, 3) == pytest.approx(0.95 ** 3)
+    assert decay_factor(VisionConfig(), 7) == 1.0
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    kinds = {name: type(make_optimizer(VisionConfig(optimizer=name), params)).__name__
+             for name in ("sgd", "momentum", "rmsprop", "adam")}
+    assert kinds == {"sgd": "SGD", "momentum": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}
+    assert make_optimizer(VisionConfig(optimizer="momentum", momentum=0.8), params).param_groups[0]["momentum"] == 0.8
+
+
+def test_random_shift_moves_each_image_within_bounds():
+    images = torch.zeros(4, 1, 9, 9)
+    images[:, :, 4, 4] = 1.0
+    shifted = random_shift(images, 2, torch.Generator().manual_seed(0))
+    assert shifted.shape == images.shape
+    for img in shifted[:, 0]:
+        (r, c), = img.nonzero().tolist()
+        assert abs(r - 4) <= 2 and abs(c - 4) <= 2
+    assert random_shift(images, 0, torch.Generator()) is images
+
+
+def test_lenet_learns_digits_and_the_learning_rate_decays(tmp_path):
+    cfg = VisionConfig(epochs=4, lr=3e-3, decay="exponential", decay_base=0.5, image_size=16, batch_size=32)
+    summary = train_vision(cfg, tmp_path / "m", CPU, quiet=True)
+    assert summary["test_accuracy"] > 0.85  # chance is 10%
+    assert [h["lr"] for h in summary["history"]] == pytest.approx([3e-3, 1.5e-3, 7.5e-4, 3.75e-4])
+    model, saved = load_model(tmp_path / "m")
+    assert saved == cfg and not model.training
+    assert (tmp_path / "m" / "config.toml").read_text().startswith("[vision]")
+
+
+def test_resume_gives_the_uninterrupted_run(tmp_path):
+    cfg = VisionConfig(model="resnet18", width=0.125, image_size=8, epochs=2, optimizer="rmsprop", lr=1e-3,
+                       decay="inverse", shift=1, batch_size=128, valid_fraction=0.05)
+    data = load_digits_splits(8, 1, cfg.test_fraction, cfg.valid_fraction, cfg.seed)
+    VisionTrainer(cfg, tmp_path / "full", CPU, data=data, quiet=True).fit()
+    first = dataclasses.replace(cfg, epochs=1)
+    VisionTrainer(first, tmp_path / "part", CPU, data=data, quiet=True).fit()
+    train_vision(cfg, tmp_path / "part", CPU, resume=True, quiet=True)
+    full = load_checkpoint(tmp_path / "full" / LAST_FILE)["model"]
+    resumed = load_checkpoint(tmp_path / "part" / LAST_FILE)["model"]
+    for key in full:
+        torch.testing.assert_close(resumed[key], full[key], rtol=0, atol=0)
+
+
+def test_errors(tmp_path):
+    with pytest.raises(DataError, match="no checkpoint to resume from"):
+        train_vision(VisionConfig(), tmp_path / "none", CPU, resume=True)
+    with pytest.raises(ConfigError, match="optimizer must be one of"):
+        build_config(VisionConfig, optimizer="lbfgs")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[vision]\nmodel = 'resnet101'\n")
+    with pytest.raises(ConfigError, match="bad.toml.*model must be one of"):
+        build_config(VisionConfig, bad, "vision")
+    (tmp_path / "x.pt").write_bytes(b"junk")
+    with pytest.raises(DataError, match="x.pt: not a readable seqlab checkpoint"):
+        load_model(tmp_path / "x.pt")
+    save_checkpoint({"kind": "seq2seq-model"}, tmp_path / "y.pt")
+    with pytest.raises(DataError, match="y.pt: not a seqlab vision model"):
+        load_model(tmp_path / "y.pt")
+
+
+def test_shipped_configs_load():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    lenet = build_config(VisionConfig, root / "digits_lenet.toml", "vision")
+    resnet = build_config(VisionConfig, root / "digits_resnet.toml", "vision")
+    assert lenet.model == "lenet5" and resnet.model == "resnet18" and resnet.optimizer == "momentum"
