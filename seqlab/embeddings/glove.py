@@ -15,8 +15,15 @@ J / 2 per entry.
 
 Instead of glove.c's threads walking a shuffled file, each epoch draws a permutation of the
 non-zero entries and a step takes ``batch_size`` of them at once: every entry's step is computed
-from the parameters and accumulators as they were before the step, and rows hit several times get
-the sum (as lock-free threads would, without the races). The co-occurrence counts come from
+from the parameters as they were before the step, and rows hit several times get the sum (as
+lock-free threads would, without the races). One change makes large batches safe: the squared
+steps of a batch are added to the AdaGrad accumulators first, and each entry's step is divided by
+sqrt(accumulator - its own square). An entry alone in its row sees exactly glove.c's accumulator;
+entries sharing a row (a frequent word is hit hundreds of times in a batch of 16k) also see each
+other's squares, as if applied one after the other. Without it, summing hundreds of full-size steps
+overshoots: on a 2M-token prefix of the wiki corpus (15 epochs) batch 16384 fell to WS-353 0.196 and
+analogy 1.9%, against 0.356 and 5.5% with batch 512; with this rule batch 16384 gives 0.356 and 5.4%.
+The co-occurrence counts come from
 :mod:`seqlab.embeddings.cooccurrence`.
 """
 
@@ -64,7 +71,7 @@ class GloveConfig:
     max_vocab: int = 0  # 0: no limit
     distance_weighting: bool = True
     word_only: bool = False  # output w instead of w + w~
-    batch_size: int = 0  # non-zero entries per step; 0: 512 on CPU, 16384 on GPU
+    batch_size: int = 0  # non-zero entries per step; 0: 4096 on CPU, 16384 on GPU
     seed: int = 1
     lowercase: bool = False
     max_sentence_length: int = 1_000_000  # cooccur.c never cuts a line; this bounds memory per line
@@ -92,7 +99,7 @@ class GloveConfig:
                 raise ConfigError(message)
 
     def batch_for(self, device: torch.device) -> int:
-        return self.batch_size or (16384 if device.type == "cuda" else 512)
+        return self.batch_size or (16384 if device.type == "cuda" else 4096)
 
     def chunk_for(self, device: torch.device) -> int:
         return self.count_chunk_tokens or (1 << 22 if device.type == "cuda" else 1 << 18)
@@ -191,18 +198,18 @@ class Glove:
                                                       rows, cols, log_x, f_x)
         step_w = grad_w.clamp_(-cfg.grad_clip, cfg.grad_clip).mul_(cfg.eta)
         step_c = grad_c.clamp_(-cfg.grad_clip, cfg.grad_clip).mul_(cfg.eta)
-        update_w = step_w / self.weight_gradsq[rows].sqrt()
-        update_c = step_c / self.context_gradsq[cols].sqrt()
-        update_b = fdiff / self.bias_gradsq[rows].sqrt()
-        update_cb = fdiff / self.context_bias_gradsq[cols].sqrt()
-        self.weight_gradsq.index_add_(0, rows, step_w * step_w)
-        self.context_gradsq.index_add_(0, cols, step_c * step_c)
-        self.bias_gradsq.index_add_(0, rows, fdiff * fdiff)
-        self.context_bias_gradsq.index_add_(0, cols, fdiff * fdiff)
-        self.weight.index_add_(0, rows, update_w, alpha=-1.0)
-        self.context.index_add_(0, cols, update_c, alpha=-1.0)
-        self.bias.index_add_(0, rows, update_b, alpha=-1.0)
-        self.context_bias.index_add_(0, cols, update_cb, alpha=-1.0)
+        # Accumulate first, then divide each entry's step by sqrt(accumulator - its own square): an
+        # entry alone in its row sees exactly glove.c's accumulator; an entry sharing its row with
+        # others in the batch also sees their squares, as if they had come just before it.
+        sq_w, sq_c, sq_b = step_w * step_w, step_c * step_c, fdiff * fdiff
+        self.weight_gradsq.index_add_(0, rows, sq_w)
+        self.context_gradsq.index_add_(0, cols, sq_c)
+        self.bias_gradsq.index_add_(0, rows, sq_b)
+        self.context_bias_gradsq.index_add_(0, cols, sq_b)
+        self.weight.index_add_(0, rows, step_w / (self.weight_gradsq[rows] - sq_w).sqrt(), alpha=-1.0)
+        self.context.index_add_(0, cols, step_c / (self.context_gradsq[cols] - sq_c).sqrt(), alpha=-1.0)
+        self.bias.index_add_(0, rows, fdiff / (self.bias_gradsq[rows] - sq_b).sqrt(), alpha=-1.0)
+        self.context_bias.index_add_(0, cols, fdiff / (self.context_bias_gradsq[cols] - sq_b).sqrt(), alpha=-1.0)
         return 0.5 * (fdiff * diff).sum()
 
     def _permutation(self, nnz: int, epoch: int) -> torch.Tensor:

@@ -139,22 +139,40 @@ def test_one_entry_at_a_time_is_glove_c(clip):
     np.testing.assert_allclose([float(m) for m in mine], costs, rtol=1e-10)
 
 
-def test_a_batch_sums_the_updates_made_from_the_same_state():
+def test_a_batch_sums_updates_from_the_same_state_with_the_batch_squares_in_the_denominator():
+    """Every entry's step is computed from the state before the batch; its AdaGrad denominator is the old
+    accumulator plus the squared steps of the *other* entries of the batch in the same row (brute force)."""
     cfg = GloveConfig(dim=4, x_max=10.0)
     _, rows, cols, x = random_problem(3, n=25)
+    rows[:6] = rows[0]  # make sure some rows (and columns) are shared
+    cols[3:9] = cols[3]
     log_x, f_x = x.log(), weighting(x, 10.0, 0.75)
     batched = as_double(Glove(VOCAB, cfg))
-    expected = []
-    for i in range(len(rows)):  # each entry's update from the initial state, on a fresh copy
-        one = as_double(Glove(VOCAB, cfg))
-        before = {n: getattr(one, n).clone() for n in Glove._TENSORS}
-        one.adagrad_step(rows[i:i + 1], cols[i:i + 1], log_x[i:i + 1], f_x[i:i + 1])
-        expected.append({n: getattr(one, n) - before[n] for n in Glove._TENSORS})
-    start = {n: getattr(batched, n).clone() for n in Glove._TENSORS}
+    s = {n: getattr(batched, n).clone() for n in Glove._TENSORS}
+    w, c = s["weight"][rows], s["context"][cols]
+    fdiff = f_x * ((w * c).sum(1) + s["bias"][rows] + s["context_bias"][cols] - log_x)
+    step_w = (fdiff[:, None] * c).clamp(-cfg.grad_clip, cfg.grad_clip) * cfg.eta
+    step_c = (fdiff[:, None] * w).clamp(-cfg.grad_clip, cfg.grad_clip) * cfg.eta
+    expected = {n: t.clone() for n, t in s.items()}
+    n = len(rows)
+    for i in range(n):
+        same_r = [j for j in range(n) if j != i and rows[j] == rows[i]]
+        same_c = [j for j in range(n) if j != i and cols[j] == cols[i]]
+        den_w = (s["weight_gradsq"][rows[i]] + sum((step_w[j] ** 2 for j in same_r), torch.zeros(4))).sqrt()
+        den_c = (s["context_gradsq"][cols[i]] + sum((step_c[j] ** 2 for j in same_c), torch.zeros(4))).sqrt()
+        den_b = (s["bias_gradsq"][rows[i]] + sum(fdiff[j] ** 2 for j in same_r)).sqrt()
+        den_cb = (s["context_bias_gradsq"][cols[i]] + sum(fdiff[j] ** 2 for j in same_c)).sqrt()
+        expected["weight"][rows[i]] -= step_w[i] / den_w
+        expected["context"][cols[i]] -= step_c[i] / den_c
+        expected["bias"][rows[i]] -= fdiff[i] / den_b
+        expected["context_bias"][cols[i]] -= fdiff[i] / den_cb
+        expected["weight_gradsq"][rows[i]] += step_w[i] ** 2
+        expected["context_gradsq"][cols[i]] += step_c[i] ** 2
+        expected["bias_gradsq"][rows[i]] += fdiff[i] ** 2
+        expected["context_bias_gradsq"][cols[i]] += fdiff[i] ** 2
     batched.adagrad_step(rows, cols, log_x, f_x)
     for name in Glove._TENSORS:
-        total = start[name] + sum(e[name] for e in expected)
-        torch.testing.assert_close(getattr(batched, name), total, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(getattr(batched, name), expected[name], rtol=1e-10, atol=1e-12)
 
 
 @pytest.fixture(scope="module")
