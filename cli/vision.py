@@ -53,8 +53,9 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"test accuracy {100 * summary['test_accuracy']:.2f}% (best validation "
-                   f"{100 * summary['best_valid_accuracy']:.2f}%, {summary['epochs']} epochs, "
+        best = summary["best_valid_accuracy"]
+        valid = f"best validation {100 * best:.2f}%, " if best is not None else ""
+        click.echo(f"test accuracy {100 * summary['test_accuracy']:.2f}% ({valid}{summary['epochs']} epochs, "
                    f"{summary['seconds']:.1f} s); model: {summary['model']}")
 
 

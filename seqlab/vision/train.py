@@ -175,7 +175,7 @@ class VisionTrainer:
         self.optimizer = make_optimizer(cfg, self.model.parameters())
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda e: decay_factor(cfg, e))
         self.generator = make_generator(cfg.seed, torch.device("cpu"))
-        self.epoch, self.step_count, self.best, self.history = 0, 0, -1.0, []
+        self.epoch, self.step_count, self.best, self.history = 0, 0, float("-inf"), []
         self.train_x = self.data.train.images.to(device)
         self.train_y = self.data.train.labels.to(device)
 
@@ -234,18 +234,21 @@ class VisionTrainer:
             self.epoch += 1
             valid = accuracy(self.model, self.data.valid, self.device)
             score = valid if valid == valid else -train_loss  # no validation split: lowest training loss
-            record = {"epoch": self.epoch, "lr": lr, "train_loss": train_loss, "valid_accuracy": valid}
+            record = {"epoch": self.epoch, "lr": lr, "train_loss": train_loss,
+                      "valid_accuracy": valid if valid == valid else None}
             self.history.append(record)
             improved = score > self.best
             if improved:
                 self.best = score
                 save_checkpoint(model_state(self.model, cfg, record), self.out / MODEL_FILE)
             save_checkpoint(self.state(), self.out / LAST_FILE)
-            self.log(f"epoch {self.epoch}: lr {lr:.3g}, train loss {train_loss:.4f}, valid accuracy "
-                     f"{100 * valid:.2f}%{' (best)' if improved else ''}")
+            shown = f"valid accuracy {100 * valid:.2f}%" if valid == valid else "no validation split"
+            self.log(f"epoch {self.epoch}: lr {lr:.3g}, train loss {train_loss:.4f}, {shown}"
+                     f"{' (best)' if improved else ''}")
         model, _ = load_model(self.out / MODEL_FILE, self.device)
         test = accuracy(model, self.data.test, self.device)
-        return {"test_accuracy": test, "best_valid_accuracy": max(r["valid_accuracy"] for r in self.history),
+        valid = [r["valid_accuracy"] for r in self.history if r["valid_accuracy"] is not None]
+        return {"test_accuracy": test, "best_valid_accuracy": max(valid) if valid else None,
                 "epochs": self.epoch, "steps": self.step_count, "seconds": time.perf_counter() - start,
                 "model": str(self.out / MODEL_FILE), "history": self.history}
 

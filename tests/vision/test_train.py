@@ -83,6 +83,13 @@ def test_resume_gives_the_uninterrupted_run(tmp_path):
         torch.testing.assert_close(resumed[key], full[key], rtol=0, atol=0)
 
 
+def test_without_a_validation_split_the_lowest_training_loss_wins(tmp_path):
+    cfg = VisionConfig(epochs=2, image_size=16, valid_fraction=0.0, batch_size=128)
+    summary = train_vision(cfg, tmp_path / "m", CPU, quiet=True)
+    assert summary["best_valid_accuracy"] is None and 0 <= summary["test_accuracy"] <= 1
+    assert all(h["valid_accuracy"] is None for h in summary["history"])
+
+
 def test_errors(tmp_path):
     with pytest.raises(DataError, match="no checkpoint to resume from"):
         train_vision(VisionConfig(), tmp_path / "none", CPU, resume=True)
