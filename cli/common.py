@@ -57,3 +57,15 @@ def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
             parsed = value.strip()
         overrides[key.strip().replace("-", "_")] = parsed
     return overrides
+
+
+def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every ``train`` command shares: --set KEY=VALUE (as ``sets``), --resume, --device,
+    --quiet and --json, plus one-line errors (handle_errors)."""
+    for option in reversed([
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable)."),
+        click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.pt."),
+        device_option, quiet_option, json_option,
+    ]):
+        func = option(func)
+    return handle_errors(func)

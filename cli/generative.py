@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, fail, handle_errors, json_option, parse_sets, quiet_option
+from seqlab.cli.common import (
+    device_option,
+    fail,
+    handle_errors,
+    json_option,
+    parse_sets,
+    training_options,
+)
 from seqlab.config import build_config
 from seqlab.device import make_generator, resolve_device
 from seqlab.generative.config import GenerativeConfig
@@ -28,12 +35,7 @@ def generative() -> None:
 @click.option("--batch-size", type=int, help="Override: images per batch.")
 @click.option("--lr", type=float, help="Override: Adam learning rate.")
 @click.option("--seed", type=int, help="Override: random seed.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
-@click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.pt.")
-@device_option
-@quiet_option
-@json_option
-@handle_errors
+@training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train the model of --config (flags override it); the best model goes to OUTPUT/model.pt."""

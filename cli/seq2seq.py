@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, fail, handle_errors, json_option, parse_sets, quiet_option
+from seqlab.cli.common import (
+    device_option,
+    fail,
+    handle_errors,
+    json_option,
+    parse_sets,
+    training_options,
+)
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.errors import ConfigError
@@ -35,12 +42,7 @@ def seq2seq() -> None:
 @click.option("--hidden-size", type=int, help="Override: RNN hidden size.")
 @click.option("--train-size", type=int, help="Override (dates task): generated training pairs.")
 @click.option("--seed", type=int, help="Override: random seed.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
-@click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.pt.")
-@device_option
-@quiet_option
-@json_option
-@handle_errors
+@training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a model with the settings of --config (flags override them); the best model goes to OUTPUT."""

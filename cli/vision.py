@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, fail, handle_errors, json_option, parse_sets, quiet_option
+from seqlab.cli.common import (
+    device_option,
+    fail,
+    handle_errors,
+    json_option,
+    parse_sets,
+    quiet_option,
+    training_options,
+)
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.errors import ConfigError
@@ -29,12 +37,7 @@ def vision() -> None:
 @click.option("--optimizer", help="Override: sgd, momentum, rmsprop or adam.")
 @click.option("--decay", help="Override: none, inverse (1/(1+decay_rate*epoch)) or exponential (decay_base^epoch).")
 @click.option("--seed", type=int, help="Override: random seed.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
-@click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.pt.")
-@device_option
-@quiet_option
-@json_option
-@handle_errors
+@training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier on scikit-learn's digits; prints the best model's test accuracy."""

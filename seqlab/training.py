@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -37,3 +39,27 @@ class CheckpointClock:
 def set_postfix(bar: tqdm, **values: Any) -> None:
     """Show ``values`` after the bar, floats in short form."""
     bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in values.items()}, refresh=False)
+
+
+def load_training_state(path: str | os.PathLike, kind: str, what: str) -> dict[str, Any]:
+    """The training checkpoint ``path`` (``last.pt``) for ``--resume``, checked to be of ``kind``."""
+    from seqlab.errors import DataError
+    from seqlab.io import load_checkpoint
+
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: no checkpoint to resume from")
+    state = load_checkpoint(p)
+    if state.get("kind") != kind:
+        raise DataError(f"{p}: not a {what} training checkpoint")
+    return state
+
+
+def check_same_architecture(same: bool, path: str | os.PathLike) -> None:
+    """Refuse to resume ``path`` with settings that change the model's shape."""
+    if not same:
+        from seqlab.errors import ConfigError
+
+        p = Path(path)
+        raise ConfigError(f"{p}: was trained with a different architecture; resume with its settings "
+                          f"(see {p.parent / 'config.toml'})")

@@ -22,7 +22,6 @@ import torch
 
 from seqlab.config import to_toml
 from seqlab.device import make_generator
-from seqlab.errors import ConfigError, DataError
 from seqlab.generative.autoencoder import Autoencoder, reconstruction_loss
 from seqlab.generative.config import GenerativeConfig
 from seqlab.generative.data import ImageData, load_images
@@ -30,8 +29,8 @@ from seqlab.generative.distances import mmd
 from seqlab.generative.evaluate import PIXEL_BANDWIDTHS
 from seqlab.generative.gan import GAN
 from seqlab.generative.models import MODEL_FILE, build_model, code_gaussian, model_state, save_model
-from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
-from seqlab.training import CheckpointClock, progress_bar, set_postfix
+from seqlab.io import atomic_open, save_checkpoint
+from seqlab.training import CheckpointClock, check_same_architecture, load_training_state, progress_bar, set_postfix
 
 TRAIN_KIND = "generative-train"
 LAST_FILE = "last.pt"
@@ -204,16 +203,11 @@ def train_generative(cfg: GenerativeConfig, out_dir: str | os.PathLike, device: 
     out = Path(out_dir)
     state = None
     if resume:
-        if not (out / LAST_FILE).exists():
-            raise DataError(f"{out / LAST_FILE}: no checkpoint to resume from")
-        state = load_checkpoint(out / LAST_FILE)
-        if state.get("kind") != TRAIN_KIND:
-            raise DataError(f"{out / LAST_FILE}: not a generative training checkpoint")
+        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "generative")
         saved = GenerativeConfig(**state["config"])
         shape = (1, 8, 8)
-        if saved.model != cfg.model or saved.model_config(shape) != cfg.model_config(shape):
-            raise ConfigError(f"{out / LAST_FILE}: was trained with a different model; resume with its settings "
-                              f"(see {out / 'config.toml'})")
+        check_same_architecture(saved.model == cfg.model and saved.model_config(shape) == cfg.model_config(shape),
+                                out / LAST_FILE)
     trainer = GenerativeTrainer(cfg, out, device, data=data, quiet=quiet, log=log)
     if state:
         trainer.load_state(state)

@@ -22,7 +22,7 @@ import torch
 from seqlab.config import to_toml
 from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
+from seqlab.io import atomic_open, save_checkpoint
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import (
     Coverage,
@@ -37,7 +37,7 @@ from seqlab.sentiment.data import (
 )
 from seqlab.sentiment.model import SentimentModel, classification_loss
 from seqlab.sentiment.predict import MODEL_FILE, Classifier, model_state, save_model
-from seqlab.training import CheckpointClock, progress_bar, set_postfix
+from seqlab.training import CheckpointClock, check_same_architecture, load_training_state, progress_bar, set_postfix
 
 TRAIN_KIND = "sentiment-train"
 LAST_FILE = "last.pt"
@@ -247,15 +247,9 @@ def train_sentiment(cfg: SentimentConfig, out_dir: str | os.PathLike, device: to
     out = Path(out_dir)
     state = None
     if resume:
-        if not (out / LAST_FILE).exists():
-            raise DataError(f"{out / LAST_FILE}: no checkpoint to resume from")
-        state = load_checkpoint(out / LAST_FILE)
-        if state.get("kind") != TRAIN_KIND:
-            raise DataError(f"{out / LAST_FILE}: not a sentiment training checkpoint")
+        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "sentiment")
         saved = SentimentConfig(**state["config"])
-        if saved.model_config(1) != cfg.model_config(1):
-            raise ConfigError(f"{out / LAST_FILE}: was trained with a different architecture; resume with its "
-                              f"settings (see {out / 'config.toml'})")
+        check_same_architecture(saved.model_config(1) == cfg.model_config(1), out / LAST_FILE)
     trainer = SentimentTrainer(cfg, out, device, splits=splits, words=state["words"] if state else None, quiet=quiet,
                                log=log)
     if state:

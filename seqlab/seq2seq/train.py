@@ -25,8 +25,8 @@ import torch.nn.functional as F
 
 from seqlab.config import to_toml
 from seqlab.device import make_generator
-from seqlab.errors import ConfigError, DataError
-from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
+from seqlab.errors import DataError
+from seqlab.io import atomic_open, save_checkpoint
 from seqlab.metrics.bleu import corpus_bleu
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import ParallelCorpus, read_parallel, read_tsv
@@ -34,7 +34,7 @@ from seqlab.seq2seq.dates import generate
 from seqlab.seq2seq.model import Seq2Seq
 from seqlab.seq2seq.translate import MODEL_FILE, Translator, model_state, save_model
 from seqlab.text.subword import PAD, Subword
-from seqlab.training import CheckpointClock, progress_bar, set_postfix
+from seqlab.training import CheckpointClock, check_same_architecture, load_training_state, progress_bar, set_postfix
 
 TRAIN_KIND = "seq2seq-train"
 LAST_FILE = "last.pt"
@@ -280,15 +280,9 @@ def train_seq2seq(cfg: Seq2SeqConfig, out_dir: str | os.PathLike, device: torch.
     out = Path(out_dir)
     state = None
     if resume:
-        if not (out / LAST_FILE).exists():
-            raise DataError(f"{out / LAST_FILE}: no checkpoint to resume from")
-        state = load_checkpoint(out / LAST_FILE)
-        if state.get("kind") != TRAIN_KIND:
-            raise DataError(f"{out / LAST_FILE}: not a seq2seq training checkpoint")
+        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "seq2seq")
         saved = Seq2SeqConfig(**state["config"])
-        if saved.model_config(1, 1) != cfg.model_config(1, 1):
-            raise ConfigError(f"{out / LAST_FILE}: was trained with a different architecture; resume with its "
-                              f"settings (see {out / 'config.toml'})")
+        check_same_architecture(saved.model_config(1, 1) == cfg.model_config(1, 1), out / LAST_FILE)
     subwords = (Subword(state["src_spm"]), Subword(state["tgt_spm"])) if state else None
     trainer = Seq2SeqTrainer(cfg, out, device, subwords=subwords, quiet=quiet, log=log)
     if state:

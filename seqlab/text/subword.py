@@ -33,7 +33,8 @@ class Subword:
               character_coverage: float = 1.0, seed_sentences: int = 1_000_000, lowercase: bool = False) -> Subword:
         """Train on ``sentences``; ``vocab_size`` is capped by what the data allow (``hard_vocab_limit`` off)."""
         if model_type not in MODEL_TYPES:
-            raise ConfigError(f"unknown sentencepiece model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
+            raise ConfigError(f"unknown sentencepiece model type {model_type!r}; "
+                              f"choose one of {', '.join(MODEL_TYPES)}")
         data = [s for s in sentences if s.strip()]
         if not data:
             raise DataError("no text to train the subword model on")

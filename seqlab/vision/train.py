@@ -28,7 +28,7 @@ from seqlab.config import to_toml
 from seqlab.device import make_generator
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
-from seqlab.training import CheckpointClock, progress_bar
+from seqlab.training import CheckpointClock, load_training_state, progress_bar
 from seqlab.vision.architectures import MODELS, build_model
 from seqlab.vision.data import Digits, ImageSplit, load_digits_splits
 from seqlab.vision.losses import focal_loss
@@ -260,11 +260,7 @@ def train_vision(cfg: VisionConfig, out_dir: str | os.PathLike, device: torch.de
     out = Path(out_dir)
     state = None
     if resume:
-        if not (out / LAST_FILE).exists():
-            raise DataError(f"{out / LAST_FILE}: no checkpoint to resume from")
-        state = load_checkpoint(out / LAST_FILE)
-        if state.get("kind") != TRAIN_KIND:
-            raise DataError(f"{out / LAST_FILE}: not a vision training checkpoint")
+        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "vision")
         saved = VisionConfig(**state["config"])
         if dataclasses.replace(saved, epochs=cfg.epochs, checkpoint_minutes=cfg.checkpoint_minutes) != cfg:
             raise ConfigError(f"{out / LAST_FILE}: was trained with different settings; resume with its "
