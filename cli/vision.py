@@ -27,6 +27,18 @@ def vision() -> None:
     """CNN classifiers on digits, one-shot verification, neural style transfer."""
 
 
+threads_option = click.option(
+    "--threads", type=click.IntRange(1), default=None,
+    help="CPU threads for torch (default: torch's choice). On a busy machine 1 is often much faster.")
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 @vision.command("train")
 @click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/digits_*.toml).")
 @click.option("-o", "--output", default="vision_model", show_default=True, help="Model directory to write.")
@@ -37,12 +49,14 @@ def vision() -> None:
 @click.option("--optimizer", help="Override: sgd, momentum, rmsprop or adam.")
 @click.option("--decay", help="Override: none, inverse (1/(1+decay_rate*epoch)) or exponential (decay_base^epoch).")
 @click.option("--seed", type=int, help="Override: random seed.")
+@threads_option
 @training_options
-def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
-                  quiet: bool, as_json: bool, **overrides) -> None:
+def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, threads: int | None,
+                  device: str, quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier on scikit-learn's digits; prints the best model's test accuracy."""
     from seqlab.vision.train import SECTION, VisionConfig, train_vision
 
+    _set_threads(threads)
     overrides.update(parse_sets(sets))
     cfg = build_config(VisionConfig, config_path, SECTION, **overrides)
     target = resolve_device(device)
@@ -77,13 +91,14 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
 @click.option("--vgg-weights", type=click.Path(path_type=str),
               help="A local torchvision vgg16 state dict (e.g. vgg16-397923af.pth); else a random multi-scale CNN.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@threads_option
 @device_option
 @quiet_option
 @json_option
 @handle_errors
 def style_command(content: str | None, style: str | None, output: str, steps: int, size: int, optimizer: str,
-                  alpha: float, beta: float, init: str, vgg_weights: str | None, seed: int, device: str, quiet: bool,
-                  as_json: bool) -> None:
+                  alpha: float, beta: float, init: str, vgg_weights: str | None, seed: int, threads: int | None,
+                  device: str, quiet: bool, as_json: bool) -> None:
     """Gatys style transfer: CONTENT painted in the style of STYLE (default: scikit-learn's china.jpg
     in the style of flower.jpg)."""
     import torch
@@ -91,6 +106,7 @@ def style_command(content: str | None, style: str | None, output: str, steps: in
     from seqlab.vision.images import load_image, sample_image, save_image
     from seqlab.vision.style import StyleConfig, make_extractor, style_transfer
 
+    _set_threads(threads)
     if (content is None) != (style is None):
         raise ConfigError("give both CONTENT and STYLE images, or neither (scikit-learn's sample images)")
     cfg = build_config(StyleConfig, None, steps=steps, optimizer=optimizer, alpha=alpha, beta=beta, init=init,
@@ -119,15 +135,17 @@ def style_command(content: str | None, style: str | None, output: str, steps: in
 @click.option("--margin", type=float, default=0.5, show_default=True, help="Triplet margin.")
 @click.option("--steps", type=click.IntRange(1), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@threads_option
 @device_option
 @quiet_option
 @json_option
 @handle_errors
-def oneshot_command(unseen: str, loss: str, mining: str, margin: float, steps: int, seed: int, device: str,
-                    quiet: bool, as_json: bool) -> None:
+def oneshot_command(unseen: str, loss: str, mining: str, margin: float, steps: int, seed: int,
+                    threads: int | None, device: str, quiet: bool, as_json: bool) -> None:
     """Siamese one-shot verification: "same digit?" accuracy on digits never seen in training."""
     from seqlab.vision.siamese import OneShotConfig, train_siamese
 
+    _set_threads(threads)
     cfg = build_config(OneShotConfig, None, unseen_classes=unseen, loss=loss, mining=mining, margin=margin,
                        steps=steps, seed=seed)
     result = train_siamese(cfg, resolve_device(device), quiet=quiet)

@@ -19,7 +19,7 @@ def run(*args):
 def test_train_json_and_resume(tmp_path):
     out = tmp_path / "m"
     result = run("train", "-o", out, "--epochs", "1", "--set", "image_size=16", "--set", "batch_size=128",
-                 "--optimizer", "momentum", "--lr", "0.05", "--device", "cpu", "--quiet", "--json")
+                 "--optimizer", "momentum", "--lr", "0.05", "--threads", "1", "--device", "cpu", "--quiet", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert 0.0 <= summary["test_accuracy"] <= 1.0 and summary["epochs"] == 1
