@@ -117,3 +117,11 @@ def read_lines(path: str | os.PathLike, stream: IO[bytes] | None = None) -> list
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def save_model_dir(directory: str | os.PathLike, state: dict[str, Any], name: str = "model.pt") -> Path:
+    """Write ``state`` as ``directory/name`` atomically (creating the directory); returns the directory."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(state, out / name)
+    return out

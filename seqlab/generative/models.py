@@ -20,7 +20,7 @@ from seqlab.generative.autoencoder import Autoencoder
 from seqlab.generative.config import GenerativeConfig
 from seqlab.generative.gan import GAN
 from seqlab.generative.vae import VAE
-from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.io import load_checkpoint, save_model_dir
 
 MODEL_KIND = "generative-model"
 MODEL_FILE = "model.pt"
@@ -47,10 +47,8 @@ def model_state(model: nn.Module, cfg: GenerativeConfig, shape: tuple[int, int, 
 
 
 def save_model(path: str | os.PathLike, state: dict) -> Path:
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(state, out / MODEL_FILE)
-    return out
+    """Write a model state into directory ``path`` as model.pt, atomically."""
+    return save_model_dir(path, state, MODEL_FILE)
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, GenerativeConfig, dict]:

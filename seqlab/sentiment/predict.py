@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import check_readable, load_checkpoint, save_checkpoint
+from seqlab.io import check_readable, load_checkpoint, save_model_dir
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import UNK, Examples, encode, pad_batch, tokenize
 from seqlab.sentiment.model import ModelConfig, SentimentModel
@@ -39,11 +39,8 @@ def model_state(model: SentimentModel, cfg: SentimentConfig, words: Sequence[str
 
 
 def save_model(path: str | os.PathLike, state: dict) -> Path:
-    """Write a model state (from :func:`model_state`) into directory ``path``, atomically."""
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(state, out / MODEL_FILE)
-    return out
+    """Write a model state into directory ``path`` as model.pt, atomically."""
+    return save_model_dir(path, state, MODEL_FILE)
 
 
 @dataclass

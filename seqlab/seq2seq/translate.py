@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from seqlab.errors import DataError
-from seqlab.io import check_readable, load_checkpoint, save_checkpoint
+from seqlab.io import check_readable, load_checkpoint, save_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import pad
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
@@ -36,11 +36,8 @@ def model_state(model: Seq2Seq, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Sub
 
 
 def save_model(path: str | os.PathLike, state: dict) -> Path:
-    """Write a model state (from :func:`model_state`) into directory ``path``, atomically."""
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(state, out / MODEL_FILE)
-    return out
+    """Write a model state into directory ``path`` as model.pt, atomically."""
+    return save_model_dir(path, state, MODEL_FILE)
 
 
 @dataclass
