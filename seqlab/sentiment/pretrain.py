@@ -1,0 +1,69 @@
+"""In-domain pretraining text for the sentiment models: IMDB reviews as a word2vec corpus.
+
+SST sentences are movie-review snippets, lowercased and PTB-tokenised. The Large Movie Review
+Dataset (Maas et al. 2011; ``../shared/data/sentiment-extra/imdb``: 100k reviews, 26.7M tokens) is
+the same domain, so vectors trained on its text (labels unused) cover SST far better than
+Wikipedia vectors. This module writes the reviews one a line, tokenised like SST; seqlab's
+word2vec then trains the vectors:
+
+    python -m seqlab.sentiment.pretrain ../shared/data/sentiment-extra/imdb -o imdb.txt
+    seqlab embed train imdb.txt -o imdb_vectors --model cbow --dim 100 --min-count 5 --epochs 3
+    python benchmarks/sentiment_sst.py --vectors imdb_vectors
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+
+from seqlab.errors import DataError
+from seqlab.io import atomic_open, open_text
+
+SPLITS = ("unsup", "train", "test")
+_TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-'.][a-z0-9]+)*|-lrb-|-rrb-|[^\sa-z0-9]")
+
+
+def sst_tokenize(text: str) -> list[str]:
+    """Lowercase, PTB-style tokens as in SST: ``won't (really)`` -> wo n't -lrb- really -rrb-."""
+    text = text.lower().replace("<br />", " ").replace("(", " -lrb- ").replace(")", " -rrb- ")
+    text = re.sub(r"([a-z])n't\b", r"\1 n't", text)
+    text = re.sub(r"([a-z])'(s|re|ve|ll|d|m)\b", r"\1 '\2", text)
+    return _TOKEN.findall(text)
+
+
+def imdb_corpus(imdb_dir: str | os.PathLike, output: str | os.PathLike) -> int:
+    """Write every review of ``imdb_<split>.tsv.xz`` (id, rating, label, text) tokenised, one a line.
+
+    Returns the number of tokens written.
+    """
+    tokens = 0
+    files = [Path(imdb_dir) / f"imdb_{split}.tsv.xz" for split in SPLITS]
+    files = [f for f in files if f.exists()]
+    if not files:
+        raise DataError(f"{imdb_dir}: no imdb_{{unsup,train,test}}.tsv.xz files")
+    with atomic_open(output) as out:
+        for path in files:
+            with open_text(path) as fh:
+                next(fh, None)  # header
+                for number, line in enumerate(fh, 2):
+                    fields = line.rstrip("\n").split("\t", 3)
+                    if len(fields) != 4:
+                        raise DataError(f"{path}: line {number} has {len(fields)} tab-separated fields, expected 4")
+                    words = sst_tokenize(fields[3])
+                    tokens += len(words)
+                    out.write(" ".join(words) + "\n")
+    return tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write IMDB reviews as a tokenised word2vec corpus.")
+    parser.add_argument("imdb_dir", help="folder with imdb_{unsup,train,test}.tsv.xz")
+    parser.add_argument("-o", "--output", required=True)
+    args = parser.parse_args()
+    print(f"{imdb_corpus(args.imdb_dir, args.output):,} tokens written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
