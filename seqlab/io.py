@@ -125,3 +125,30 @@ def save_model_dir(directory: str | os.PathLike, state: dict[str, Any], name: st
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(state, out / name)
     return out
+
+
+def load_model_dir(path: str | os.PathLike, kind: str, what: str,
+                   name: str = "model.pt") -> tuple[Path, dict[str, Any]]:
+    """(file, state) of a model saved by :func:`save_model_dir`: ``path`` is the directory or the file.
+
+    Raises DataError naming the path when it is a directory without ``name``, missing, unreadable, or a
+    checkpoint of another ``kind`` (``what`` names the expected model in the message, e.g. ``seq2seq``).
+    """
+    p = Path(path)
+    file = p / name if p.is_dir() else p
+    if p.is_dir() and not file.exists():
+        raise DataError(f"{p}: not a seqlab {what} model directory (no {name})")
+    state = load_checkpoint(file)
+    if state.get("kind") != kind:
+        raise DataError(f"{file}: not a {what} model (it holds a {state.get('kind')!r} checkpoint)")
+    return file, state
+
+
+@contextlib.contextmanager
+def incompatible_checkpoint(file: str | os.PathLike, what: str) -> Iterator[None]:
+    """Turn the errors of rebuilding a model from a foreign or older checkpoint into one DataError."""
+    try:
+        yield
+    except (TypeError, KeyError, RuntimeError) as exc:
+        raise DataError(f"{file}: incompatible {what} checkpoint ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0]})") from None

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import check_readable, load_checkpoint, save_model_dir
+from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import UNK, Examples, encode, pad_batch, tokenize
 from seqlab.sentiment.model import ModelConfig, SentimentModel
@@ -121,21 +121,11 @@ class Classifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> Classifier:
-        p = Path(path)
-        file = p / MODEL_FILE if p.is_dir() else p
-        if p.is_dir() and not file.exists():
-            raise DataError(f"{p}: not a seqlab sentiment model directory (no {MODEL_FILE})")
-        check_readable(file)
-        state = load_checkpoint(file)
-        if state.get("kind") != MODEL_KIND:
-            raise DataError(f"{file}: not a sentiment model (it holds a {state.get('kind')!r} checkpoint)")
-        try:
+        file, state = load_model_dir(path, MODEL_KIND, "sentiment", MODEL_FILE)
+        with incompatible_checkpoint(file, "sentiment"):
             cfg = SentimentConfig(**state["config"])
             model = SentimentModel(ModelConfig(**state["model_config"]))
             model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
-        except (TypeError, KeyError, RuntimeError) as exc:
-            raise DataError(f"{file}: incompatible sentiment checkpoint ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0]})") from None
         device = torch.device(device)
         return cls(model.to(device), cfg, state["words"], state["labels"], device)
 

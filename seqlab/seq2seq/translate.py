@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from seqlab.errors import DataError
-from seqlab.io import check_readable, load_checkpoint, save_model_dir
+from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import pad
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
@@ -60,21 +60,11 @@ class Translator:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> Translator:
-        p = Path(path)
-        file = p / MODEL_FILE if p.is_dir() else p
-        if p.is_dir() and not file.exists():
-            raise DataError(f"{p}: not a seqlab seq2seq model directory (no {MODEL_FILE})")
-        check_readable(file)
-        state = load_checkpoint(file)
-        if state.get("kind") != MODEL_KIND:
-            raise DataError(f"{file}: not a seq2seq model (it holds a {state.get('kind')!r} checkpoint)")
-        try:
+        file, state = load_model_dir(path, MODEL_KIND, "seq2seq", MODEL_FILE)
+        with incompatible_checkpoint(file, "seq2seq"):
             cfg = Seq2SeqConfig(**state["config"])
             model = Seq2Seq(ModelConfig(**state["model_config"]))
             model.load_state_dict(state["model"])
-        except (TypeError, KeyError, RuntimeError) as exc:
-            raise DataError(f"{file}: incompatible seq2seq checkpoint ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0]})") from None
         device = torch.device(device)
         return cls(model.to(device), cfg, Subword(state["src_spm"]), Subword(state["tgt_spm"]), device)
 
