@@ -106,6 +106,13 @@ def segment_statistics(hyp: Sequence[str], ref_ngrams: dict, ref_lens: Sequence[
     return [hyp_len, closest_ref_len(hyp_len, ref_lens) if ref_lens else 0, *correct, *total]
 
 
+def check_streams(hypotheses: Sequence[str], references: Sequence[Sequence[str | None]]) -> None:
+    """Every reference stream must have one line per hypothesis."""
+    for k, stream in enumerate(references):
+        if len(stream) != len(hypotheses):
+            raise DataError(f"reference stream {k + 1} has {len(stream)} lines, the hypotheses {len(hypotheses)}")
+
+
 def _log(x: float) -> float:
     """log with log(0) = -9999999999, as sacrebleu (so a zero precision gives a score of 0)."""
     return -9999999999 if x == 0.0 else math.log(x)
@@ -236,9 +243,7 @@ class BLEU:
 
         hypotheses: (S,) strings; references: K streams of S strings (None = missing reference).
         """
-        for k, stream in enumerate(references):
-            if len(stream) != len(hypotheses):
-                raise DataError(f"reference stream {k + 1} has {len(stream)} lines, the hypotheses {len(hypotheses)}")
+        check_streams(hypotheses, references)
         tok = self.tokenize_line
         rows = []
         num_refs = set()

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 
 from seqlab.errors import DataError
-from seqlab.metrics.bleu import BLEU, MAX_ORDER, SMOOTH_DEFAULTS, BLEUScore, compute_bleu
+from seqlab.metrics.bleu import BLEU, MAX_ORDER, SMOOTH_DEFAULTS, BLEUScore, check_streams, compute_bleu
 
 _LOG_ZERO = -9999999999.0  # sacrebleu's log(0)
 
@@ -198,9 +198,7 @@ def string_statistics(bleu: BLEU, hypotheses: Sequence[str], references: Sequenc
     def encode(line: str) -> list[int]:
         return [vocab.setdefault(token, len(vocab)) for token in bleu.tokenize_line(line)]
 
-    for k, stream in enumerate(references):
-        if len(stream) != len(hypotheses):
-            raise DataError(f"reference stream {k + 1} has {len(stream)} lines, the hypotheses {len(hypotheses)}")
+    check_streams(hypotheses, references)
     hyps, hyp_lengths = pad_ids([encode(h) for h in hypotheses], device)
     streams = [pad_ids([encode(r) if r is not None else [] for r in stream], device) for stream in references]
     width = max(ids.shape[1] for ids, _ in streams)
