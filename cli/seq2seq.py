@@ -21,6 +21,7 @@ from seqlab.device import resolve_device
 from seqlab.errors import ConfigError
 from seqlab.io import read_lines
 from seqlab.seq2seq.config import Seq2SeqConfig
+from seqlab.seq2seq.data import read_parallel
 from seqlab.seq2seq.translate import Translator, default_model_path
 
 SECTION = "seq2seq"
@@ -67,10 +68,7 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
 
 def _eval_data(translator: Translator, src: str | None, ref: str | None, size: int) -> tuple[list[str], list[str]]:
     if src and ref:
-        sources, references = read_lines(src), read_lines(ref)
-        if len(sources) != len(references):
-            raise ConfigError(f"{ref}: {len(references)} lines, but {src} has {len(sources)}")
-        return sources, references
+        return read_parallel(src, ref)
     if src or ref:
         raise ConfigError("give both --src and --ref (or neither, for a generated dates test set)")
     cfg = translator.cfg
