@@ -61,10 +61,6 @@ def map_state(state: State, fn) -> State:
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
 
 
-def _has_cell_state(cell: str) -> bool:
-    return cell in ("lstm", "peephole", "cifg")
-
-
 class Seq2Seq(nn.Module):
     """Attention encoder-decoder; ``forward`` is teacher-forced training, ``encode``/``step`` decode."""
 
@@ -78,7 +74,7 @@ class Seq2Seq(nn.Module):
         self.tgt_embed = nn.Embedding(cfg.tgt_vocab, cfg.emb_dim, padding_idx=PAD)
         self.encoder = make_rnn(cfg.cell, cfg.emb_dim, h, cfg.enc_layers, True, cfg.dropout)
         self.bridge = nn.Linear(2 * h, cfg.dec_layers * h)
-        self.bridge_cell = nn.Linear(2 * h, cfg.dec_layers * h) if _has_cell_state(cfg.cell) else None
+        self.bridge_cell = nn.Linear(2 * h, cfg.dec_layers * h) if self.encoder.spec.has_cell_state else None
         dec_in = cfg.emb_dim + (h if cfg.input_feeding else 0)
         self.decoder = make_rnn(cfg.cell, dec_in, h, cfg.dec_layers, False, cfg.dropout)
         self.attention = Attention(cfg.attention, h, 2 * h)

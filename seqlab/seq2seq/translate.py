@@ -22,7 +22,7 @@ from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import pad
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
 from seqlab.seq2seq.search import SearchResult, translate_ids
-from seqlab.text.subword import Subword
+from seqlab.text.subword import BOS, Subword
 
 MODEL_KIND = "seq2seq-model"
 MODEL_FILE = "model.pt"
@@ -116,7 +116,7 @@ class Translator:
         src_ids = self.src_sp.encode(source)
         tgt_ids = self.tgt_sp.encode(target)
         src = torch.tensor([src_ids], device=self.device)
-        tgt_in = torch.tensor([[2, *tgt_ids]], device=self.device)
+        tgt_in = torch.tensor([[BOS, *tgt_ids]], device=self.device)
         _, weights = self.model(src, torch.tensor([len(src_ids)], device=self.device), tgt_in, return_attention=True)
         pieces = [self.tgt_sp.id_to_piece(i) for i in tgt_ids] + ["</s>"]
         return [self.src_sp.id_to_piece(i) for i in src_ids], pieces, weights[0].float().cpu()
