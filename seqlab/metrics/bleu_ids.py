@@ -28,6 +28,7 @@ import torch
 
 from seqlab.errors import DataError
 from seqlab.metrics.bleu import BLEU, MAX_ORDER, SMOOTH_DEFAULTS, BLEUScore, check_streams, compute_bleu
+from seqlab.text.padding import pad_ids
 
 _LOG_ZERO = -9999999999.0  # sacrebleu's log(0)
 
@@ -174,16 +175,6 @@ def corpus_bleu_ids(hyps: torch.Tensor, hyp_lengths: torch.Tensor, refs: torch.T
     row = bleu_statistics(hyps, hyp_lengths, refs, ref_lengths, max_order).sum(0).tolist()
     return compute_bleu(row[2:2 + max_order], row[2 + max_order:], row[0], row[1], smooth_method, smooth_value,
                         effective_order, max_order)
-
-
-def pad_ids(sequences: list[list[int]], device: torch.device | str = "cpu", pad: int = 0) -> tuple[torch.Tensor,
-                                                                                                      torch.Tensor]:
-    """Pad lists of ids into ((B, L) long tensor, (B,) lengths)."""
-    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
-    out = torch.full((len(sequences), max(int(lengths.max()) if len(sequences) else 0, 1)), pad, dtype=torch.long)
-    for i, seq in enumerate(sequences):
-        out[i, :len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-    return out.to(device), lengths.to(device)
 
 
 def string_statistics(bleu: BLEU, hypotheses: Sequence[str], references: Sequence[Sequence[str | None]],

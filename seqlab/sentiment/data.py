@@ -24,6 +24,7 @@ import torch
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import open_binary, read_lines
+from seqlab.text.padding import pad_ids
 from seqlab.text.vocab import Vocab
 
 PAD, UNK = 0, 1
@@ -206,11 +207,7 @@ def encode(tokens: Sequence[str], index: dict[str, int]) -> list[int]:
 
 def pad_batch(ids: Sequence[Sequence[int]], device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """(ids (batch, time) padded with PAD, lengths (batch,)) of a list of id lists."""
-    lengths = torch.tensor([len(s) for s in ids], dtype=torch.long)
-    batch = torch.full((len(ids), max(1, int(lengths.max()) if len(ids) else 1)), PAD, dtype=torch.long)
-    for row, sentence in enumerate(ids):
-        batch[row, :len(sentence)] = torch.as_tensor(sentence, dtype=torch.long)
-    return batch.to(device), lengths.to(device)
+    return pad_ids(ids, device, PAD)
 
 
 # --- pretrained vectors --------------------------------------------------------------------------

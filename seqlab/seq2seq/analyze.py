@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from seqlab.metrics.bleu import corpus_bleu
-from seqlab.seq2seq.data import pad
 from seqlab.seq2seq.search import length_penalty
 from seqlab.seq2seq.translate import Translator
+from seqlab.text.padding import pad_ids
 from seqlab.text.subword import EOS
 
 
@@ -55,11 +55,9 @@ def sequence_scores(translator: Translator, sources: Sequence[str], targets: Seq
     for start in range(0, len(sources), batch_size):
         src_ids = [translator.src_sp.encode(s) for s in sources[start:start + batch_size]]
         tgt_ids = [translator.tgt_sp.encode(t) + [EOS] for t in targets[start:start + batch_size]]
-        src = pad(src_ids).to(translator.device)
-        lengths = torch.tensor([len(s) for s in src_ids], device=translator.device)
-        tgt = pad(tgt_ids).to(translator.device)
+        src, lengths = pad_ids(src_ids, translator.device)
+        tgt, tgt_len = pad_ids(tgt_ids, translator.device)
         logp = translator.model.score(src, lengths, tgt)
-        tgt_len = torch.tensor([len(t) for t in tgt_ids], device=translator.device)
         out.append((logp / length_penalty(tgt_len, alpha, penalty)).cpu())
     return torch.cat(out) if out else torch.zeros(0)
 

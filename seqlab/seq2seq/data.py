@@ -15,6 +15,7 @@ import torch
 
 from seqlab.errors import DataError
 from seqlab.io import read_lines
+from seqlab.text.padding import pad_ids
 from seqlab.text.subword import BOS, EOS, PAD, Subword
 
 
@@ -64,22 +65,14 @@ class Batch:
                      self.tgt_in.to(device, non_blocking=True), self.tgt_out.to(device, non_blocking=True), self.index)
 
 
-def pad(seqs: list[list[int]], value: int = PAD) -> torch.Tensor:
-    out = torch.full((len(seqs), max((len(s) for s in seqs), default=0) or 1), value, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, :len(s)] = torch.as_tensor(s, dtype=torch.long)
-    return out
-
-
 def collate(src_ids: list[list[int]], tgt_ids: list[list[int]] | None, index: list[int]) -> Batch:
     """Pad the pairs ``index`` of the encoded corpus into a Batch (targets may be None: decoding only)."""
-    src = [src_ids[i] for i in index]
-    lengths = torch.tensor([len(s) for s in src], dtype=torch.long)
+    src, lengths = pad_ids([src_ids[i] for i in index])
     if tgt_ids is None:
         empty = torch.zeros(len(index), 1, dtype=torch.long)
-        return Batch(pad(src), lengths, empty, empty, index)
+        return Batch(src, lengths, empty, empty, index)
     tgt = [tgt_ids[i] for i in index]
-    return Batch(pad(src), lengths, pad([[BOS, *t] for t in tgt]), pad([[*t, EOS] for t in tgt]), index)
+    return Batch(src, lengths, pad_ids([[BOS, *t] for t in tgt])[0], pad_ids([[*t, EOS] for t in tgt])[0], index)
 
 
 class ParallelCorpus:

@@ -19,9 +19,9 @@ import torch
 from seqlab.errors import DataError
 from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
-from seqlab.seq2seq.data import pad
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
 from seqlab.seq2seq.search import SearchResult, translate_ids
+from seqlab.text.padding import pad_ids
 from seqlab.text.subword import BOS, Subword
 
 MODEL_KIND = "seq2seq-model"
@@ -95,8 +95,7 @@ class Translator:
         good.sort(key=lambda i: len(checked[i][0]))
         for start in range(0, len(good), batch_size):
             index = good[start:start + batch_size]
-            src = pad([checked[i][0] for i in index]).to(self.device)
-            lengths = torch.tensor([len(checked[i][0]) for i in index], device=self.device)
+            src, lengths = pad_ids([checked[i][0] for i in index], self.device)
             found = self.search(src, lengths, beam, alpha, penalty, nbest)
             for i, hyps in zip(index, found.nbest(), strict=True):
                 texts = [(self.tgt_sp.decode(ids), score) for ids, score in hyps]
