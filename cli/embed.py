@@ -43,6 +43,9 @@ def embed() -> None:
 @click.option("--min-alpha", type=float, help="Final learning rate.  [default: 0.0001]")
 @click.option("--batch-size", type=int, help="Centre words per step (0: 512 on CPU, 8192 on GPU).")
 @click.option("--seed", type=int, help="Random seed.  [default: 1]")
+@click.option("--cpu-kernel", type=click.Choice(["auto", "native", "torch"]),
+              help="On the CPU: word2vec.c's loop in C (native, built on first use), batched torch steps, "
+                   "or native when it builds (auto).  [default: auto]")
 @click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the corpus.")
 @click.option("--checkpoint-minutes", type=float, help="Checkpoint interval in minutes.  [default: 10]")
 @click.option("--checkpoint-words", type=int, help="Also checkpoint every N processed words (0: off).")
@@ -56,8 +59,8 @@ def embed() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @handle_errors
 def train(corpus, output, config_path, model, loss, dim, window, negative, min_count, max_vocab, sample,
-          epochs, alpha, min_alpha, batch_size, seed, lowercase, checkpoint_minutes, checkpoint_words, checkpoint_path,
-          resume, store_dtype, device, quiet, as_json) -> None:
+          epochs, alpha, min_alpha, batch_size, seed, cpu_kernel, lowercase, checkpoint_minutes, checkpoint_words,
+          checkpoint_path, resume, store_dtype, device, quiet, as_json) -> None:
     """Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style).
 
     Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
@@ -69,7 +72,7 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     cfg = build_config(Word2VecConfig, config_path, section="word2vec", model=model, loss=loss, dim=dim,
                        window=window, negative=negative, min_count=min_count, max_vocab=max_vocab, sample=sample,
                        epochs=epochs, alpha=alpha, min_alpha=min_alpha, batch_size=batch_size, seed=seed,
-                       lowercase=lowercase, checkpoint_minutes=checkpoint_minutes,
+                       cpu_kernel=cpu_kernel, lowercase=lowercase, checkpoint_minutes=checkpoint_minutes,
                        checkpoint_words=checkpoint_words)
     dev = resolve_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"

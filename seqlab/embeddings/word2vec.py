@@ -7,12 +7,14 @@ a dynamic window drawn per centre word, a learning rate decaying linearly from `
 ``min_alpha`` over all epochs, input vectors initialised uniformly in [-0.5, 0.5] / dim and output
 vectors at zero. The objectives and updates are in :mod:`seqlab.embeddings.word2vec_math`.
 
-Instead of one thread per slice of text updating after every pair, a step takes ``batch_size``
-consecutive (subsampled) centre words, makes all their (context, centre) pairs or context windows
-at once as tensors, draws all negatives at once, and applies the summed sparse updates (a row hit
-more than ``max_row_hits`` times in one step has its sum scaled down; see word2vec_math). The same
-code runs on the CPU and the GPU; on the GPU nothing leaves the device inside an epoch except the
-loss for the progress bar.
+Training goes in blocks of consecutive (subsampled) centre words whose windows are made in bulk
+as tensors. On the GPU (and on the CPU with ``cpu_kernel = "torch"``), a step takes
+``batch_size`` centre words of a block, makes all their (context, centre) pairs or context
+windows at once, draws all negatives at once, and applies the summed sparse updates (a row hit
+more than ``max_row_hits`` times in one step has its sum scaled down; see word2vec_math); nothing
+leaves the device inside an epoch except the loss for the progress bar. On the CPU the block goes
+to a small C kernel (:mod:`seqlab.embeddings.word2vec_native`, built on first use) that runs
+word2vec.c's own update order: one thread per slice of the block, each decision applied at once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from seqlab.embeddings.word2vec_math import (
     skipgram_hs_step,
     skipgram_step,
 )
+from seqlab.embeddings.word2vec_native import NativeTables, native_available, train_block
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import load_checkpoint, save_checkpoint
 from seqlab.text.corpus import Corpus
@@ -73,6 +76,7 @@ class Word2VecConfig:
     max_sentence_length: int = 10_000
     checkpoint_minutes: float = 10.0
     checkpoint_words: int = 0  # also checkpoint every N processed words (0: off)
+    cpu_kernel: str = "auto"  # auto: the C kernel when it builds, else torch | native | torch
 
     def validate(self) -> None:
         checks = [
@@ -89,6 +93,8 @@ class Word2VecConfig:
             (self.batch_size >= 0, "batch_size must be >= 0"),
             (self.max_row_hits >= 0, "max_row_hits must be >= 0"),
             (self.max_sentence_length >= 1, "max_sentence_length must be at least 1"),
+            (self.cpu_kernel in ("auto", "native", "torch"),
+             f"cpu_kernel must be auto, native or torch, got {self.cpu_kernel!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -166,6 +172,15 @@ class Word2Vec:
                                          dtype=torch.float32, device=self.device)
         w = config.window
         self.offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)]).to(self.device)
+        self.native: NativeTables | None = None
+        if self.device.type == "cpu" and config.cpu_kernel != "torch":
+            ok, why = native_available()
+            if ok:
+                self.native = (NativeTables(points=self.points, codes=self.codes, lengths=self.code_lengths)
+                               if config.loss == "hs" else NativeTables(self.noise.prob, self.noise.alias))
+            elif config.cpu_kernel == "native":
+                raise ConfigError(f"cpu_kernel native: the C kernel is unavailable here ({why}); "
+                                  "use cpu_kernel auto or torch")
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -209,13 +224,11 @@ class Word2Vec:
         keep = torch.rand(ids.shape[0], generator=gen, device=self.device) < self.keep_prob[ids]
         return keep.nonzero().squeeze(1)
 
-    def _block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, start: int, stop: int) -> dict[str, torch.Tensor]:
-        """Training examples for the kept centre positions [start, stop), made in bulk.
-
-        Skip-gram with negative sampling gets one row per (context, centre) pair; the others one
-        row per centre word that has at least one context word, with its padded window. ``centre``
-        is sorted by position, so a step is a contiguous slice of rows.
-        """
+    def _windows(self, ids_k: torch.Tensor, sent_k: torch.Tensor, start: int, stop: int
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Padded windows of the kept centre positions [start, stop): (pos (C,), ctx (C, 2W)
+        positions of the context slots, valid (C, 2W)), with a dynamic window per centre word and
+        no window crossing a sentence boundary."""
         cfg, dev = self.config, self.device
         pos = torch.arange(start, stop, device=dev)
         n_kept = ids_k.shape[0]
@@ -224,7 +237,17 @@ class Word2Vec:
         valid = (self.offsets.abs() <= radius.unsqueeze(1)) & (ctx >= 0) & (ctx < n_kept)
         ctx.clamp_(0, n_kept - 1)
         valid &= sent_k[ctx] == sent_k[pos].unsqueeze(1)
-        if cfg.model == "sg" and cfg.loss == "ns":
+        return pos, ctx, valid
+
+    def _block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, start: int, stop: int) -> dict[str, torch.Tensor]:
+        """Training examples for the kept centre positions [start, stop), made in bulk.
+
+        Skip-gram with negative sampling gets one row per (context, centre) pair; the others one
+        row per centre word that has at least one context word, with its padded window. ``centre``
+        is sorted by position, so a step is a contiguous slice of rows.
+        """
+        pos, ctx, valid = self._windows(ids_k, sent_k, start, stop)
+        if self.config.model == "sg" and self.config.loss == "ns":
             rows, cols = valid.nonzero(as_tuple=True)
             return {"row": rows, "centre": ids_k[pos[rows]], "context": ids_k[ctx[rows, cols]]}
         rows = valid.any(1).nonzero().squeeze(1)
@@ -249,12 +272,47 @@ class Word2Vec:
         return cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
                          hs=cfg.loss == "hs", max_hits=cap)
 
+    def _torch_block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, kept: torch.Tensor, start: int, stop: int,
+                     base: int, n_words: int, batch: int) -> tuple[torch.Tensor, int, float]:
+        """Train kept centre positions [start, stop) in batched torch steps of ``batch`` centre
+        words; returns (loss sum, examples, progress at the last step). One host sync."""
+        cfg, dev = self.config, self.device
+        ex = self._block(ids_k, sent_k, start, stop)
+        # cut the block into steps of `batch` centre positions: the one sync per block
+        step_pos = torch.arange(start, stop, batch, device=dev)
+        cuts = torch.searchsorted(ex["row"] + start, step_pos).tolist() + [ex["row"].shape[0]]
+        first_word = kept[step_pos].tolist()
+        loss_sum = torch.zeros((), device=dev)
+        progress = 0.0
+        for i, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+            progress = (base + first_word[i]) / (cfg.epochs * n_words)
+            if hi > lo:
+                loss_sum += self._step(ex, lo, hi, learning_rate(cfg, progress))
+        return loss_sum, cuts[-1], progress
+
+    def _native_block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, kept: torch.Tensor, start: int, stop: int,
+                      base: int, n_words: int, want_loss: bool) -> tuple[float, int, float]:
+        """Train kept centre positions [start, stop) with the C kernel, each centre word at the
+        learning rate of its own position; returns (loss sum, examples, progress at the end)."""
+        cfg = self.config
+        pos, ctx, valid = self._windows(ids_k, sent_k, start, stop)
+        context = torch.where(valid, ids_k[ctx], -1)
+        total = cfg.epochs * n_words
+        progress = (base + kept[pos]).double() / total
+        alpha = (cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress.clamp(0.0, 1.0)).float()
+        seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
+        examples, loss, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha, cfg.model == "sg",
+                                        cfg.loss == "hs", cfg.negative, self.native, seed,
+                                        torch.get_num_threads(), want_loss)
+        return loss, examples, float(progress[-1])
+
     def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
               stop_after_words: int | None = None) -> dict[str, float]:
         """Run the remaining epochs over ``data``; returns timing and loss statistics.
 
-        Work is made in blocks of ``BLOCK_STEPS`` steps: one host synchronisation per block
-        (to cut it into steps and read the loss), none per step. With ``checkpoint_path``, the
+        Work is made in blocks of ``BLOCK_STEPS`` steps of centre words: one host
+        synchronisation per block (to cut it into steps and read the loss), none per step; with
+        the C kernel, one kernel call per block. With ``checkpoint_path``, the
         full state is saved atomically at a block boundary every ``checkpoint_minutes`` /
         ``checkpoint_words``, and :meth:`from_state_dict` resumes it exactly. ``stop_after_words``
         interrupts (KeyboardInterrupt) after a checkpoint once that many words are done, for tests.
@@ -280,16 +338,13 @@ class Word2Vec:
                 n_blocks = -(-n_kept // block)
                 while self.chunk < n_blocks:
                     start, stop = self.chunk * block, min((self.chunk + 1) * block, n_kept)
-                    ex = self._block(ids_k, sent_k, start, stop)
-                    # cut the block into steps of `batch` centre positions: the one sync per block
-                    step_pos = torch.arange(start, stop, batch, device=dev)
-                    cuts = torch.searchsorted(ex["row"] + start, step_pos).tolist() + [ex["row"].shape[0]]
-                    first_word = kept[step_pos].tolist()
-                    loss_sum = torch.zeros((), device=dev)
-                    for i, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
-                        progress = (self.epoch * n_words + first_word[i]) / (cfg.epochs * n_words)
-                        if hi > lo:
-                            loss_sum += self._step(ex, lo, hi, learning_rate(cfg, progress))
+                    base = self.epoch * n_words
+                    if self.native is not None:
+                        loss_sum, examples, progress = self._native_block(ids_k, sent_k, kept, start, stop, base,
+                                                                          n_words, want_loss=not quiet)
+                    else:
+                        loss_sum, examples, progress = self._torch_block(ids_k, sent_k, kept, start, stop, base,
+                                                                         n_words, batch)
                     self.chunk += 1
                     done_in_epoch = n_words if self.chunk == n_blocks else int(kept[stop].item())
                     self.words_done = self.epoch * n_words + done_in_epoch
@@ -297,7 +352,7 @@ class Word2Vec:
                         self.epoch, self.chunk = self.epoch + 1, 0
                     bar.update(int(self.words_done * raw_per_word) - bar.n)
                     if not quiet:
-                        reported_loss = loss_sum.item() / max(cuts[-1], 1)
+                        reported_loss = float(loss_sum) / max(examples, 1)
                         set_postfix(bar, loss=reported_loss, lr=learning_rate(cfg, progress),
                                     epoch=min(self.epoch + 1, cfg.epochs))
                     interrupt = stop_after_words is not None and self.words_done >= stop_after_words

@@ -1,0 +1,159 @@
+/* word2vec's inner loop for the CPU, as word2vec.c and gensim run it.
+ *
+ * One call trains a block of centre words. Row r of the block is a centre word centre[r] with
+ * its (dynamic) window context[r * width .. r * width + width), -1 marking an empty slot, and
+ * its own learning rate alpha[r]. The rows are cut into one contiguous slice per thread and the
+ * threads update the shared tables without locks (Hogwild, as word2vec.c and gensim do);
+ * inside a thread every decision sees the updates made before it.
+ *
+ *   skip-gram: for each context word c of the row, h = w_in[c]; the decisions are about the
+ *              centre word; w_in[c] += the summed input gradient after the decisions.
+ *   CBOW:      h = mean of w_in over the context words; the summed input gradient is added to
+ *              every context row, undivided (word2vec.c, gensim's cbow_mean=1).
+ *   negative sampling: target centre with label 1, then `negative` noise words with label 0,
+ *              a noise word equal to the centre word skipped; g = (label - sigmoid(s)) alpha.
+ *   hierarchical softmax: the inner nodes on the centre word's Huffman path with label
+ *              1 - code; a decision with |s| >= 6 is skipped (word2vec.c's MAX_EXP).
+ *
+ * Noise words are drawn with Walker's alias method from a splitmix64 stream seeded by
+ * (seed, row), so a block's draws do not depend on the number of threads; with `neg_given`
+ * the caller supplies them instead (tests). Build: cc -O3 -fopenmp -shared -fPIC.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define MAX_EXP 6.0f
+
+static inline uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* One draw from the alias tables: a column from the high 32 bits, the coin from the low 24. */
+static inline int64_t alias_draw(uint64_t *state, const float *prob, const int64_t *alias, int64_t n) {
+    uint64_t r = splitmix64(state);
+    int64_t col = (int64_t)(((r >> 32) * (uint64_t)n) >> 32);
+    float coin = (float)(r & 0xFFFFFFu) * (1.0f / 16777216.0f);
+    return coin < prob[col] ? col : alias[col];
+}
+
+/* One logistic decision: u <- u + g h, neu1e += g u (with u before its update); returns g.
+ * Adds the decision's loss -log sigmoid(+-s) to *loss when loss is not NULL. */
+static inline void decide(const float *h, float *u, float *neu1e, int64_t dim, float label, float alpha,
+                          int hs, double *loss, int64_t *count) {
+    float s = 0.0f;
+    for (int64_t d = 0; d < dim; d++) s += h[d] * u[d];
+    if (hs && (s <= -MAX_EXP || s >= MAX_EXP)) return;
+    float sc = s > 30.0f ? 30.0f : (s < -30.0f ? -30.0f : s);
+    float e = expf(-sc);
+    float g = (label - 1.0f / (1.0f + e)) * alpha;
+    if (loss) *loss += (double)(log1pf(e) + (label > 0.5f ? 0.0f : sc));
+    (*count)++;
+    for (int64_t d = 0; d < dim; d++) neu1e[d] += g * u[d];
+    for (int64_t d = 0; d < dim; d++) u[d] += g * h[d];
+}
+
+/* The decisions of one input vector h about centre word `word`; neu1e gets the input gradient. */
+static inline void decisions(const float *h, float *w_out, float *neu1e, int64_t dim, int64_t word, float alpha,
+                             int hs, int64_t negative, const int64_t *negs, uint64_t *rng,
+                             const float *alias_prob, const int64_t *alias_idx, int64_t n_noise,
+                             const int64_t *points, const uint8_t *codes, const int64_t *lengths, int64_t max_len,
+                             double *loss, int64_t *count) {
+    if (hs) {
+        const int64_t *pt = points + word * max_len;
+        const uint8_t *cd = codes + word * max_len;
+        for (int64_t j = 0; j < lengths[word]; j++)
+            decide(h, w_out + pt[j] * dim, neu1e, dim, 1.0f - (float)cd[j], alpha, 1, loss, count);
+        return;
+    }
+    decide(h, w_out + word * dim, neu1e, dim, 1.0f, alpha, 0, loss, count);
+    for (int64_t k = 0; k < negative; k++) {
+        int64_t target = negs ? negs[k] : alias_draw(rng, alias_prob, alias_idx, n_noise);
+        if (target == word) continue;
+        decide(h, w_out + target * dim, neu1e, dim, 0.0f, alpha, 0, loss, count);
+    }
+}
+
+/* Trains n_rows centre words; returns the number of (input, centre) examples: the context words
+ * for skip-gram, the rows for CBOW. loss_out (may be NULL) gets the summed loss, decisions_out
+ * the number of decisions made. neg_given, when not NULL, holds the noise words: (n_rows, width,
+ * negative) for skip-gram, (n_rows, negative) for CBOW. */
+int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
+                        const int64_t *centre, const int64_t *context, const float *alpha,
+                        int64_t n_rows, int64_t width, int sg, int hs,
+                        int64_t negative, const float *alias_prob, const int64_t *alias_idx, int64_t n_noise,
+                        uint64_t seed, const int64_t *neg_given,
+                        const int64_t *points, const uint8_t *codes, const int64_t *lengths, int64_t max_len,
+                        int n_threads, double *loss_out, int64_t *decisions_out) {
+    double loss_total = 0.0;
+    int64_t examples = 0, total_decisions = 0;
+    if (n_threads < 1) n_threads = 1;
+#pragma omp parallel num_threads(n_threads) reduction(+ : loss_total, examples, total_decisions)
+    {
+        float *neu1e = (float *)malloc(sizeof(float) * (size_t)dim);
+        float *hbuf = (float *)malloc(sizeof(float) * (size_t)dim);
+        double *loss = loss_out ? &loss_total : NULL;
+        int64_t count = 0;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n_rows; r++) {
+            const int64_t *ctx = context + r * width;
+            const int64_t word = centre[r];
+            const float a = alpha[r];
+            uint64_t rng = seed ^ ((uint64_t)r * 0xD1B54A32D192ED03ULL);
+            if (sg) {
+                for (int64_t j = 0; j < width; j++) {
+                    if (ctx[j] < 0) continue;
+                    float *h = w_in + ctx[j] * dim;
+                    memset(neu1e, 0, sizeof(float) * (size_t)dim);
+                    const int64_t *negs = neg_given ? neg_given + (r * width + j) * negative : NULL;
+                    decisions(h, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
+                              n_noise, points, codes, lengths, max_len, loss, &count);
+                    for (int64_t d = 0; d < dim; d++) h[d] += neu1e[d];
+                    examples++;
+                }
+            } else {
+                int64_t n_ctx = 0;
+                memset(hbuf, 0, sizeof(float) * (size_t)dim);
+                for (int64_t j = 0; j < width; j++) {
+                    if (ctx[j] < 0) continue;
+                    const float *v = w_in + ctx[j] * dim;
+                    for (int64_t d = 0; d < dim; d++) hbuf[d] += v[d];
+                    n_ctx++;
+                }
+                if (n_ctx == 0) continue;
+                const float inv = 1.0f / (float)n_ctx;
+                for (int64_t d = 0; d < dim; d++) hbuf[d] *= inv;
+                memset(neu1e, 0, sizeof(float) * (size_t)dim);
+                const int64_t *negs = neg_given ? neg_given + r * negative : NULL;
+                decisions(hbuf, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
+                          n_noise, points, codes, lengths, max_len, loss, &count);
+                for (int64_t j = 0; j < width; j++) {
+                    if (ctx[j] < 0) continue;
+                    float *v = w_in + ctx[j] * dim;
+                    for (int64_t d = 0; d < dim; d++) v[d] += neu1e[d];
+                }
+                examples++;
+            }
+        }
+        total_decisions += count;
+        free(neu1e);
+        free(hbuf);
+    }
+    if (loss_out) *loss_out = loss_total;
+    if (decisions_out) *decisions_out = total_decisions;
+    return examples;
+}
+
+/* n draws from the alias tables with the stream of (seed, row) used for row `row` (tests). */
+void w2v_draw_noise(int64_t *out, int64_t n, uint64_t seed, int64_t row,
+                    const float *alias_prob, const int64_t *alias_idx, int64_t n_noise) {
+    uint64_t rng = seed ^ ((uint64_t)row * 0xD1B54A32D192ED03ULL);
+    for (int64_t i = 0; i < n; i++) out[i] = alias_draw(&rng, alias_prob, alias_idx, n_noise);
+}
