@@ -104,6 +104,19 @@ def test_train_writes_word2vec_binary(corpus, tmp_path):
     assert (saved["model"], saved["loss"], saved["dim"]) == ("cbow", "hs", 24)
 
 
+def test_cpu_kernel_flag_picks_the_kernel_and_is_saved(corpus, tmp_path):
+    for kernel in ("torch", "auto"):
+        out = tmp_path / f"{kernel}.txt"
+        result = quick(corpus, out, "--cpu-kernel", kernel, "--dim", "12")
+        assert result.exit_code == 0, result.stderr
+        saved = tomllib.loads((tmp_path / f"{kernel}.txt.toml").read_text(encoding="utf-8"))["word2vec"]
+        assert saved["cpu_kernel"] == kernel
+        expected = library_vectors(corpus, epochs=1, min_count=1, dim=12, cpu_kernel=kernel)
+        np.testing.assert_array_equal(KeyedVectors.load(out).vectors.numpy(), expected.vectors.numpy())
+    result = quick(corpus, tmp_path / "x.txt", "--cpu-kernel", "fast")
+    assert result.exit_code == 2 and "'fast' is not one of 'auto', 'native', 'torch'" in result.stderr
+
+
 def test_train_writes_a_native_directory(corpus, tmp_path):
     out = tmp_path / "town_vectors"
     result = quick(corpus, out, "--dim", "20", "--lowercase")
