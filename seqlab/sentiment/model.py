@@ -124,6 +124,11 @@ class SentimentModel(nn.Module):
                 kept = mask & (torch.rand(mask.shape, device=mask.device) >= self.cfg.word_dropout)
                 mask = torch.where(kept.any(1, keepdim=True), kept, mask)  # never drop every word
             return self.hidden(masked_mean(emb, mask))
+        if self.training and self.cfg.word_dropout > 0:
+            # drop whole words: a dropped token's vector is zeroed (Gal & Ghahramani 2016's word
+            # dropout), so the RNN learns not to lean on any one word
+            kept = torch.rand(mask.shape, device=mask.device) >= self.cfg.word_dropout
+            emb = emb * kept.unsqueeze(2).to(emb.dtype)
         out, state = self.rnn(self.dropout(emb), lengths=lengths.cpu())
         pooling = self.cfg.pooling
         if pooling == "last":

@@ -6,8 +6,11 @@ import lzma
 
 import pytest
 
+from seqlab.config import build_config
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.errors import DataError
-from seqlab.sentiment.pretrain import imdb_corpus, sst_tokenize
+from seqlab.sentiment.pretrain import VECTORS_CONFIG, imdb_corpus, imdb_vectors, sst_tokenize
 
 
 def test_tokens_look_like_sst():
@@ -23,3 +26,20 @@ def test_corpus_from_tsv_xz(tmp_path):
     assert (tmp_path / "out.txt").read_text().splitlines() == ["great film !", "i did n't like it ."]
     with pytest.raises(DataError, match="no imdb_"):
         imdb_corpus(tmp_path / "none", tmp_path / "x.txt")
+
+
+def test_imdb_vectors_follow_the_config_and_cover_the_corpus(tmp_path):
+    reviews = ["a great film with a great cast", "a dull film with a dull plot", "great acting , dull plot"] * 20
+    with lzma.open(tmp_path / "imdb_unsup.tsv.xz", "wt", encoding="utf-8") as fh:
+        fh.write("id\trating\tlabel\ttext\n")
+        fh.writelines(f"{i}\t0\tunsup\t{text}\n" for i, text in enumerate(reviews))
+    imdb_corpus(tmp_path, tmp_path / "imdb.txt")
+    config = tmp_path / "w2v.toml"
+    config.write_text('[word2vec]\nmodel = "cbow"\ndim = 12\nmin_count = 2\nepochs = 2\n', encoding="utf-8")
+    path = imdb_vectors(tmp_path / "imdb.txt", tmp_path / "vectors.txt", config, device="cpu", quiet=True)
+    kv = KeyedVectors.load(path)
+    assert kv.vector_size == 12 and set(kv.words) == {"a", "great", "film", "with", "cast", "dull", "plot", "acting",
+                                                      ","}
+    assert not (tmp_path / "vectors.txt.ckpt").exists()
+    assert VECTORS_CONFIG.is_file()  # the shipped preset is found (installed as seqlab.configs)
+    assert build_config(Word2VecConfig, VECTORS_CONFIG, section="word2vec").dim == 300

@@ -75,6 +75,22 @@ def test_nbow_is_the_average_of_the_word_vectors():
     assert not frozen.embedding.weight.requires_grad
 
 
+def test_rnn_word_dropout_zeroes_whole_words_in_training_only():
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=30, num_classes=2, emb_dim=8, hidden_size=6, pooling="max", dropout=0.0,
+                      word_dropout=0.5)
+    model = SentimentModel(cfg)
+    seen = []
+    model.rnn.register_forward_hook(lambda mod, args, kwargs, out: seen.append(args[0].detach()), with_kwargs=True)
+    ids, lengths = pad_batch(_ragged(30, [40, 40]))
+    model.train()(ids, lengths)
+    zero_rows = (seen[-1] == 0).all(2)
+    assert 0.3 < zero_rows.float().mean() < 0.7  # about half of the words dropped, each as a whole vector
+    assert torch.equal((seen[-1] == 0).any(2), zero_rows)
+    model.eval()(ids, lengths)
+    torch.testing.assert_close(seen[-1], model.embedding(ids))  # no word dropped at evaluation
+
+
 def test_focal_loss():
     logits = torch.randn(16, 5, generator=torch.Generator().manual_seed(0))
     target = torch.randint(0, 5, (16,), generator=torch.Generator().manual_seed(1))
