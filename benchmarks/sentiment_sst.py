@@ -90,8 +90,9 @@ def main() -> None:
     parser.add_argument("--models", default="nbow,bilstm")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--epochs", type=int, help="Override the configs' maximum epochs.")
-    parser.add_argument("--vectors", help="Override the configs' vectors ('default', a file, '' for none, "
-                                          "'imdb' for in-domain vectors built once).")
+    parser.add_argument("--vectors", default="imdb" if IMDB.is_dir() else None,
+                        help="Override the configs' vectors ('default', a file, '' for none, 'imdb' for in-domain "
+                             "vectors built once; the default when ../shared/data has IMDB).")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default).")
     parser.add_argument("--results", help="Append each run as a JSON line to this file.")
