@@ -64,8 +64,9 @@ def _build(source: Path, target: Path, compiler: str) -> str:
             if proc.returncode == 0:
                 os.replace(tmp, target)
                 return ""
-            error = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["exit code " + str(proc.returncode)]
-            error = error[0]
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            error = next((line for line in lines if "error" in line.lower()), lines[-1] if lines else
+                         f"exit code {proc.returncode}")
     except OSError as exc:
         error = str(exc)
     finally:
