@@ -27,15 +27,29 @@ from seqlab.io import atomic_open, open_text
 VECTORS_CONFIG = config_file("imdb_vectors.toml")
 
 SPLITS = ("unsup", "train", "test")
-_TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-'.][a-z0-9]+)*|-lrb-|-rrb-|[^\sa-z0-9]")
+_WORD = r"[^\W_]+(?:(?:[-'.]|\\/)[^\W_]+)*"  # letters/digits (any script), joined by - ' . or SST's \/
+_TOKEN = re.compile(r"n't|'[^\W_]+|(?:[a-z]\.){2,}|(?:mr|mrs|ms|dr|jr|sr|st|vs|vol)\.(?!\w)|no\.(?=\s*\d)|" + _WORD
+                    + r"|-lrb-|-rrb-|\.\.\.|--|``|''|\\\*|[^\s\w]")
 
 
 def sst_tokenize(text: str) -> list[str]:
-    """Lowercase, PTB-style tokens as in SST: ``won't (really)`` -> wo n't -lrb- really -rrb-."""
+    r"""Lowercase, PTB-style tokens as in SST: ``won't (really)`` -> wo n't -lrb- really -rrb-.
+
+    Also as SST writes them: ``"a" b`` -> `` a '' b (opening and closing quotes alternate), ``...``,
+    ``--``, ``mr.``, ``e.t.``, ``'70s``, accented words whole (``clichés``), and ``/`` and ``*``
+    escaped as ``\/`` and ``\*`` (``writer\/director`` is one token).
+    """
     text = text.lower().replace("<br />", " ").replace("(", " -lrb- ").replace(")", " -rrb- ")
-    text = re.sub(r"([a-z])n't\b", r"\1 n't", text)
-    text = re.sub(r"([a-z])'(s|re|ve|ll|d|m)\b", r"\1 '\2", text)
-    return _TOKEN.findall(text)
+    text = text.replace("/", "\\/").replace("*", " \\* ")
+    text = re.sub(r"([^\W_])n't\b", r"\1 n't", text)
+    text = re.sub(r"([^\W_])'(s|re|ve|ll|d|m)\b", r"\1 '\2", text)
+    tokens = _TOKEN.findall(text)
+    opening = True
+    for i, token in enumerate(tokens):
+        if token == '"':
+            tokens[i] = "``" if opening else "''"
+            opening = not opening
+    return tokens
 
 
 def imdb_corpus(imdb_dir: str | os.PathLike, output: str | os.PathLike) -> int:

@@ -43,3 +43,11 @@ def test_imdb_vectors_follow_the_config_and_cover_the_corpus(tmp_path):
     assert not (tmp_path / "vectors.txt.ckpt").exists()
     assert VECTORS_CONFIG.is_file()  # the shipped preset is found (installed as seqlab.configs)
     assert build_config(Word2VecConfig, VECTORS_CONFIG, section="word2vec").dim == 300
+
+
+def test_tokens_follow_sst_conventions():
+    text = 'Mr. Smith said "a cliché... vs. E.T. -- the writer/director of the \'70s" No. 5, and I said no.'
+    assert sst_tokenize(text) == [
+        "mr.", "smith", "said", "``", "a", "cliché", "...", "vs.", "e.t.", "--", "the", "writer\\/director", "of",
+        "the", "'70s", "''", "no.", "5", ",", "and", "i", "said", "no", "."]
+    assert sst_tokenize("3.5 stars ** of 1/2") == ["3.5", "stars", "\\*", "\\*", "of", "1\\/2"]
