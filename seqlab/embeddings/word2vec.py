@@ -51,6 +51,7 @@ from seqlab.training import CheckpointClock, progress_bar, set_postfix
 
 CHECKPOINT_KIND = "seqlab.word2vec"
 BLOCK_STEPS = 32  # steps made in bulk between two host synchronisations
+LOSS_STRIDE = 8  # the C kernel estimates the progress bar's loss from every 8th centre word
 
 
 @dataclass(frozen=True)
@@ -301,10 +302,10 @@ class Word2Vec:
         progress = (base + kept[pos]).double() / total
         alpha = (cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress.clamp(0.0, 1.0)).float()
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
-        examples, loss, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha, cfg.model == "sg",
-                                        cfg.loss == "hs", cfg.negative, self.native, seed,
-                                        torch.get_num_threads(), want_loss)
-        return loss, examples, float(progress[-1])
+        _, loss, loss_examples, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha,
+                                                cfg.model == "sg", cfg.loss == "hs", cfg.negative, self.native,
+                                                seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE)
+        return loss, loss_examples, float(progress[-1])
 
     def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
               stop_after_words: int | None = None) -> dict[str, float]:

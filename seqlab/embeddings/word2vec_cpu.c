@@ -82,8 +82,10 @@ static inline void decisions(const float *h, float *w_out, float *neu1e, int64_t
 }
 
 /* Trains n_rows centre words; returns the number of (input, centre) examples: the context words
- * for skip-gram, the rows for CBOW. loss_out (may be NULL) gets the summed loss, decisions_out
- * the number of decisions made. neg_given, when not NULL, holds the noise words: (n_rows, width,
+ * for skip-gram, the rows for CBOW. loss_out (may be NULL) gets the summed loss of the rows
+ * r % loss_stride == 0 and loss_examples_out their number of examples (the loss costs a log per
+ * decision, so the progress bar estimates it from every loss_stride-th row); decisions_out the
+ * number of decisions made. neg_given, when not NULL, holds the noise words: (n_rows, width,
  * negative) for skip-gram, (n_rows, negative) for CBOW. */
 int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                         const int64_t *centre, const int64_t *context, const float *alpha,
@@ -91,15 +93,16 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                         int64_t negative, const float *alias_prob, const int64_t *alias_idx, int64_t n_noise,
                         uint64_t seed, const int64_t *neg_given,
                         const int64_t *points, const uint8_t *codes, const int64_t *lengths, int64_t max_len,
-                        int n_threads, double *loss_out, int64_t *decisions_out) {
+                        int n_threads, int64_t loss_stride, double *loss_out, int64_t *loss_examples_out,
+                        int64_t *decisions_out) {
     double loss_total = 0.0;
-    int64_t examples = 0, total_decisions = 0;
+    int64_t examples = 0, total_decisions = 0, loss_examples = 0;
     if (n_threads < 1) n_threads = 1;
-#pragma omp parallel num_threads(n_threads) reduction(+ : loss_total, examples, total_decisions)
+    if (loss_stride < 1) loss_stride = 1;
+#pragma omp parallel num_threads(n_threads) reduction(+ : loss_total, examples, total_decisions, loss_examples)
     {
         float *neu1e = (float *)malloc(sizeof(float) * (size_t)dim);
         float *hbuf = (float *)malloc(sizeof(float) * (size_t)dim);
-        double *loss = loss_out ? &loss_total : NULL;
         int64_t count = 0;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < n_rows; r++) {
@@ -107,6 +110,8 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
             const int64_t word = centre[r];
             const float a = alpha[r];
             uint64_t rng = seed ^ ((uint64_t)r * 0xD1B54A32D192ED03ULL);
+            double *loss = (loss_out && r % loss_stride == 0) ? &loss_total : NULL;
+            const int64_t examples_before = examples;
             if (sg) {
                 for (int64_t j = 0; j < width; j++) {
                     if (ctx[j] < 0) continue;
@@ -141,12 +146,14 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                 }
                 examples++;
             }
+            if (loss) loss_examples += examples - examples_before;
         }
         total_decisions += count;
         free(neu1e);
         free(hbuf);
     }
     if (loss_out) *loss_out = loss_total;
+    if (loss_examples_out) *loss_examples_out = loss_examples;
     if (decisions_out) *decisions_out = total_decisions;
     return examples;
 }

@@ -30,7 +30,7 @@ def _library() -> ctypes.CDLL:
             _i64, _f32p, _i64p, _i64,  # negative, alias prob, alias idx, n_noise
             ctypes.c_uint64, _i64p,  # seed, neg_given
             _i64p, ctypes.POINTER(ctypes.c_uint8), _i64p, _i64,  # points, codes, lengths, max_len
-            ctypes.c_int, ctypes.POINTER(ctypes.c_double), _i64p,  # threads, loss_out, decisions_out
+            ctypes.c_int, _i64, ctypes.POINTER(ctypes.c_double), _i64p, _i64p,  # threads, loss stride, outputs
         ]
         lib.w2v_draw_noise.restype = None
         lib.w2v_draw_noise.argtypes = [_i64p, _i64, ctypes.c_uint64, _i64, _f32p, _i64p, _i64]
@@ -70,9 +70,12 @@ class NativeTables:
 
 def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, context: torch.Tensor,
                 alpha: torch.Tensor, sg: bool, hs: bool, negative: int, tables: NativeTables, seed: int,
-                threads: int, want_loss: bool = True, negatives: torch.Tensor | None = None
-                ) -> tuple[int, float, int]:
-    """Train rows of centre words in place; returns (examples, loss sum, decisions).
+                threads: int, want_loss: bool = True, negatives: torch.Tensor | None = None,
+                loss_stride: int = 1) -> tuple[int, float, int, int]:
+    """Train rows of centre words in place; returns (examples, loss sum, loss examples, decisions).
+
+    The loss is summed over the rows r with r % loss_stride == 0 only (``loss examples`` is their
+    number of examples), so that a progress bar can estimate it at a fraction of the cost.
 
     w_in (V, D), w_out (V' , D) float32 contiguous CPU tables, updated in place; centre (R,)
     int64; context (R, W) int64 word ids with -1 for empty slots; alpha (R,) float32 per-row
@@ -87,7 +90,7 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     rows, width = context.shape
     if negatives is not None:
         negatives = _need(negatives, torch.int64)
-    loss, decisions = ctypes.c_double(0.0), ctypes.c_int64(0)
+    loss, loss_examples, decisions = ctypes.c_double(0.0), ctypes.c_int64(0), ctypes.c_int64(0)
     n_noise = 0 if tables.prob is None else tables.prob.shape[0]
     max_len = 0 if tables.points is None else tables.points.shape[1]
     examples = lib.w2v_train_block(
@@ -97,8 +100,9 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
         negative if not hs else 0, _ptr(tables.prob, ctypes.c_float), _ptr(tables.alias, ctypes.c_int64), n_noise,
         ctypes.c_uint64(seed & 0xFFFFFFFFFFFFFFFF), _ptr(negatives, ctypes.c_int64),
         _ptr(tables.points, ctypes.c_int64), _ptr(tables.codes, ctypes.c_uint8), _ptr(tables.lengths, ctypes.c_int64),
-        max_len, max(int(threads), 1), ctypes.byref(loss) if want_loss else None, ctypes.byref(decisions))
-    return int(examples), float(loss.value), int(decisions.value)
+        max_len, max(int(threads), 1), loss_stride, ctypes.byref(loss) if want_loss else None,
+        ctypes.byref(loss_examples), ctypes.byref(decisions))
+    return int(examples), float(loss.value), int(loss_examples.value), int(decisions.value)
 
 
 def draw_noise(n: int, seed: int, row: int, tables: NativeTables) -> torch.Tensor:

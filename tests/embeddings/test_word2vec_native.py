@@ -27,10 +27,11 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree):
-    """word2vec.c's loops in Python, float64: returns (w_in, w_out, loss, decisions, examples)."""
+def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride=1):
+    """word2vec.c's loops in Python, float64: returns (w_in, w_out, loss, decisions, examples,
+    loss_examples); the loss is summed over the rows r % loss_stride == 0."""
     w_in, w_out = w_in.double().clone(), w_out.double().clone()
-    loss, decisions, examples = 0.0, 0, 0
+    loss, decisions, examples, loss_examples, counted = 0.0, 0, 0, 0, True
 
     def decide(h, row, label, a, neu1e):
         nonlocal loss, decisions
@@ -38,7 +39,7 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree):
         if hs and abs(s) >= 6.0:
             return
         g = (label - sigmoid(s)) * a
-        loss += -math.log(sigmoid(s if label else -s))
+        loss += -math.log(sigmoid(s if label else -s)) if counted else 0.0
         decisions += 1
         neu1e += g * w_out[row]
         w_out[row] += g * h
@@ -57,6 +58,7 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree):
 
     for r in range(len(centre)):
         word, a = int(centre[r]), float(alpha[r])
+        counted, before = r % loss_stride == 0, examples
         ctx = [int(c) for c in context[r] if c >= 0]
         if sg:
             for j, c in enumerate(context[r].tolist()):
@@ -71,7 +73,8 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree):
             for c in ctx:
                 w_in[c] += neu1e
             examples += 1
-    return w_in, w_out, loss, decisions, examples
+        loss_examples += (examples - before) if counted else 0
+    return w_in, w_out, loss, decisions, examples, loss_examples
 
 
 def block(seed: int = 0):
@@ -88,7 +91,8 @@ def block(seed: int = 0):
 
 @pytest.mark.parametrize("sg", [True, False], ids=["sg", "cbow"])
 @pytest.mark.parametrize("hs", [False, True], ids=["ns", "hs"])
-def test_kernel_equals_the_sequential_reference(sg, hs):
+@pytest.mark.parametrize("loss_stride", [1, 3])
+def test_kernel_equals_the_sequential_reference(sg, hs, loss_stride):
     w_in, w_out, centre, context, alpha = block()
     tree = build_huffman(COUNTS)
     if hs:
@@ -101,12 +105,14 @@ def test_kernel_equals_the_sequential_reference(sg, hs):
         tables = NativeTables(sampler.prob, sampler.alias)
         negs = torch.randint(0, V, (ROWS, WIDTH, K) if sg else (ROWS, K), generator=torch.Generator().manual_seed(5))
         negs.view(-1)[::4] = centre.repeat_interleave(negs[0].numel())[::4]  # some noise words equal the centre
-    ref_in, ref_out, ref_loss, ref_decisions, ref_examples = reference(w_in, w_out, centre, context, alpha, sg, hs,
-                                                                       negs, tree)
+    ref_in, ref_out, ref_loss, ref_decisions, ref_examples, ref_loss_examples = reference(
+        w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride)
     got_in, got_out = w_in.clone(), w_out.clone()
-    examples, loss, decisions = train_block(got_in, got_out, centre, context, alpha, sg, hs, K, tables, seed=3,
-                                            threads=1, negatives=negs)
-    assert examples == ref_examples and decisions == ref_decisions
+    examples, loss, loss_examples, decisions = train_block(got_in, got_out, centre, context, alpha, sg, hs, K,
+                                                           tables, seed=3, threads=1, negatives=negs,
+                                                           loss_stride=loss_stride)
+    assert examples == ref_examples and decisions == ref_decisions and loss_examples == ref_loss_examples
+    assert 0 < loss_examples <= examples and (loss_examples == examples) == (loss_stride == 1)
     assert decisions > 0 and not torch.equal(got_in, w_in) and not torch.equal(got_out, w_out)
     torch.testing.assert_close(got_in.double(), ref_in, rtol=0, atol=2e-5)
     torch.testing.assert_close(got_out.double(), ref_out, rtol=0, atol=2e-5)
@@ -120,7 +126,7 @@ def test_hs_skips_saturated_decisions():
                           lengths=torch.as_tensor(tree.lengths))
     w_in = torch.ones(V, D)
     w_out = torch.ones(V - 1, D)  # every score is D = 8 >= 6
-    examples, _, decisions = train_block(w_in, w_out, centre, context, alpha, True, True, 0, tables, 1, 1)
+    examples, _, _, decisions = train_block(w_in, w_out, centre, context, alpha, True, True, 0, tables, 1, 1)
     assert examples > 0 and decisions == 0
     assert torch.equal(w_in, torch.ones(V, D)) and torch.equal(w_out, torch.ones(V - 1, D))
 
