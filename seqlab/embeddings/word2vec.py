@@ -105,9 +105,13 @@ class Word2VecConfig:
         return self.batch_size or (8192 if device.type == "cuda" else 512)
 
 
-def learning_rate(config: Word2VecConfig, progress: float) -> float:
-    """Linear decay from alpha to min_alpha; ``progress`` in [0, 1] is the share of all epochs done."""
-    progress = min(max(progress, 0.0), 1.0)
+def learning_rate(config: Word2VecConfig, progress: float | torch.Tensor) -> float | torch.Tensor:
+    """Linear decay from alpha to min_alpha; ``progress`` in [0, 1] is the share of all epochs done
+    (a number, or a tensor of them for one rate per centre word)."""
+    if isinstance(progress, torch.Tensor):
+        progress = progress.clamp(0.0, 1.0)
+    else:
+        progress = min(max(progress, 0.0), 1.0)
     return config.alpha - (config.alpha - config.min_alpha) * progress
 
 
@@ -298,9 +302,8 @@ class Word2Vec:
         cfg = self.config
         pos, ctx, valid = self._windows(ids_k, sent_k, start, stop)
         context = torch.where(valid, ids_k[ctx], -1)
-        total = cfg.epochs * n_words
-        progress = (base + kept[pos]).double() / total
-        alpha = (cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress.clamp(0.0, 1.0)).float()
+        progress = (base + kept[pos]).double() / (cfg.epochs * n_words)
+        alpha = learning_rate(cfg, progress).float()
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         _, loss, loss_examples, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha,
                                                 cfg.model == "sg", cfg.loss == "hs", cfg.negative, self.native,
