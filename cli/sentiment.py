@@ -34,6 +34,10 @@ def sentiment() -> None:
 @click.option("-o", "--output", default="sentiment_model", show_default=True, help="Model directory to write.")
 @click.option("--vectors", help="Pretrained vectors: 'default', a word2vec .txt/.bin, a seqlab directory or a "
                                 "GloVe text file; '' for random init.")
+@click.option("--encoder", help="A pretrained encoder directory (python -m seqlab.sentiment.pretrain ... --encoder "
+                                "DIR): the RNN and its word vectors start from it.")
+@click.option("--extend-vocab/--no-extend-vocab", "extend_vocab", default=None,
+              help="Also give every word of the pretrained vectors a row, not only the training words.")
 @click.option("--model", "model", type=click.Choice(["rnn", "nbow"]), help="Override: model kind.")
 @click.option("--cell", help="Override: recurrent cell (lstm, gru, mingru, peephole, cifg, rnn).")
 @click.option("--pooling", type=click.Choice(["last", "max", "mean"]), help="Override: RNN sentence vector.")

@@ -34,6 +34,8 @@ class SentimentConfig:
     max_vocab: int = 0
     vectors: str = "default"  # "default" (data/default_vectors), "" (random init) or a vectors file/directory
     freeze_embeddings: bool = False
+    encoder: str = ""  # a pretrained encoder directory (seqlab.sentiment.lm): its vectors replace `vectors`
+    extend_vocab: bool = False  # also give every word of the vectors a row (not only the training words)
     # model
     model: str = "rnn"  # rnn or nbow
     emb_dim: int = 100  # must equal the vectors' size when vectors are used
@@ -53,6 +55,7 @@ class SentimentConfig:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.0
+    embedding_lr_scale: float = 1.0  # the embeddings' learning rate is lr times this (0 < scale)
     clip_norm: float = 5.0
     patience: int = 5  # epochs without a better dev accuracy before stopping
     checkpoint_minutes: float = 10.0
@@ -75,14 +78,17 @@ class SentimentConfig:
             (self.epochs >= 1 and self.batch_size >= 1 and self.patience >= 1,
              "epochs, batch_size and patience must be at least 1"),
             (self.lr > 0 and self.focal_gamma >= 0, "lr must be positive and focal_gamma >= 0"),
+            (self.embedding_lr_scale > 0, "embedding_lr_scale must be positive (freeze_embeddings = true for 0)"),
         ]
+        checks.append((not self.encoder or self.model == "rnn", "a pretrained encoder needs model = rnn"))
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
         self.model_config(2).validate()
 
-    def model_config(self, vocab_size: int) -> ModelConfig:
-        return ModelConfig(vocab_size=vocab_size, num_classes=self.num_classes, kind=self.model, emb_dim=self.emb_dim,
+    def model_config(self, vocab_size: int, fixed_rows: int = 0) -> ModelConfig:
+        return ModelConfig(vocab_size=vocab_size, fixed_rows=fixed_rows, num_classes=self.num_classes, kind=self.model,
+                           emb_dim=self.emb_dim,
                            hidden_layers=self.hidden_layers, hidden_size=self.hidden_size, cell=self.cell,
                            num_layers=self.num_layers, bidirectional=self.bidirectional, pooling=self.pooling,
                            dropout=self.dropout, word_dropout=self.word_dropout,

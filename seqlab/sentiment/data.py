@@ -199,6 +199,20 @@ def build_words(tokens: Iterable[list[str]], min_count: int = 1, max_vocab: int 
     return [PAD_WORD, UNK_WORD, *(w for w in vocab.words if w not in (PAD_WORD, UNK_WORD))]
 
 
+def extend_words(words: list[str], vector_words: Sequence[str], lowercase: bool = True) -> list[str]:
+    """``words`` followed by every word of the pretrained vectors that is not among them yet.
+
+    Words seen only in dev, test or at prediction time then get their pretrained vector instead of
+    UNK (Kim 2014 keeps every word that has a pretrained vector). Training never updates these rows
+    (they get no gradient, and Adam moves a parameter only by its gradient), so they stay where the
+    pretraining put them. With ``lowercase`` input, vector words with capitals are skipped (no
+    token can match them).
+    """
+    seen = set(words)
+    extra = [w for w in vector_words if w not in seen and (not lowercase or w == w.lower())]
+    return [*words, *dict.fromkeys(extra)]
+
+
 def encode(tokens: Sequence[str], index: dict[str, int]) -> list[int]:
     """Word ids of one sentence, unknown words as UNK."""
     get = index.get
@@ -282,9 +296,10 @@ def load_vectors(spec: str, wanted: set[str] | None = None) -> tuple[list[str], 
 
 
 def align_vectors(words: Sequence[str], counts: dict[str, int], vectors: tuple[list[str], np.ndarray],
-                  generator: torch.Generator) -> tuple[torch.Tensor, Coverage]:
+                  generator: torch.Generator, base: int | None = None) -> tuple[torch.Tensor, Coverage]:
     """An embedding matrix (V, D) for ``words``: pretrained rows where found (exact word, else
-    lowercased), the others ~ N(0, std of the found rows); the padding row is zero."""
+    lowercased), the others ~ N(0, std of the found rows); the padding row is zero. The coverage
+    is reported over the first ``base`` words (default all: the training vocabulary)."""
     known, matrix = vectors
     lookup = {w: i for i, w in enumerate(known)}
     rows = torch.as_tensor(np.asarray(matrix, dtype=np.float32))
@@ -301,7 +316,8 @@ def align_vectors(words: Sequence[str], counts: dict[str, int], vectors: tuple[l
         index, source = zip(*found_at, strict=True)
         out[list(index)] = rows[list(source)]
     out[PAD] = 0.0
-    found_words = {words[i] for i, _ in found_at}
-    coverage = Coverage(len(found_at), len(words) - 2, sum(c for w, c in counts.items() if w in found_words),
+    base = len(words) if base is None else base
+    found_words = {words[i] for i, _ in found_at if i < base}
+    coverage = Coverage(len(found_words), base - 2, sum(c for w, c in counts.items() if w in found_words),
                         sum(counts.values()))
     return out, coverage

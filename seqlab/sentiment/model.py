@@ -48,6 +48,7 @@ class ModelConfig:
     dropout: float = 0.5
     word_dropout: float = 0.0
     freeze_embeddings: bool = False
+    fixed_rows: int = 0  # the last rows of the vocabulary: pretrained vectors of words not in the training data
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -56,6 +57,8 @@ class ModelConfig:
             raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         if self.cell not in CELL_NAMES:
             raise ConfigError(f"cell must be one of {', '.join(CELL_NAMES)}, got {self.cell!r}")
+        if not 0 <= self.fixed_rows <= self.vocab_size - 2:
+            raise ConfigError(f"fixed_rows must be in [0, vocab_size - 2], got {self.fixed_rows}")
         if self.num_classes < 2:
             raise ConfigError(f"need at least 2 classes, got {self.num_classes}")
 
@@ -91,13 +94,19 @@ class SentimentModel(nn.Module):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.embedding = nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=PAD)
+        trained = cfg.vocab_size - cfg.fixed_rows
+        self.embedding = nn.Embedding(trained, cfg.emb_dim, padding_idx=PAD)
+        # words seen only outside the training data keep their pretrained vectors: a buffer, not a
+        # parameter (they would get no gradient anyway, and Adam would spend time on their zeros)
+        self.register_buffer("fixed_embedding", torch.zeros(cfg.fixed_rows, cfg.emb_dim) if cfg.fixed_rows else None)
         if embeddings is not None:
             if tuple(embeddings.shape) != (cfg.vocab_size, cfg.emb_dim):
                 raise ConfigError(f"pretrained embeddings are {tuple(embeddings.shape)}, the model needs "
                                   f"({cfg.vocab_size}, {cfg.emb_dim}); set emb_dim to the vectors' size")
             with torch.no_grad():
-                self.embedding.weight.copy_(embeddings)
+                self.embedding.weight.copy_(embeddings[:trained])
+                if cfg.fixed_rows:
+                    self.fixed_embedding.copy_(embeddings[trained:])
         self.embedding.weight.requires_grad_(not cfg.freeze_embeddings)
         self.dropout = nn.Dropout(cfg.dropout)
         if cfg.kind == "nbow":
@@ -115,10 +124,26 @@ class SentimentModel(nn.Module):
             size = cfg.hidden_size * (2 if cfg.bidirectional else 1)
         self.output = nn.Linear(size, cfg.num_classes)
 
+    def embed(self, ids: Tensor) -> Tensor:
+        """Word vectors (..., emb_dim) of ids: trained rows, then the fixed pretrained rows."""
+        if not self.cfg.fixed_rows:
+            return self.embedding(ids)
+        trained = self.embedding.num_embeddings
+        known = ids < trained
+        emb = self.embedding(ids.masked_fill(~known, PAD))
+        fixed = F.embedding((ids - trained).clamp_min(0), self.fixed_embedding)
+        return torch.where(known.unsqueeze(-1), emb, fixed)
+
+    def embedding_matrix(self) -> Tensor:
+        """All word vectors (vocab_size, emb_dim), trained rows first."""
+        if not self.cfg.fixed_rows:
+            return self.embedding.weight
+        return torch.cat([self.embedding.weight, self.fixed_embedding])
+
     def features(self, ids: Tensor, lengths: Tensor) -> Tensor:
         """The sentence vector (batch, features) the output layer reads."""
         mask = length_mask(lengths, ids.shape[1])
-        emb = self.embedding(ids)
+        emb = self.embed(ids)
         if self.rnn is None:
             if self.training and self.cfg.word_dropout > 0:
                 kept = mask & (torch.rand(mask.shape, device=mask.device) >= self.cfg.word_dropout)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from seqlab.config import build_config
 from seqlab.embeddings.word2vec_io import config_file
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError, SeqlabError
 from seqlab.io import atomic_open, open_text
+from seqlab.sentiment.lm import LMConfig, pretrain_encoder
 
 VECTORS_CONFIG = config_file("imdb_vectors.toml")
 
@@ -96,11 +97,28 @@ def main() -> None:
     parser.add_argument("-o", "--output", required=True, help="the corpus file to write")
     parser.add_argument("--vectors", help="also train vectors and save them here")
     parser.add_argument("--config", help=f"word2vec settings (default {VECTORS_CONFIG.name})")
+    parser.add_argument("--encoder", help="also pretrain a BiLSTM encoder on the text as a bidirectional language "
+                                          "model over the vectors (seqlab.sentiment.lm) and save it here")
+    parser.add_argument("--tokens", type=int, default=LMConfig.tokens, help="words the encoder is trained on")
+    parser.add_argument("--hidden-size", type=int, default=LMConfig.hidden_size)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    print(f"{imdb_corpus(args.imdb_dir, args.output):,} tokens written to {args.output}")
-    if args.vectors:
-        print(f"vectors written to {imdb_vectors(args.output, args.vectors, args.config, args.device)}")
+    try:
+        if Path(args.output).exists() and (args.vectors or args.encoder):
+            print(f"reusing the corpus {args.output}")
+        else:
+            print(f"{imdb_corpus(args.imdb_dir, args.output):,} tokens written to {args.output}")
+        if args.vectors and not Path(args.vectors).exists():
+            print(f"vectors written to {imdb_vectors(args.output, args.vectors, args.config, args.device)}")
+        if args.encoder:
+            if not args.vectors:
+                raise ConfigError("--encoder needs --vectors (the encoder's fixed input embeddings)")
+            cfg = LMConfig(tokens=args.tokens, hidden_size=args.hidden_size)
+            summary = pretrain_encoder(args.output, args.vectors, args.encoder, cfg, args.device, log=print)
+            print(f"encoder written to {args.encoder}: {summary['tokens']:,} tokens, "
+                  f"perplexity {summary['perplexity']:.1f}")
+    except SeqlabError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

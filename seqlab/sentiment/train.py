@@ -30,11 +30,13 @@ from seqlab.sentiment.data import (
     align_vectors,
     build_words,
     encode,
+    extend_words,
     label_names,
     load_vectors,
     pad_batch,
     read_examples,
 )
+from seqlab.sentiment.lm import check_encoder_fits, load_encoder
 from seqlab.sentiment.model import SentimentModel, classification_loss
 from seqlab.sentiment.predict import MODEL_FILE, Classifier, model_state, save_model
 from seqlab.training import CheckpointClock, check_same_architecture, load_training_state, progress_bar, set_postfix
@@ -93,29 +95,53 @@ class SentimentTrainer:
 
     def __init__(self, cfg: SentimentConfig, out_dir: str | os.PathLike, device: torch.device,
                  splits: Splits | None = None, words: list[str] | None = None, quiet: bool = False,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, fixed_rows: int = 0) -> None:
         self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
         self.log = log or (lambda message: None)
         self.splits = splits or load_splits(cfg)
         train = self.splits.train
-        self.words = words or build_words(train.tokens, cfg.min_count, cfg.max_vocab, source=train.source)
+        vectors, encoder = None, None
+        if words is None:
+            words = build_words(train.tokens, cfg.min_count, cfg.max_vocab, source=train.source)
+            base = len(words)
+            if cfg.encoder:  # a pretrained encoder brings its own word vectors
+                encoder = load_encoder(cfg.encoder)
+                check_encoder_fits(encoder, cfg.cell, cfg.emb_dim, cfg.hidden_size, cfg.num_layers,
+                                   cfg.bidirectional, cfg.encoder)
+                vectors = (encoder["words"][2:], encoder["embedding"][2:].numpy())
+            elif cfg.vectors:  # a resumed run takes its vocabulary and embeddings from last.pt
+                vectors = load_vectors(cfg.vectors, None if cfg.extend_vocab else set(words))
+                if cfg.extend_vocab:
+                    words = extend_words(words, vectors[0], cfg.lowercase)
+        self.words = words
+        if vectors is not None and cfg.extend_vocab:
+            fixed_rows = len(words) - base
+        self.fixed_rows = fixed_rows
         self.index = {w: i for i, w in enumerate(self.words)}
         self.train_ids = [encode(t, self.index) for t in train.tokens]
         self.dev_ids = [encode(t, self.index) for t in self.splits.dev.tokens]
         torch.manual_seed(cfg.seed)  # initial weights and dropout
         self.coverage: Coverage | None = None
         embeddings = None
-        if cfg.vectors and words is None:  # a resumed run takes its embeddings from last.pt
+        if vectors is not None:
             counts = Counter(w for t in train.tokens for w in t)
-            vectors = load_vectors(cfg.vectors, set(self.words))
             if vectors[1].shape[1] != cfg.emb_dim:
                 raise ConfigError(f"vectors {cfg.vectors!r} have {vectors[1].shape[1]} dimensions but emb_dim is "
                                   f"{cfg.emb_dim}; set emb_dim = {vectors[1].shape[1]}")
-            embeddings, self.coverage = align_vectors(self.words, counts, vectors, make_generator(cfg.seed, "cpu"))
+            embeddings, self.coverage = align_vectors(self.words, counts, vectors, make_generator(cfg.seed, "cpu"),
+                                                      base)
             self.log(str(self.coverage))
-        self.model = SentimentModel(cfg.model_config(len(self.words)), embeddings).to(device)
-        self.optimizer = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad], lr=cfg.lr,
-                                          weight_decay=cfg.weight_decay)
+        self.model = SentimentModel(cfg.model_config(len(self.words), self.fixed_rows), embeddings).to(device)
+        if encoder is not None:
+            self.model.rnn.load_state_dict(encoder["rnn"])
+            self.log(f"recurrent layer from the pretrained encoder {cfg.encoder}")
+        embedding = self.model.embedding.weight
+        apart = embedding.requires_grad and cfg.embedding_lr_scale != 1.0  # fine-tuned vectors moving more slowly
+        rest = [p for p in self.model.parameters() if p.requires_grad and not (apart and p is embedding)]
+        groups = [{"params": rest}]
+        if apart:
+            groups.append({"params": [embedding], "lr": cfg.lr * cfg.embedding_lr_scale})
+        self.optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.weight = (class_weights(train.labels, cfg.num_classes).to(device)
                        if cfg.class_weights == "balanced" else None)
         self.labels = torch.tensor(train.labels)
@@ -157,6 +183,7 @@ class SentimentTrainer:
     # --- checkpoints ----------------------------------------------------------------------------
     def state(self) -> dict:
         return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "words": self.words,
+                "fixed_rows": self.fixed_rows,
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "epoch": self.epoch, "position": self.position, "step": self.step_count,
                 "epoch_generator_state": self.epoch_generator_state, "torch_rng": torch.get_rng_state(),
@@ -251,7 +278,7 @@ def train_sentiment(cfg: SentimentConfig, out_dir: str | os.PathLike, device: to
         saved = SentimentConfig(**state["config"])
         check_same_architecture(saved.model_config(1) == cfg.model_config(1), out / LAST_FILE)
     trainer = SentimentTrainer(cfg, out, device, splits=splits, words=state["words"] if state else None, quiet=quiet,
-                               log=log)
+                               log=log, fixed_rows=state.get("fixed_rows", 0) if state else 0)
     if state:
         trainer.load_state(state)
     return trainer.fit()

@@ -106,6 +106,48 @@ def test_pretrained_vectors_are_aligned_into_the_model(tmp_path, splits):
         train_sentiment(dataclasses.replace(cfg, emb_dim=5), tmp_path / "x", CPU, quiet=True, splits=splits)
 
 
+def test_extend_vocab_gives_vector_only_words_their_vectors_untouched_by_training(tmp_path, splits):
+    words = ["good", "bad", "Capital", "zebra", "quixotic"]  # zebra, quixotic: not in the training data
+    kv = KeyedVectors(words, np.random.default_rng(1).normal(size=(5, 8)).astype(np.float32))
+    kv.save(tmp_path / "v.txt")
+    cfg = dataclasses.replace(TINY, vectors=str(tmp_path / "v.txt"), extend_vocab=True, epochs=1)
+    messages = []
+    train_sentiment(cfg, tmp_path / "m", CPU, quiet=True, splits=splits, log=messages.append)
+    classifier = Classifier.load(tmp_path / "m")
+    train_words = {w for t in splits.train.tokens for w in t}
+    assert classifier.words[-2:] == ["zebra", "quixotic"] and "Capital" not in classifier.index
+    assert set(classifier.words[:-2]) - {"<pad>", "<unk>"} == train_words
+    weight = classifier.model.embedding_matrix()
+    assert classifier.model.cfg.fixed_rows == 2 and classifier.model.embedding.num_embeddings == len(weight) - 2
+    for w in ("zebra", "quixotic"):  # never seen in training: exactly the pretrained rows
+        torch.testing.assert_close(weight[classifier.index[w]], kv.vectors[kv.words.index(w)])
+    assert not torch.allclose(weight[classifier.index["good"]], kv.vectors[0])  # fine-tuned
+    assert any(m.startswith(f"pretrained vectors cover 2/{len(train_words)} ") for m in messages)
+    unseen = classifier.predict(["zebra quixotic"])[0]
+    assert unseen.error is None and unseen.warning is None  # known words now, not UNK
+    # resume keeps the vocabulary and the fixed rows: one more epoch from last.pt
+    train_sentiment(dataclasses.replace(cfg, epochs=2), tmp_path / "m", CPU, quiet=True, splits=splits, resume=True)
+    again = Classifier.load(tmp_path / "m")
+    assert again.words == classifier.words
+    torch.testing.assert_close(again.model.fixed_embedding, classifier.model.fixed_embedding)
+
+
+def test_embedding_lr_scale_slows_only_the_embeddings(tmp_path, splits):
+    moved = {}
+    for scale in (1.0, 0.01):
+        trainer = SentimentTrainer(dataclasses.replace(TINY, embedding_lr_scale=scale), tmp_path / str(scale), CPU,
+                                   splits=splits, quiet=True)
+        before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+        trainer.step(list(range(16)))
+        moved[scale] = {k: (v - before[k]).abs().sum() for k, v in trainer.model.state_dict().items()}
+    # Adam's first step moves every parameter with a gradient by lr (times sign): the embedding by lr * scale
+    torch.testing.assert_close(moved[0.01]["embedding.weight"], moved[1.0]["embedding.weight"] * 0.01, rtol=1e-3,
+                               atol=0.0)
+    torch.testing.assert_close(moved[0.01]["output.weight"], moved[1.0]["output.weight"])
+    with pytest.raises(ConfigError, match="embedding_lr_scale"):
+        dataclasses.replace(TINY, embedding_lr_scale=0.0).validate()
+
+
 def test_float16_storage_and_held_out_dev(tmp_path, negation_data):
     tokens, labels = negation_data(200, 4)
     (tmp_path / "train.tsv").write_text("".join(f"{y}\t{' '.join(t)}\n" for t, y in zip(tokens, labels, strict=True)))
