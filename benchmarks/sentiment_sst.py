@@ -35,6 +35,7 @@ from seqlab.device import resolve_device
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.native import cache_dir
 from seqlab.sentiment.config import SentimentConfig
+from seqlab.sentiment.lm import ENCODER_FILE, LMConfig, pretrain_encoder
 from seqlab.sentiment.pretrain import imdb_corpus, imdb_vectors
 from seqlab.sentiment.train import train_sentiment
 
@@ -55,10 +56,22 @@ def imdb_vectors_path(device: torch.device) -> str:
 TARGETS = {("sst5", "nbow"): 0.42, ("sst5", "bilstm"): 0.47, ("sst2", "nbow"): 0.80, ("sst2", "bilstm"): 0.85}
 
 
+def imdb_encoder_path(vectors: str, device: torch.device) -> str:
+    """The biLM-pretrained IMDB encoder in the cache (over ``vectors``), trained first if absent."""
+    path = cache_dir().parent / "sentiment" / "imdb_encoder"
+    if not (path / ENCODER_FILE).exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "imdb.txt"
+            print(f"pretraining the IMDB encoder into {path}: {imdb_corpus(IMDB, corpus):,} tokens", flush=True)
+            pretrain_encoder(corpus, vectors, path, LMConfig(), device)
+    return str(path)
+
+
 def run_one(task: str, model: str, seed: int, device: torch.device, epochs: int | None, vectors: str | None,
-            emb_dim: int | None = None) -> dict:
+            emb_dim: int | None = None, encoder: str | None = None, extend_vocab: bool | None = None) -> dict:
+    rnn = {"encoder": encoder, "hidden_size": LMConfig.hidden_size} if encoder and model == "bilstm" else {}
     cfg = build_config(SentimentConfig, REPO / "configs" / f"{task}_{model}.toml", "sentiment", seed=seed,
-                       epochs=epochs, vectors=vectors, emb_dim=emb_dim)
+                       epochs=epochs, vectors=vectors, emb_dim=emb_dim, extend_vocab=extend_vocab, **rnn)
     data = REPO.parent / "shared" / "data" / "sst"
     cfg = dataclasses.replace(cfg, **{k: str(data / Path(getattr(cfg, k)).name) for k in ("train", "dev", "test")})
     start = time.perf_counter()
@@ -67,7 +80,7 @@ def run_one(task: str, model: str, seed: int, device: torch.device, epochs: int 
     return {"task": task, "model": model, "seed": seed, "test_accuracy": summary["test_accuracy"],
             "test_macro_f1": summary["test_macro_f1"], "dev_accuracy": summary["best_dev_accuracy"],
             "epochs": summary["epochs"], "seconds": round(time.perf_counter() - start, 1), "device": str(device),
-            "vectors": cfg.vectors}
+            "vectors": cfg.vectors, "encoder": cfg.encoder, "extend_vocab": cfg.extend_vocab}
 
 
 def table(rows: list[dict]) -> str:
@@ -93,6 +106,11 @@ def main() -> None:
     parser.add_argument("--vectors", default="imdb" if IMDB.is_dir() else None,
                         help="Override the configs' vectors ('default', a file, '' for none, 'imdb' for in-domain "
                              "vectors built once; the default when ../shared/data has IMDB).")
+    parser.add_argument("--encoder", choices=["imdb", "none"], default="none",
+                        help="'imdb': start the BiLSTMs from an encoder pretrained as a biLM on the IMDB text "
+                             "over the IMDB vectors (seqlab.sentiment.lm), built once into the cache.")
+    parser.add_argument("--extend-vocab", choices=["config", "yes", "no"], default="config",
+                        help="Give every word of the vectors a row ('config': as the configs say).")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default).")
     parser.add_argument("--results", help="Append each run as a JSON line to this file.")
@@ -109,11 +127,17 @@ def main() -> None:
         vectors = imdb_vectors_path(device)
     if vectors and vectors != "default":
         emb_dim = KeyedVectors.load(vectors).vector_size
+    encoder = None
+    if args.encoder == "imdb":
+        if not (vectors and Path(vectors).exists()):
+            raise SystemExit("--encoder imdb needs vectors on disk (--vectors imdb)")
+        encoder = imdb_encoder_path(vectors, device)
+    extend = {"config": None, "yes": True, "no": False}[args.extend_vocab]
     rows = []
     for task in args.tasks.split(","):
         for model in args.models.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):
-                row = run_one(task, model, seed, device, args.epochs, vectors, emb_dim)
+                row = run_one(task, model, seed, device, args.epochs, vectors, emb_dim, encoder, extend)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if args.results:

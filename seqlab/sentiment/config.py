@@ -36,6 +36,7 @@ class SentimentConfig:
     freeze_embeddings: bool = False
     encoder: str = ""  # a pretrained encoder directory (seqlab.sentiment.lm): its vectors replace `vectors`
     extend_vocab: bool = False  # also give every word of the vectors a row (not only the training words)
+    extend_vocab_limit: int = 200_000  # at most this many words added from the vectors (0 = all)
     # model
     model: str = "rnn"  # rnn or nbow
     emb_dim: int = 100  # must equal the vectors' size when vectors are used
@@ -72,8 +73,8 @@ class SentimentConfig:
             (self.num_classes >= 2, "num_classes must be at least 2"),
             (0 < self.dev_fraction < 1, "dev_fraction must be in (0, 1)"),
             (min(self.emb_dim, self.hidden_size, self.num_layers, self.min_count) >= 1, "sizes must be >= 1"),
-            (self.hidden_layers >= 0 and self.max_vocab >= 0 and self.max_train >= 0,
-             "hidden_layers, max_vocab and max_train must be >= 0"),
+            (min(self.hidden_layers, self.max_vocab, self.max_train, self.extend_vocab_limit) >= 0,
+             "hidden_layers, max_vocab, max_train and extend_vocab_limit must be >= 0"),
             (0 <= self.dropout < 1 and 0 <= self.word_dropout < 1, "dropout and word_dropout must be in [0, 1)"),
             (self.epochs >= 1 and self.batch_size >= 1 and self.patience >= 1,
              "epochs, batch_size and patience must be at least 1"),

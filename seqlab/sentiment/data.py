@@ -199,18 +199,19 @@ def build_words(tokens: Iterable[list[str]], min_count: int = 1, max_vocab: int 
     return [PAD_WORD, UNK_WORD, *(w for w in vocab.words if w not in (PAD_WORD, UNK_WORD))]
 
 
-def extend_words(words: list[str], vector_words: Sequence[str], lowercase: bool = True) -> list[str]:
+def extend_words(words: list[str], vector_words: Sequence[str], lowercase: bool = True, limit: int = 0) -> list[str]:
     """``words`` followed by every word of the pretrained vectors that is not among them yet.
 
     Words seen only in dev, test or at prediction time then get their pretrained vector instead of
     UNK (Kim 2014 keeps every word that has a pretrained vector). Training never updates these rows
     (they get no gradient, and Adam moves a parameter only by its gradient), so they stay where the
     pretraining put them. With ``lowercase`` input, vector words with capitals are skipped (no
-    token can match them).
+    token can match them). ``limit`` > 0 adds at most that many (the first ones: vector files list
+    the frequent words first), which keeps a model over e.g. GloVe's 2.2M words small.
     """
     seen = set(words)
-    extra = [w for w in vector_words if w not in seen and (not lowercase or w == w.lower())]
-    return [*words, *dict.fromkeys(extra)]
+    extra = list(dict.fromkeys(w for w in vector_words if w not in seen and (not lowercase or w == w.lower())))
+    return [*words, *(extra[:limit] if limit > 0 else extra)]
 
 
 def encode(tokens: Sequence[str], index: dict[str, int]) -> list[int]:

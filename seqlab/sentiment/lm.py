@@ -54,7 +54,7 @@ class LMConfig:
     dropout: float = 0.1
     min_len: int = 4  # sentences shorter or longer than this (in words) are skipped
     max_len: int = 60
-    tokens: int = 4_000_000  # words to train on (seeded shuffles of the sentences, as many passes as needed)
+    tokens: int = 6_000_000  # words to train on (seeded shuffles of the sentences, as many passes as needed)
     batch_size: int = 128
     lr: float = 1e-3
     clip_norm: float = 1.0

@@ -112,7 +112,7 @@ class SentimentTrainer:
             elif cfg.vectors:  # a resumed run takes its vocabulary and embeddings from last.pt
                 vectors = load_vectors(cfg.vectors, None if cfg.extend_vocab else set(words))
                 if cfg.extend_vocab:
-                    words = extend_words(words, vectors[0], cfg.lowercase)
+                    words = extend_words(words, vectors[0], cfg.lowercase, cfg.extend_vocab_limit)
         self.words = words
         if vectors is not None and cfg.extend_vocab:
             fixed_rows = len(words) - base

@@ -113,6 +113,27 @@ def test_bad_inputs(model, tmp_path):
         assert "Traceback" not in output
 
 
+def test_extend_vocab_and_encoder_flags(data, tmp_path):
+    from seqlab.embeddings.keyed_vectors import KeyedVectors
+
+    torch.set_num_threads(1)
+    train, dev, _ = data
+    words = [*GOOD, *BAD, "the", "film", "marvellous", "dreadful"]  # the last two: not in the training data
+    vectors = KeyedVectors(words, torch.randn(len(words), 8).numpy()).save(tmp_path / "v.txt")
+    common = ["--device", "cpu", "--quiet", "--model", "nbow", "--vectors", vectors, "--set", f"train='{train}'",
+              "--set", f"dev='{dev}'", "--set", "test=''", "--set", "num_classes=2", "--set", "emb_dim=8",
+              "--epochs", "1"]
+    result = run("train", "-o", tmp_path / "m", "--extend-vocab", *common)
+    assert result.exit_code == 0, result.output
+    classifier = Classifier.load(tmp_path / "m")
+    assert classifier.words[-2:] == ["marvellous", "dreadful"] and classifier.model.cfg.fixed_rows == 2
+    result = run("predict", tmp_path / "m", "--json", "marvellous")
+    assert result.exit_code == 0 and "warning" not in result.output
+    result = run("train", "-o", tmp_path / "x", "--encoder", tmp_path, *common[:-4], "--model", "rnn")
+    assert result.exit_code == 2 and "not a seqlab sentiment encoder model directory (no encoder.pt)" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_default_model_predicts_negation():
     """The shipped SST-2 model: seqlab sentiment predict "not good at all"."""
     result = run("predict", "not good at all", "a gorgeous , witty and moving film", "--json", "--device", "cpu")

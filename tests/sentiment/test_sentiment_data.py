@@ -14,6 +14,7 @@ from seqlab.sentiment.data import (
     align_vectors,
     build_words,
     encode,
+    extend_words,
     label_names,
     load_vectors,
     pad_batch,
@@ -128,3 +129,11 @@ def test_sst_files_and_default_vector_coverage(shared_data):
             counts[w] = counts.get(w, 0) + 1
     _, coverage = align_vectors(words, counts, load_vectors("default", set(words)), torch.Generator())
     assert 0.55 < coverage.types < 0.8 and coverage.token_share > 0.75
+
+
+def test_extend_words_appends_new_lowercase_vector_words_in_order():
+    words = ["<pad>", "<unk>", "good", "film"]
+    vector_words = ["the", "good", "Paris", "paris", "zebra", "the"]
+    assert extend_words(words, vector_words) == [*words, "the", "paris", "zebra"]
+    assert extend_words(words, vector_words, lowercase=False) == [*words, "the", "Paris", "paris", "zebra"]
+    assert extend_words(words, vector_words, limit=2) == [*words, "the", "paris"]
