@@ -101,7 +101,7 @@ class SentimentTrainer:
         self.splits = splits or load_splits(cfg)
         train = self.splits.train
         vectors, encoder = None, None
-        if words is None:
+        if words is None:  # a resumed run takes its vocabulary, fixed rows and embeddings from last.pt
             words = build_words(train.tokens, cfg.min_count, cfg.max_vocab, source=train.source)
             base = len(words)
             if cfg.encoder:  # a pretrained encoder brings its own word vectors
@@ -109,13 +109,12 @@ class SentimentTrainer:
                 check_encoder_fits(encoder, cfg.cell, cfg.emb_dim, cfg.hidden_size, cfg.num_layers,
                                    cfg.bidirectional, cfg.encoder)
                 vectors = (encoder["words"][2:], encoder["embedding"][2:].numpy())
-            elif cfg.vectors:  # a resumed run takes its vocabulary and embeddings from last.pt
+            elif cfg.vectors:
                 vectors = load_vectors(cfg.vectors, None if cfg.extend_vocab else set(words))
-                if cfg.extend_vocab:
-                    words = extend_words(words, vectors[0], cfg.lowercase, cfg.extend_vocab_limit)
-        self.words = words
-        if vectors is not None and cfg.extend_vocab:
+            if vectors is not None and cfg.extend_vocab:
+                words = extend_words(words, vectors[0], cfg.lowercase, cfg.extend_vocab_limit)
             fixed_rows = len(words) - base
+        self.words = words
         self.fixed_rows = fixed_rows
         self.index = {w: i for i, w in enumerate(self.words)}
         self.train_ids = [encode(t, self.index) for t in train.tokens]

@@ -94,6 +94,11 @@ def test_pretraining_learns_the_grammar_and_the_classifier_starts_from_it(tmp_pa
     torch.testing.assert_close(model.embedding.weight[row], encoder["embedding"][encoder["words"].index("film")],
                                atol=1e-6, rtol=0)
     assert any("pretrained encoder" in m for m in messages)
+    # extend_vocab applies to the encoder's vectors too: the words not in the training data get fixed rows
+    train_sentiment(dataclasses.replace(run, extend_vocab=True), tmp_path / "ext", "cpu", quiet=True, splits=splits)
+    extended = Classifier.load(tmp_path / "ext")
+    unseen = [w for w in WORDS if w not in {"the", "film", "is", "good", "bad"}]
+    assert extended.words[-len(unseen):] == unseen and extended.model.cfg.fixed_rows == len(unseen)
     with pytest.raises(ConfigError, match="hidden_size 9 \\(encoder: 8\\)"):
         train_sentiment(dataclasses.replace(run, hidden_size=9), tmp_path / "x", "cpu", quiet=True, splits=splits)
     with pytest.raises(ConfigError, match="model = rnn"):
