@@ -43,28 +43,26 @@ REPO = Path(__file__).resolve().parents[1]
 IMDB = REPO.parent / "shared" / "data" / "sentiment-extra" / "imdb"
 
 
-def imdb_vectors_path(device: torch.device) -> str:
-    """The IMDB vectors in the cache, trained first if they are not there yet."""
-    path = cache_dir().parent / "sentiment" / "imdb_vectors"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+def imdb_cache(device: torch.device, encoder: bool = False) -> tuple[str, str | None]:
+    """The IMDB vectors in the cache and, with ``encoder``, the encoder pretrained as a biLM over
+    them; whatever is missing is built first, from one tokenised copy of the reviews."""
+    root = cache_dir().parent / "sentiment"
+    vectors, encoder_dir = root / "imdb_vectors", root / "imdb_encoder"
+    build_vectors = not vectors.exists()
+    build_encoder = encoder and (build_vectors or not (encoder_dir / ENCODER_FILE).exists())
+    if build_vectors or build_encoder:
+        root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             corpus = Path(tmp) / "imdb.txt"
-            print(f"building IMDB vectors into {path}: {imdb_corpus(IMDB, corpus):,} tokens", flush=True)
-            imdb_vectors(corpus, path, device=str(device))
-    return str(path)
+            print(f"building into {root}: IMDB corpus of {imdb_corpus(IMDB, corpus):,} tokens", flush=True)
+            if build_vectors:
+                imdb_vectors(corpus, vectors, device=str(device))
+            if build_encoder:
+                pretrain_encoder(corpus, str(vectors), encoder_dir, LMConfig(), device)
+    return str(vectors), (str(encoder_dir) if encoder else None)
+
+
 TARGETS = {("sst5", "nbow"): 0.42, ("sst5", "bilstm"): 0.47, ("sst2", "nbow"): 0.80, ("sst2", "bilstm"): 0.85}
-
-
-def imdb_encoder_path(vectors: str, device: torch.device) -> str:
-    """The biLM-pretrained IMDB encoder in the cache (over ``vectors``), trained first if absent."""
-    path = cache_dir().parent / "sentiment" / "imdb_encoder"
-    if not (path / ENCODER_FILE).exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            corpus = Path(tmp) / "imdb.txt"
-            print(f"pretraining the IMDB encoder into {path}: {imdb_corpus(IMDB, corpus):,} tokens", flush=True)
-            pretrain_encoder(corpus, vectors, path, LMConfig(), device)
-    return str(path)
 
 
 def run_one(task: str, model: str, seed: int, device: torch.device, epochs: int | None, vectors: str | None,
@@ -107,8 +105,9 @@ def main() -> None:
                         help="Override the configs' vectors ('default', a file, '' for none, 'imdb' for in-domain "
                              "vectors built once; the default when ../shared/data has IMDB).")
     parser.add_argument("--encoder", choices=["imdb", "none"], default="none",
-                        help="'imdb': start the BiLSTMs from an encoder pretrained as a biLM on the IMDB text "
-                             "over the IMDB vectors (seqlab.sentiment.lm), built once into the cache.")
+                        help="'imdb' (with --vectors imdb): start the BiLSTMs from an encoder pretrained as a "
+                             "biLM on the IMDB text over the IMDB vectors (seqlab.sentiment.lm), built once into "
+                             "the cache.")
     parser.add_argument("--extend-vocab", choices=["config", "yes", "no"], default="config",
                         help="Give every word of the vectors a row ('config': as the configs say).")
     parser.add_argument("--device", default="auto")
@@ -122,16 +121,13 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    vectors, emb_dim = args.vectors, None
+    vectors, emb_dim, encoder = args.vectors, None, None
+    if args.encoder == "imdb" and vectors != "imdb":
+        raise SystemExit("--encoder imdb is pretrained over the IMDB vectors: use it with --vectors imdb")
     if vectors == "imdb":
-        vectors = imdb_vectors_path(device)
+        vectors, encoder = imdb_cache(device, encoder=args.encoder == "imdb")
     if vectors and vectors != "default":
         emb_dim = KeyedVectors.load(vectors).vector_size
-    encoder = None
-    if args.encoder == "imdb":
-        if not (vectors and Path(vectors).exists()):
-            raise SystemExit("--encoder imdb needs vectors on disk (--vectors imdb)")
-        encoder = imdb_encoder_path(vectors, device)
     extend = {"config": None, "yes": True, "no": False}[args.extend_vocab]
     rows = []
     for task in args.tasks.split(","):

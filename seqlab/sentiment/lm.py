@@ -35,7 +35,7 @@ from seqlab.errors import ConfigError, DataError
 from seqlab.io import load_checkpoint, load_model_dir, open_text, save_checkpoint, save_model_dir
 from seqlab.rnn import RNN
 from seqlab.rnn.cells import CELL_NAMES
-from seqlab.sentiment.data import PAD, PAD_WORD, UNK, UNK_WORD, load_vectors
+from seqlab.sentiment.data import PAD, PAD_WORD, UNK, UNK_WORD, load_vectors, pad_batch
 from seqlab.training import CheckpointClock, progress_bar, set_postfix
 
 ENCODER_KIND = "sentiment-encoder"
@@ -140,14 +140,6 @@ class BiLM(nn.Module):
         return -self.softmax(hidden, target).output.sum(), int(target.numel())
 
 
-def _pad(sentences: Sequence[Tensor], device: torch.device) -> tuple[Tensor, Tensor]:
-    lengths = torch.tensor([len(s) for s in sentences])
-    ids = torch.full((len(sentences), int(lengths.max())), PAD, dtype=torch.long)
-    for row, s in enumerate(sentences):
-        ids[row, :len(s)] = s
-    return ids.to(device), lengths
-
-
 def pretrain_encoder(corpus: str | os.PathLike, vectors: str, output: str | os.PathLike, cfg: LMConfig | None = None,
                      device: torch.device | str = "auto", resume: bool = True, quiet: bool = False,
                      log: Callable[[str], None] | None = None) -> dict:
@@ -197,7 +189,7 @@ def pretrain_encoder(corpus: str | os.PathLike, vectors: str, output: str | os.P
         if position == len(batches):
             epoch, position = epoch + 1, 0
             batches = order(epoch)
-        ids, lengths = _pad([sentences[i] for i in batches[position]], device)
+        ids, lengths = pad_batch([sentences[i] for i in batches[position]], device)
         loss, count = model(ids, lengths)
         optimizer.zero_grad(set_to_none=True)
         (loss / max(1, count)).backward()
