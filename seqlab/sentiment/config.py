@@ -58,6 +58,7 @@ class SentimentConfig:
     weight_decay: float = 0.0
     embedding_lr_scale: float = 1.0  # the embeddings' learning rate is lr times this (0 < scale)
     clip_norm: float = 5.0
+    ema_decay: float = 0.0  # > 0: validate and save a moving average of the weights (e.g. 0.998; 0 = off)
     patience: int = 5  # epochs without a better dev accuracy before stopping
     checkpoint_minutes: float = 10.0
     seed: int = 1
@@ -79,6 +80,7 @@ class SentimentConfig:
             (self.epochs >= 1 and self.batch_size >= 1 and self.patience >= 1,
              "epochs, batch_size and patience must be at least 1"),
             (self.lr > 0 and self.focal_gamma >= 0, "lr must be positive and focal_gamma >= 0"),
+            (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1) (0 = no weight average)"),
             (self.embedding_lr_scale > 0, "embedding_lr_scale must be positive (freeze_embeddings = true for 0)"),
         ]
         checks.append((not self.encoder or self.model == "rnn", "a pretrained encoder needs model = rnn"))

@@ -5,11 +5,14 @@ epoch the model is scored on the dev set; the model with the best dev accuracy s
 dev loss) is saved as ``<out>/model.pt``, the training state as ``<out>/last.pt`` (also every
 ``checkpoint_minutes``), both atomically. ``resume`` continues from ``last.pt`` at the batch where it
 stopped, with the same random state. Training stops after ``patience`` epochs without a better dev
-accuracy; the best model is then scored on the test set when one is configured.
+accuracy; the best model is then scored on the test set when one is configured. With ``ema_decay``
+the weights validated and saved are an exponential moving average of the trained ones
+(:class:`seqlab.training.WeightAverage`), which smooths the epoch-to-epoch noise of a small dataset.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -39,7 +42,14 @@ from seqlab.sentiment.data import (
 from seqlab.sentiment.lm import check_encoder_fits, load_encoder
 from seqlab.sentiment.model import SentimentModel, classification_loss
 from seqlab.sentiment.predict import MODEL_FILE, Classifier, model_state, save_model
-from seqlab.training import CheckpointClock, check_same_architecture, load_training_state, progress_bar, set_postfix
+from seqlab.training import (
+    CheckpointClock,
+    WeightAverage,
+    check_same_architecture,
+    load_training_state,
+    progress_bar,
+    set_postfix,
+)
 
 TRAIN_KIND = "sentiment-train"
 LAST_FILE = "last.pt"
@@ -141,6 +151,7 @@ class SentimentTrainer:
         if apart:
             groups.append({"params": [embedding], "lr": cfg.lr * cfg.embedding_lr_scale})
         self.optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.average = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.weight = (class_weights(train.labels, cfg.num_classes).to(device)
                        if cfg.class_weights == "balanced" else None)
         self.labels = torch.tensor(train.labels)
@@ -162,12 +173,18 @@ class SentimentTrainer:
         if self.cfg.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update()
         self.step_count += 1
         return float(loss.detach())
 
+    def averaged(self) -> contextlib.AbstractContextManager:
+        """Inside this the model holds the weights that are validated and saved (the average with ema_decay)."""
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
+
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Dev accuracy and mean cross-entropy."""
+        """Dev accuracy and mean cross-entropy (of the moving average of the weights with ema_decay)."""
         self.model.eval()
         labels = torch.tensor(self.splits.dev.labels)
         correct, loss = 0, 0.0
@@ -187,6 +204,7 @@ class SentimentTrainer:
                 "epoch": self.epoch, "position": self.position, "step": self.step_count,
                 "epoch_generator_state": self.epoch_generator_state, "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "average": self.average.state_dict() if self.average is not None else None,
                 "best_key": self.best_key, "bad_epochs": self.bad_epochs, "history": self.history}
 
     def save_last(self) -> None:
@@ -200,6 +218,8 @@ class SentimentTrainer:
         torch.set_rng_state(state["torch_rng"])
         if state.get("cuda_rng") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+        if self.average is not None and state.get("average") is not None:
+            self.average.load_state_dict(state["average"])
         self.best_key, self.bad_epochs, self.history = state["best_key"], state["bad_epochs"], state["history"]
 
     def epoch_batches(self) -> list[list[int]]:
@@ -237,7 +257,8 @@ class SentimentTrainer:
                 if clock.due(self.position):
                     self.save_last()
             bar.close()
-            metrics = self.validate()
+            with self.averaged():
+                metrics = self.validate()
             self.epoch += 1
             self.position = 0
             self.epoch_generator_state = self.generator.get_state()
@@ -247,7 +268,8 @@ class SentimentTrainer:
             improved = key > self.best_key
             if improved:
                 self.best_key, self.bad_epochs = key, 0
-                save_model(self.out, model_state(self.model, cfg, self.words, self.splits.labels, record))
+                with self.averaged():
+                    save_model(self.out, model_state(self.model, cfg, self.words, self.splits.labels, record))
             else:
                 self.bad_epochs += 1
             self.save_last()

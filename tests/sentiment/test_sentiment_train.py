@@ -29,10 +29,12 @@ def splits(negation_data):
     return Splits(Examples(*train), Examples(*dev), None, ("negative", "positive"))
 
 
-def test_resume_mid_epoch_is_exact(tmp_path, splits):
-    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the weights are those of an
-    uninterrupted run (dropout on, so the random state must travel too)."""
-    a = SentimentTrainer(TINY, tmp_path / "a", CPU, splits=splits, quiet=True)
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_mid_epoch_is_exact(tmp_path, splits, ema_decay):
+    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the weights (and their moving
+    average) are those of an uninterrupted run (dropout on, so the random state must travel too)."""
+    cfg = dataclasses.replace(TINY, ema_decay=ema_decay)
+    a = SentimentTrainer(cfg, tmp_path / "a", CPU, splits=splits, quiet=True)
     batches = a.epoch_batches()
     for index in batches[:5]:
         a.step(index)
@@ -42,12 +44,31 @@ def test_resume_mid_epoch_is_exact(tmp_path, splits):
     expected = [a.step(index) for index in batches[5:9]]
 
     state = load_checkpoint(tmp_path / "a" / LAST_FILE)
-    b = SentimentTrainer(TINY, tmp_path / "b", CPU, splits=splits, words=state["words"], quiet=True)
+    b = SentimentTrainer(cfg, tmp_path / "b", CPU, splits=splits, words=state["words"], quiet=True)
     b.load_state(state)
     assert b.epoch_batches() == batches and b.position == 5
     assert [b.step(index) for index in batches[5:9]] == expected
     for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
+    if ema_decay:
+        assert a.average.updates == b.average.updates == 9
+        assert all(torch.equal(x, y) for x, y in zip(a.average.shadow, b.average.shadow, strict=True))
+
+
+def test_ema_validates_and_saves_the_averaged_weights(tmp_path, splits):
+    cfg = dataclasses.replace(TINY, epochs=1, ema_decay=0.9)
+    trainer = SentimentTrainer(cfg, tmp_path / "m", CPU, splits=splits, quiet=True)
+    summary = trainer.fit()  # one epoch: it is the best, so model.pt holds the average at its end
+    saved = load_checkpoint(tmp_path / "m" / "model.pt")["model"]
+    named = dict(trainer.model.named_parameters())
+    averaged = {name: s for (name, p), s in zip(named.items(), trainer.average.shadow, strict=True)}
+    assert any(not torch.equal(named[k], averaged[k]) for k in averaged)  # the average is not the last weights
+    for name, value in averaged.items():
+        assert torch.equal(saved[name], value), name
+    with trainer.averaged():
+        assert trainer.validate()["dev_accuracy"] == summary["best_dev_accuracy"]
+    with pytest.raises(ConfigError, match="ema_decay"):
+        dataclasses.replace(TINY, ema_decay=1.0).validate()
 
 
 def test_fit_writes_best_and_last_and_resume_continues(tmp_path, splits):
