@@ -40,7 +40,8 @@ def sentiment() -> None:
               help="Also give every word of the pretrained vectors a row, not only the training words.")
 @click.option("--model", "model", type=click.Choice(["rnn", "nbow"]), help="Override: model kind.")
 @click.option("--cell", help="Override: recurrent cell (lstm, gru, mingru, peephole, cifg, rnn).")
-@click.option("--pooling", type=click.Choice(["last", "max", "mean"]), help="Override: RNN sentence vector.")
+@click.option("--pooling", type=click.Choice(["last", "max", "mean", "maxmean"]),
+              help="Override: RNN sentence vector (maxmean: max and mean side by side).")
 @click.option("--epochs", type=int, help="Override: maximum epochs.")
 @click.option("--batch-size", type=int, help="Override: sentences per batch.")
 @click.option("--lr", type=float, help="Override: Adam learning rate.")

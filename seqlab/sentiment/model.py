@@ -7,7 +7,8 @@ words from the average during training (Iyyer et al. 2015, sec. 3.1).
 RNN: ``o_1..o_n = RNN(E[w_1..w_n])`` with any seqlab cell, stacked and bidirectional; the sentence
 vector is the final state (the forward direction at each sentence's own last word, the backward
 direction at its first; for several layers the top layer's) or the max / mean of ``o_t`` over the
-real steps; then dropout and ``softmax(W s + b)``. Unlike the average, the RNN sees word order, so
+real steps, or both side by side (``maxmean``, as in Conneau et al. 2017's comparison of pooling);
+then dropout and ``softmax(W s + b)``. Unlike the average, the RNN sees word order, so
 "not good" need not mean what "good" and "not" mean on their own.
 
 Losses: cross-entropy with optional class weights, or focal loss
@@ -28,7 +29,7 @@ from seqlab.rnn.cells import CELL_NAMES
 from seqlab.sentiment.data import PAD
 
 KINDS = ("nbow", "rnn")
-POOLINGS = ("last", "max", "mean")
+POOLINGS = ("last", "max", "mean", "maxmean")
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class SentimentModel(nn.Module):
             self.rnn = RNN(cfg.cell, cfg.emb_dim, cfg.hidden_size, num_layers=cfg.num_layers,
                            bidirectional=cfg.bidirectional, dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
                            batch_first=True)
-            size = cfg.hidden_size * (2 if cfg.bidirectional else 1)
+            size = cfg.hidden_size * (2 if cfg.bidirectional else 1) * (2 if cfg.pooling == "maxmean" else 1)
         self.output = nn.Linear(size, cfg.num_classes)
 
     def embed(self, ids: Tensor) -> Tensor:
@@ -159,6 +160,8 @@ class SentimentModel(nn.Module):
         if pooling == "last":
             h_n = state[0] if isinstance(state, tuple) else state
             return final_states(h_n, self.cfg.num_layers, self.cfg.bidirectional)
+        if pooling == "maxmean":
+            return torch.cat([masked_max(out, mask), masked_mean(out, mask)], dim=-1)
         return masked_max(out, mask) if pooling == "max" else masked_mean(out, mask)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:

@@ -23,7 +23,7 @@ def _ragged(vocab: int, lengths: list[int], seed: int = 0) -> list[list[int]]:
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
-@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "maxmean"])
 def test_pooling_of_a_padded_batch_equals_each_sentence_alone(cell, pooling):
     """Padding must not leak into the sentence vector: in a batch with lengths 7, 2, 5, 1 every row
     equals that sentence run on its own (no padding at all)."""
@@ -37,6 +37,23 @@ def test_pooling_of_a_padded_batch_equals_each_sentence_alone(cell, pooling):
         batched = model.features(ids, lengths)
         alone = torch.cat([model.features(*pad_batch([s])) for s in sentences])
     torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_maxmean_pooling_is_max_and_mean_side_by_side():
+    torch.manual_seed(2)
+    cfg = ModelConfig(vocab_size=30, num_classes=3, emb_dim=8, hidden_size=6, num_layers=1, pooling="maxmean",
+                      dropout=0.0)
+    both = SentimentModel(cfg).eval()
+    assert both.output.in_features == 2 * 2 * 6
+    ids, lengths = pad_batch(_ragged(30, [4, 1, 6]))
+    parts = []
+    for pooling in ("max", "mean"):
+        one = SentimentModel(dataclasses.replace(cfg, pooling=pooling)).eval()
+        one.embedding.load_state_dict(both.embedding.state_dict())
+        one.rnn.load_state_dict(both.rnn.state_dict())
+        parts.append(one.features(ids, lengths))
+    with torch.no_grad():
+        torch.testing.assert_close(both.features(ids, lengths), torch.cat(parts, dim=-1))
 
 
 def test_last_pooling_is_the_true_last_step_of_each_direction():
