@@ -76,6 +76,8 @@ class WeightAverage:
     (TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``: the early averages do not drag
     the initial weights along). Inside ``with average.applied():`` the model holds the averages (to
     validate or save them); on leaving it gets its own weights back. Buffers are not averaged.
+    Not torch's ``swa_utils.AveragedModel``: that deep-copies the whole module, buffers included
+    (a sentiment model's fixed vector rows can be hundreds of MB), and has no such warm-up.
     """
 
     def __init__(self, model: torch.nn.Module, decay: float) -> None:
