@@ -1,11 +1,15 @@
-"""Helpers every training loop shares: a progress bar on stderr, a checkpoint clock, weight averaging."""
+"""What every training loop shares: the epoch loop with exact resume (:class:`EpochTrainer`), a progress
+bar on stderr, a checkpoint clock, weight averaging."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -118,3 +122,205 @@ class WeightAverage:
         with torch.no_grad():
             for s, saved in zip(self.shadow, state["shadow"], strict=True):
                 s.copy_(saved)
+
+
+class EpochTrainer:
+    """The training loop of seqlab's trainers: epochs of shuffled batches, validation after each, the best
+    model and the training state written atomically, exact resume from the middle of an epoch, early
+    stopping.
+
+    After every epoch the model is validated; when :meth:`selection_key` is larger than before (a
+    list, compared element by element, so later entries break ties) it is saved by :meth:`save_best`
+    as the best model. The training state goes to ``<out>/last.pt`` after every epoch and every
+    ``cfg.checkpoint_minutes`` of wall time, so an interrupted run loses at most that much work;
+    :meth:`load_state` puts a new trainer exactly where the old one stopped (weights, optimiser, the
+    position in the epoch, the shuffling generator and the global random state), and its run then
+    equals the uninterrupted one. Training stops after ``cfg.epochs`` epochs, or ``cfg.patience``
+    epochs without a better model when the config has ``patience``. With ``average`` (a
+    :class:`WeightAverage`, updated by the subclass's ``step``) the averaged weights are the ones
+    validated and saved.
+
+    A subclass sets ``cfg`` (a dataclass with ``epochs`` and ``checkpoint_minutes``), ``out``,
+    ``quiet``, ``log``, ``model`` and ``generator`` (the CPU generator that shuffles), calls
+    :meth:`init_loop`, and provides ``epoch_batches`` (restoring ``generator`` to
+    ``epoch_generator_state`` first, so that a resumed epoch gets the same batches), ``step`` (one
+    update on a batch; returns its loss or a dict of named losses, as floats or 0-d tensors, which
+    the loop averages over the epoch into the ``train_*`` entries of the history), ``validate``,
+    ``selection_key``, ``save_best``, ``extra_state``/``load_extra_state`` (its optimisers and
+    schedules) and ``summary`` (what :meth:`fit` returns). ``rank`` > 0 (a DDP worker) trains but
+    writes nothing.
+    """
+
+    kind = ""  # the "kind" of its training checkpoints
+    section = ""  # the section of the config.toml it writes
+    last_file = "last.pt"
+    smoothing = 0.95  # of the running losses on the progress bar
+    postfix_every = 1  # batches between progress-bar updates of the losses (each one reads them off the device)
+    rank = 0
+    average: WeightAverage | None = None
+    cfg: Any
+    out: Path
+    quiet: bool
+    log: Callable[[str], None]
+    model: torch.nn.Module
+    generator: torch.Generator
+
+    def init_loop(self) -> None:
+        """Start the loop's bookkeeping (call after ``generator`` is made)."""
+        self.epoch, self.position, self.step_count = 0, 0, 0
+        self.epoch_generator_state = self.generator.get_state()
+        self.best_key: list[float] | None = None
+        self.bad_epochs, self.history = 0, []
+        self.epoch_sums: dict[str, Any] = {}
+        self.epoch_steps = 0
+        self._resume_generator_state: torch.Tensor | None = None
+
+    # --- what a subclass provides ---------------------------------------------------------------
+    def epoch_batches(self) -> list:
+        raise NotImplementedError
+
+    def step(self, batch: Any) -> float | torch.Tensor | dict[str, float | torch.Tensor]:
+        raise NotImplementedError
+
+    def validate(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def selection_key(self, metrics: dict[str, Any], record: dict[str, Any]) -> list[float]:
+        raise NotImplementedError
+
+    def save_best(self, record: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def summary(self) -> dict[str, Any]:
+        return {"epochs": self.epoch, "steps": self.step_count, "history": self.history}
+
+    # --- hooks ------------------------------------------------------------------------------------
+    def usable(self, batch: Any) -> bool:
+        """False skips the batch (counted as done)."""
+        return True
+
+    def postfix(self) -> dict[str, Any]:
+        """More values for the progress bar."""
+        return {}
+
+    def after_epoch(self, metrics: dict[str, Any]) -> None:
+        """Called after each validation (a per-epoch schedule steps here)."""
+
+    def describe(self, record: dict[str, Any], improved: bool) -> str:
+        """The log line of an epoch."""
+        return (f"epoch {record['epoch']}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items()
+                                                        if k != "epoch" and isinstance(v, float))
+                + (" (best)" if improved else ""))
+
+    @property
+    def patience(self) -> float:
+        return getattr(self.cfg, "patience", 0) or math.inf
+
+    def averaged(self) -> contextlib.AbstractContextManager:
+        """Inside this the model holds the weights that are validated and saved (the average, if any)."""
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
+
+    # --- checkpoints ------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything :meth:`load_state` needs to continue exactly here."""
+        return {"kind": self.kind, "config": dataclasses.asdict(self.cfg), "model": self.model.state_dict(),
+                "epoch": self.epoch, "position": self.position, "step": self.step_count,
+                "epoch_generator_state": self.epoch_generator_state, "generator_state": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "average": self.average.state_dict() if self.average is not None else None,
+                "best_key": self.best_key, "bad_epochs": self.bad_epochs, "history": self.history,
+                "epoch_sums": {k: float(v) for k, v in self.epoch_sums.items()}, "epoch_steps": self.epoch_steps,
+                **self.extra_state()}
+
+    def save_last(self) -> None:
+        if self.rank == 0:
+            from seqlab.io import save_checkpoint
+
+            save_checkpoint(self.state(), self.out / self.last_file)
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        from seqlab.errors import DataError
+
+        path = self.out / self.last_file
+        if state.get("kind") != self.kind:
+            raise DataError(f"{path}: not a {self.kind.removesuffix('-train')} training checkpoint")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.epoch, self.position, self.step_count = state["epoch"], state["position"], state["step"]
+            self.epoch_generator_state = state["epoch_generator_state"]
+            self._resume_generator_state = state.get("generator_state")
+            torch.set_rng_state(state["torch_rng"])
+            if state.get("cuda_rng") is not None and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            if self.average is not None and state.get("average") is not None:
+                self.average.load_state_dict(state["average"])
+            self.best_key, self.bad_epochs, self.history = state["best_key"], state["bad_epochs"], state["history"]
+            self.epoch_sums, self.epoch_steps = dict(state.get("epoch_sums", {})), state.get("epoch_steps", 0)
+            self.load_extra_state(state)
+        except KeyError as missing:
+            raise DataError(f"{path}: the training checkpoint has no {missing} (written by another seqlab "
+                            "version?); train again without --resume") from None
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def fit(self) -> dict[str, Any]:
+        """Train until ``cfg.epochs`` (or early stopping); returns :meth:`summary`."""
+        from seqlab.config import to_toml
+        from seqlab.io import atomic_open
+
+        cfg, main = self.cfg, self.rank == 0
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with atomic_open(self.out / "config.toml") as fh:
+                fh.write(to_toml(cfg, self.section))
+        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
+        while self.epoch < cfg.epochs and self.bad_epochs < self.patience:
+            batches = self.epoch_batches()
+            if self.position and self._resume_generator_state is not None:  # draws made inside the epoch
+                self.generator.set_state(self._resume_generator_state)
+            self._resume_generator_state = None
+            bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch",
+                               self.quiet or not main, initial=self.position)
+            running: dict[str, Any] = {}
+            for batch in batches[self.position:]:
+                if self.usable(batch):
+                    losses = self.step(batch)
+                    for k, v in (losses if isinstance(losses, dict) else {"loss": losses}).items():
+                        v = v.detach() if isinstance(v, torch.Tensor) else v
+                        running[k] = v if k not in running else self.smoothing * running[k] + (1 - self.smoothing) * v
+                        self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + v
+                    self.epoch_steps += 1
+                self.position += 1
+                bar.update(1)
+                if running and (self.position % self.postfix_every == 0 or self.position == len(batches)):
+                    set_postfix(bar, **{k: float(v) for k, v in running.items()}, **self.postfix())
+                if clock.due(self.position):
+                    self.save_last()
+            bar.close()
+            with self.averaged():
+                metrics = self.validate()
+            train = {f"train_{k}": float(v) / max(1, self.epoch_steps) for k, v in self.epoch_sums.items()}
+            self.epoch += 1
+            self.position, self.epoch_sums, self.epoch_steps = 0, {}, 0
+            self.epoch_generator_state = self.generator.get_state()
+            record = {"epoch": self.epoch, **train, **metrics}
+            self.history.append(record)
+            key = list(self.selection_key(metrics, record))
+            improved = self.best_key is None or key > self.best_key
+            if improved:
+                self.best_key, self.bad_epochs = key, 0
+                if main:
+                    with self.averaged():
+                        self.save_best(record)
+            else:
+                self.bad_epochs += 1
+            self.after_epoch(metrics)
+            self.save_last()
+            self.log(self.describe(record, improved))
+        return self.summary()

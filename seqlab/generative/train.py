@@ -12,7 +12,6 @@ stopped, with the same random state. At the end the best model is scored the sam
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-from seqlab.config import to_toml
 from seqlab.device import make_generator
 from seqlab.generative.autoencoder import Autoencoder, reconstruction_loss
 from seqlab.generative.config import GenerativeConfig
@@ -29,8 +27,7 @@ from seqlab.generative.distances import mmd
 from seqlab.generative.evaluate import PIXEL_BANDWIDTHS
 from seqlab.generative.gan import GAN
 from seqlab.generative.models import MODEL_FILE, build_model, code_gaussian, model_state, save_model
-from seqlab.io import atomic_open, save_checkpoint
-from seqlab.training import CheckpointClock, check_same_architecture, load_training_state, progress_bar, set_postfix
+from seqlab.training import EpochTrainer, check_same_architecture, load_training_state
 
 TRAIN_KIND = "generative-train"
 LAST_FILE = "last.pt"
@@ -74,8 +71,11 @@ def score(model: torch.nn.Module, images: torch.Tensor, seed: int, eval_samples:
     return {"score": neg_elbo, "elbo": -neg_elbo, "reconstruction": rec, "kl": kl}
 
 
-class GenerativeTrainer:
+class GenerativeTrainer(EpochTrainer):
     """Owns the model, optimisers, random state and data of one run; ``fit`` trains it."""
+
+    kind, section = TRAIN_KIND, SECTION
+    smoothing, postfix_every = 0.9, 10
 
     def __init__(self, cfg: GenerativeConfig, out_dir: str | os.PathLike, device: torch.device,
                  data: ImageData | None = None, quiet: bool = False,
@@ -95,20 +95,18 @@ class GenerativeTrainer:
                 "d": torch.optim.Adam(self.model.discriminator.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)}
         else:
             self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=betas)}
-        self.generator = make_generator(cfg.seed, device)  # noise, corruption, reparameterisation
-        self.shuffle = make_generator(cfg.seed, torch.device("cpu"))
-        self.epoch, self.position, self.step_count = 0, 0, 0
-        self.epoch_shuffle_state = self.shuffle.get_state()
-        self.best, self.history = math.inf, []
+        self.noise = make_generator(cfg.seed, device)  # noise, corruption, reparameterisation
+        self.generator = make_generator(cfg.seed, torch.device("cpu"))  # shuffling
+        self.init_loop()
 
     def step(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         """One update on the training images at ``index``; returns the losses (detached)."""
         x = self.train_images[index.to(self.device)]
         self.model.train()
         if isinstance(self.model, GAN):
-            parts = self.model.step(x, self.optimizers["d"], self.optimizers["g"], self.generator, self.cfg.d_steps)
+            parts = self.model.step(x, self.optimizers["d"], self.optimizers["g"], self.noise, self.cfg.d_steps)
         else:
-            loss, parts = self.model.loss(x, self.generator)
+            loss, parts = self.model.loss(x, self.noise)
             optimizer = self.optimizers["model"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -120,71 +118,30 @@ class GenerativeTrainer:
     def epoch_batches(self) -> list[torch.Tensor]:
         """This epoch's shuffled batches (the same again after a resume); a last batch of one image is
         dropped (batch normalisation needs two)."""
-        self.shuffle.set_state(self.epoch_shuffle_state)
-        order = torch.randperm(len(self.train_images), generator=self.shuffle)
+        self.generator.set_state(self.epoch_generator_state)
+        order = torch.randperm(len(self.train_images), generator=self.generator)
         return [b for b in order.split(self.cfg.batch_size) if len(b) > 1]
 
-    # --- checkpoints ----------------------------------------------------------------------------
-    def state(self) -> dict:
-        return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "model": self.model.state_dict(),
-                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "epoch": self.epoch, "position": self.position, "step": self.step_count,
-                "epoch_shuffle_state": self.epoch_shuffle_state, "generator": self.generator.get_state(),
-                "best": self.best, "history": self.history}
+    def validate(self) -> dict[str, float]:
+        return {f"valid_{k}": v for k, v in score(self.model, self.data.valid, self.cfg.seed + 1,
+                                                   self.cfg.eval_samples).items()}
 
-    def load_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
+    def selection_key(self, metrics: dict, record: dict) -> list[float]:
+        return [-metrics["valid_score"]]  # lower is better
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def extra_state(self) -> dict:
+        return {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "noise": self.noise.get_state()}
+
+    def load_extra_state(self, state: dict) -> None:
         for key, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][key])
-        self.epoch, self.position, self.step_count = state["epoch"], state["position"], state["step"]
-        self.epoch_shuffle_state = state["epoch_shuffle_state"]
-        self.generator.set_state(state["generator"])
-        self.best, self.history = state["best"], state["history"]
-
-    def save_last(self) -> None:
-        save_checkpoint(self.state(), self.out / LAST_FILE)
+        self.noise.set_state(state["noise"])
 
     def save_best(self, record: dict) -> None:
         codes = code_gaussian(self.model, self.train_images) if isinstance(self.model, Autoencoder) else None
         save_model(self.out, model_state(self.model, self.cfg, self.shape, record, codes))
-
-    # --- the loop -------------------------------------------------------------------------------
-    def fit(self) -> dict:
-        cfg = self.cfg
-        self.out.mkdir(parents=True, exist_ok=True)
-        with atomic_open(self.out / "config.toml") as fh:
-            fh.write(to_toml(cfg, SECTION))
-        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
-        while self.epoch < cfg.epochs:
-            batches = self.epoch_batches()
-            bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch", self.quiet,
-                               initial=self.position)
-            running: dict[str, torch.Tensor] = {}
-            for index in batches[self.position:]:
-                parts = self.step(index)
-                running = {k: v if k not in running else 0.9 * running[k] + 0.1 * v for k, v in parts.items()}
-                self.position += 1
-                bar.update(1)
-                if self.position % 10 == 0 or self.position == len(batches):
-                    set_postfix(bar, **{k: float(v) for k, v in running.items()})
-                if clock.due(self.step_count):
-                    self.save_last()
-            bar.close()
-            metrics = score(self.model, self.data.valid, cfg.seed + 1, cfg.eval_samples)
-            self.epoch += 1
-            self.position = 0
-            self.epoch_shuffle_state = self.shuffle.get_state()
-            record = {"epoch": self.epoch, **{f"train_{k}": float(v) for k, v in running.items()},
-                      **{f"valid_{k}": v for k, v in metrics.items()}}
-            self.history.append(record)
-            improved = metrics["score"] < self.best
-            if improved:
-                self.best = metrics["score"]
-                self.save_best(record)
-            self.save_last()
-            self.log(f"epoch {self.epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch")
-                     + (" (best)" if improved else ""))
-        return self.summary()
 
     def summary(self) -> dict:
         from seqlab.generative.models import load_model
@@ -192,7 +149,8 @@ class GenerativeTrainer:
         best, _, state = load_model(self.out, self.device)
         test = score(best, self.data.test, self.cfg.seed + 2, self.cfg.eval_samples)
         return {"model": str(self.out / MODEL_FILE), "kind": self.cfg.model, "epochs": self.epoch,
-                "steps": self.step_count, "best_epoch": state["metrics"].get("epoch"), "best_valid_score": self.best,
+                "steps": self.step_count, "best_epoch": state["metrics"].get("epoch"),
+                "best_valid_score": -self.best_key[0] if self.best_key else math.inf,
                 **{f"test_{k}": v for k, v in test.items()}, "history": self.history}
 
 

@@ -12,9 +12,7 @@ the weights validated and saved are an exponential moving average of the trained
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import math
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -22,10 +20,8 @@ from pathlib import Path
 
 import torch
 
-from seqlab.config import to_toml
 from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import atomic_open, save_checkpoint
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import (
     Coverage,
@@ -42,14 +38,7 @@ from seqlab.sentiment.data import (
 from seqlab.sentiment.lm import check_encoder_fits, load_encoder
 from seqlab.sentiment.model import SentimentModel, classification_loss
 from seqlab.sentiment.predict import MODEL_FILE, Classifier, model_state, save_model
-from seqlab.training import (
-    CheckpointClock,
-    WeightAverage,
-    check_same_architecture,
-    load_training_state,
-    progress_bar,
-    set_postfix,
-)
+from seqlab.training import EpochTrainer, WeightAverage, check_same_architecture, load_training_state
 
 TRAIN_KIND = "sentiment-train"
 LAST_FILE = "last.pt"
@@ -100,8 +89,10 @@ def class_weights(labels: list[int], num_classes: int) -> torch.Tensor:
     return torch.where(counts > 0, len(labels) / (num_classes * counts.clamp_min(1)), 0.0).float()
 
 
-class SentimentTrainer:
+class SentimentTrainer(EpochTrainer):
     """Owns the data, vocabulary, model and optimiser of one run; ``fit`` trains, ``step`` takes one step."""
+
+    kind, section = TRAIN_KIND, "sentiment"
 
     def __init__(self, cfg: SentimentConfig, out_dir: str | os.PathLike, device: torch.device,
                  splits: Splits | None = None, words: list[str] | None = None, quiet: bool = False,
@@ -156,9 +147,7 @@ class SentimentTrainer:
                        if cfg.class_weights == "balanced" else None)
         self.labels = torch.tensor(train.labels)
         self.generator = make_generator(cfg.seed, torch.device("cpu"))
-        self.epoch, self.position, self.step_count = 0, 0, 0
-        self.epoch_generator_state = self.generator.get_state()
-        self.best_key, self.bad_epochs, self.history = [-1.0, -math.inf], 0, []
+        self.init_loop()
 
     # --- one step -------------------------------------------------------------------------------
     def step(self, index: list[int]) -> float:
@@ -178,10 +167,6 @@ class SentimentTrainer:
         self.step_count += 1
         return float(loss.detach())
 
-    def averaged(self) -> contextlib.AbstractContextManager:
-        """Inside this the model holds the weights that are validated and saved (the average with ema_decay)."""
-        return self.average.applied() if self.average is not None else contextlib.nullcontext()
-
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """Dev accuracy and mean cross-entropy (of the moving average of the weights with ema_decay)."""
@@ -196,31 +181,23 @@ class SentimentTrainer:
             correct += int((logits.argmax(1) == target).sum())
         return {"dev_accuracy": correct / len(labels), "dev_loss": loss / len(labels)}
 
+    def selection_key(self, metrics: dict, record: dict) -> list[float]:
+        return [metrics["dev_accuracy"], -metrics["dev_loss"]]  # ties: lower dev loss
+
+    def save_best(self, record: dict) -> None:
+        save_model(self.out, model_state(self.model, self.cfg, self.words, self.splits.labels, record))
+
+    def describe(self, record: dict, improved: bool) -> str:
+        return (f"epoch {record['epoch']}: train loss {record.get('train_loss', 0.0):.3f}, dev loss "
+                f"{record['dev_loss']:.3f}, dev accuracy {100 * record['dev_accuracy']:.2f}%"
+                f"{' (best)' if improved else ''}")
+
     # --- checkpoints ----------------------------------------------------------------------------
-    def state(self) -> dict:
-        return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "words": self.words,
-                "fixed_rows": self.fixed_rows,
-                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "epoch": self.epoch, "position": self.position, "step": self.step_count,
-                "epoch_generator_state": self.epoch_generator_state, "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                "average": self.average.state_dict() if self.average is not None else None,
-                "best_key": self.best_key, "bad_epochs": self.bad_epochs, "history": self.history}
+    def extra_state(self) -> dict:
+        return {"words": self.words, "fixed_rows": self.fixed_rows, "optimizer": self.optimizer.state_dict()}
 
-    def save_last(self) -> None:
-        save_checkpoint(self.state(), self.out / LAST_FILE)
-
-    def load_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
+    def load_extra_state(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
-        self.epoch, self.position, self.step_count = state["epoch"], state["position"], state["step"]
-        self.epoch_generator_state = state["epoch_generator_state"]
-        torch.set_rng_state(state["torch_rng"])
-        if state.get("cuda_rng") is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        if self.average is not None and state.get("average") is not None:
-            self.average.load_state_dict(state["average"])
-        self.best_key, self.bad_epochs, self.history = state["best_key"], state["bad_epochs"], state["history"]
 
     def epoch_batches(self) -> list[list[int]]:
         """This epoch's batches (the same again after a resume): the shuffled sentences are cut into pools
@@ -236,47 +213,10 @@ class SentimentTrainer:
         order = torch.randperm(len(batches), generator=self.generator).tolist()
         return [batches[i] for i in order]
 
-    # --- the loop -------------------------------------------------------------------------------
-    def fit(self) -> dict:
-        cfg = self.cfg
-        self.out.mkdir(parents=True, exist_ok=True)
-        with atomic_open(self.out / "config.toml") as fh:
-            fh.write(to_toml(cfg, "sentiment"))
-        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
-        while self.epoch < cfg.epochs and self.bad_epochs < cfg.patience:
-            batches = self.epoch_batches()
-            bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch", self.quiet,
-                               initial=self.position)
-            running = None
-            for index in batches[self.position:]:
-                loss = self.step(index)
-                running = loss if running is None else 0.95 * running + 0.05 * loss
-                self.position += 1
-                bar.update(1)
-                set_postfix(bar, loss=running)
-                if clock.due(self.position):
-                    self.save_last()
-            bar.close()
-            with self.averaged():
-                metrics = self.validate()
-            self.epoch += 1
-            self.position = 0
-            self.epoch_generator_state = self.generator.get_state()
-            record = {"epoch": self.epoch, "train_loss": running or 0.0, **metrics}
-            self.history.append(record)
-            key = [metrics["dev_accuracy"], -metrics["dev_loss"]]
-            improved = key > self.best_key
-            if improved:
-                self.best_key, self.bad_epochs = key, 0
-                with self.averaged():
-                    save_model(self.out, model_state(self.model, cfg, self.words, self.splits.labels, record))
-            else:
-                self.bad_epochs += 1
-            self.save_last()
-            self.log(f"epoch {self.epoch}: train loss {record['train_loss']:.3f}, dev loss {metrics['dev_loss']:.3f}, "
-                     f"dev accuracy {100 * metrics['dev_accuracy']:.2f}%{' (best)' if improved else ''}")
-        summary = {"best_dev_accuracy": self.best_key[0], "epochs": self.epoch, "steps": self.step_count,
-                   "vocab_size": len(self.words), "history": self.history, "model": str(self.out / MODEL_FILE)}
+    def summary(self) -> dict:
+        summary = {"best_dev_accuracy": self.best_key[0] if self.best_key else 0.0, "epochs": self.epoch,
+                   "steps": self.step_count, "vocab_size": len(self.words), "history": self.history,
+                   "model": str(self.out / MODEL_FILE)}
         if self.coverage:
             summary["coverage"] = {"types": self.coverage.types, "tokens": self.coverage.token_share}
         if self.splits.test is not None:

@@ -12,7 +12,6 @@ match); the best model so far is saved as ``<out>/model.pt``, the training state
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -23,10 +22,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from seqlab.config import to_toml
 from seqlab.device import make_generator
 from seqlab.errors import DataError
-from seqlab.io import atomic_open, save_checkpoint
 from seqlab.metrics.bleu import corpus_bleu
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import ParallelCorpus, read_parallel, read_tsv
@@ -34,7 +31,7 @@ from seqlab.seq2seq.dates import generate
 from seqlab.seq2seq.model import Seq2Seq
 from seqlab.seq2seq.translate import MODEL_FILE, Translator, model_state, save_model
 from seqlab.text.subword import PAD, Subword
-from seqlab.training import CheckpointClock, check_same_architecture, load_training_state, progress_bar, set_postfix
+from seqlab.training import EpochTrainer, check_same_architecture, load_training_state
 
 TRAIN_KIND = "seq2seq-train"
 LAST_FILE = "last.pt"
@@ -95,8 +92,10 @@ def token_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: floa
 
 # --- training -------------------------------------------------------------------------------------
 
-class Seq2SeqTrainer:
+class Seq2SeqTrainer(EpochTrainer):
     """Owns the model, optimiser, schedule and data of one run; ``fit`` trains, ``step`` takes one step."""
+
+    kind, section = TRAIN_KIND, "seq2seq"
 
     def __init__(self, cfg: Seq2SeqConfig, out_dir: str | os.PathLike, device: torch.device,
                  texts: tuple[list[str], list[str], list[str], list[str]] | None = None,
@@ -126,10 +125,8 @@ class Seq2SeqTrainer:
         self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, mode="max", factor=0.5,
                                                                    patience=1) if cfg.decay == "plateau" else None)
         self.generator = make_generator(cfg.seed, torch.device("cpu"))
-        self.epoch, self.position, self.step_count = 0, 0, 0
-        self.epoch_generator_state = self.generator.get_state()
-        self.best, self.best_key, self.bad_epochs, self.history = -1.0, [-1.0], 0, []
         self.amp = cfg.amp and device.type == "cuda"
+        self.init_loop()
 
     def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
         total = self.steps_per_epoch * self.cfg.epochs
@@ -145,11 +142,19 @@ class Seq2SeqTrainer:
             return schedules[0]
         return torch.optim.lr_scheduler.SequentialLR(self.optimizer, schedules, milestones=[warm])
 
+    @property
+    def best(self) -> float:
+        """The best validation BLEU so far (-1 before the first epoch)."""
+        return self.best_key[0] if self.best_key else -1.0
+
     # --- one step -----------------------------------------------------------------------------
     def shard(self, index: list[int]) -> list[int]:
         """This rank's part of a global batch."""
         size = math.ceil(len(index) / self.world)
         return index[self.rank * size:(self.rank + 1) * size]
+
+    def usable(self, index: list[int]) -> bool:
+        return len(index) >= self.world  # a last batch too small to give every rank a sentence is skipped
 
     def step(self, index: list[int]) -> float:
         """One optimiser step on the global batch ``index``; returns its mean token loss."""
@@ -170,6 +175,9 @@ class Seq2SeqTrainer:
         self.step_count += 1
         return float(_all_sum(loss_sum.detach(), self.world) / total_tokens)
 
+    def postfix(self) -> dict:
+        return {"lr": self.optimizer.param_groups[0]["lr"]}
+
     # --- validation -----------------------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -189,87 +197,39 @@ class Seq2SeqTrainer:
         self.model.train()
         return {"valid_loss": loss / max(1, tokens), "valid_bleu": bleu, "valid_exact": exact}
 
+    def selection_key(self, metrics: dict, record: dict) -> list[float]:
+        return [metrics["valid_bleu"], metrics["valid_exact"], -metrics["valid_loss"]]  # ties: exact, then loss
+
+    def after_epoch(self, metrics: dict) -> None:
+        if self.plateau:
+            self.plateau.step(metrics["valid_bleu"])
+
+    def save_best(self, record: dict) -> None:
+        save_model(self.out, model_state(self.model, self.cfg, self.src_sp, self.tgt_sp, record))
+
+    def describe(self, record: dict, improved: bool) -> str:
+        return (f"epoch {record['epoch']}: train loss {record.get('train_loss', 0.0):.3f}, valid loss "
+                f"{record['valid_loss']:.3f}, BLEU {record['valid_bleu']:.2f}, exact "
+                f"{100 * record['valid_exact']:.1f}%{' (best)' if improved else ''}")
+
     # --- checkpoints ----------------------------------------------------------------------------
-    def state(self) -> dict:
-        return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+    def extra_state(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "plateau": self.plateau.state_dict() if self.plateau else None,
-                "epoch": self.epoch, "position": self.position, "step": self.step_count,
-                "epoch_generator_state": self.epoch_generator_state, "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                "best": self.best, "best_key": self.best_key, "bad_epochs": self.bad_epochs, "history": self.history,
                 "src_spm": self.src_sp.model_bytes, "tgt_spm": self.tgt_sp.model_bytes}
 
-    def save_last(self) -> None:
-        if self.rank == 0:
-            save_checkpoint(self.state(), self.out / LAST_FILE)
-
-    def load_state(self, state: dict) -> None:
-        if state.get("kind") != TRAIN_KIND:
-            raise DataError(f"{self.out / LAST_FILE}: not a seq2seq training checkpoint")
-        self.model.load_state_dict(state["model"])
+    def load_extra_state(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.plateau and state["plateau"]:
             self.plateau.load_state_dict(state["plateau"])
-        self.epoch, self.position, self.step_count = state["epoch"], state["position"], state["step"]
-        self.epoch_generator_state = state["epoch_generator_state"]
-        torch.set_rng_state(state["torch_rng"])
-        if state.get("cuda_rng") is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        self.best, self.best_key = state["best"], state["best_key"]
-        self.bad_epochs, self.history = state["bad_epochs"], state["history"]
 
     def epoch_batches(self) -> list[list[int]]:
         """This epoch's global batches (the same on every rank, and again after a resume)."""
         self.generator.set_state(self.epoch_generator_state)
         return self.train.batches(self.cfg.batch_size * self.world, shuffle=True, generator=self.generator)
 
-    # --- the loop -------------------------------------------------------------------------------
-    def fit(self) -> dict:
-        cfg = self.cfg
-        if self.rank == 0:
-            self.out.mkdir(parents=True, exist_ok=True)
-            with atomic_open(self.out / "config.toml") as fh:
-                fh.write(to_toml(cfg, "seq2seq"))
-        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
-        while self.epoch < cfg.epochs and self.bad_epochs < cfg.patience:
-            batches = self.epoch_batches()
-            bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch",
-                               self.quiet or self.rank != 0, initial=self.position)
-            running = None
-            for index in batches[self.position:]:
-                if len(index) < self.world:  # a last batch too small to give every rank a sentence
-                    self.position += 1
-                    continue
-                loss = self.step(index)
-                running = loss if running is None else 0.95 * running + 0.05 * loss
-                self.position += 1
-                bar.update(1)
-                set_postfix(bar, loss=running, lr=self.optimizer.param_groups[0]["lr"])
-                if clock.due(self.position):
-                    self.save_last()
-            bar.close()
-            metrics = self.validate()
-            self.epoch += 1
-            self.position = 0
-            self.epoch_generator_state = self.generator.get_state()
-            record = {"epoch": self.epoch, "train_loss": running or 0.0, **metrics}
-            self.history.append(record)
-            key = [metrics["valid_bleu"], metrics["valid_exact"], -metrics["valid_loss"]]  # ties: exact, then loss
-            improved = key > self.best_key
-            if improved:
-                self.best, self.best_key, self.bad_epochs = metrics["valid_bleu"], key, 0
-                if self.rank == 0:
-                    save_model(self.out, model_state(self.model, cfg, self.src_sp, self.tgt_sp, record))
-            else:
-                self.bad_epochs += 1
-            if self.plateau:
-                self.plateau.step(metrics["valid_bleu"])
-            self.save_last()
-            self.log(f"epoch {self.epoch}: train loss {record['train_loss']:.3f}, valid loss "
-                     f"{metrics['valid_loss']:.3f}, BLEU {metrics['valid_bleu']:.2f}, exact "
-                     f"{100 * metrics['valid_exact']:.1f}%{' (best)' if improved else ''}")
+    def summary(self) -> dict:
         return {"best_valid_bleu": self.best, "epochs": self.epoch, "steps": self.step_count,
                 "history": self.history, "model": str(self.out / MODEL_FILE)}
 

@@ -8,7 +8,8 @@ learning rate after ``epoch`` epochs is ``lr / (1 + decay_rate * epoch)`` ("inve
 ``lr * decay_base ** epoch`` ("exponential", 0.95 by default), through torch's LambdaLR. After every
 epoch the model is scored on the validation split; the best one is saved as ``<out>/model.pt``,
 the training state as ``<out>/last.pt`` (also every ``checkpoint_minutes``), both atomically;
-``resume`` continues from ``last.pt``. The reported test accuracy is the best model's.
+``resume`` continues from ``last.pt`` exactly where it stopped, in the middle of an epoch too
+(:class:`seqlab.training.EpochTrainer`). The reported test accuracy is the best model's.
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.config import to_toml
 from seqlab.device import make_generator
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
-from seqlab.training import CheckpointClock, load_training_state, progress_bar
+from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.training import EpochTrainer, load_training_state
 from seqlab.vision.architectures import MODELS, build_model
 from seqlab.vision.data import Digits, ImageSplit, load_digits_splits
 from seqlab.vision.losses import focal_loss
@@ -161,8 +161,10 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     return model.to(device).eval(), cfg
 
 
-class VisionTrainer:
+class VisionTrainer(EpochTrainer):
     """Owns the model, optimiser, schedule and data of one run; ``fit`` trains."""
+
+    kind, section = TRAIN_KIND, SECTION
 
     def __init__(self, cfg: VisionConfig, out_dir: str | os.PathLike, device: torch.device,
                  data: Digits | None = None, quiet: bool = False, log: Callable[[str], None] | None = None) -> None:
@@ -174,82 +176,70 @@ class VisionTrainer:
         self.model = cfg.build_model(self.data.num_classes).to(device)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda e: decay_factor(cfg, e))
-        self.generator = make_generator(cfg.seed, torch.device("cpu"))
-        self.epoch, self.step_count, self.best, self.history = 0, 0, float("-inf"), []
+        self.generator = make_generator(cfg.seed, torch.device("cpu"))  # shuffling and shifts
         self.train_x = self.data.train.images.to(device)
         self.train_y = self.data.train.labels.to(device)
+        self.init_loop()
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.cfg.loss == "focal":
             return focal_loss(logits, target, self.cfg.focal_gamma)
         return F.cross_entropy(logits, target)
 
-    def state(self) -> dict:
-        return {"kind": TRAIN_KIND, "config": dataclasses.asdict(self.cfg), "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
-                "epoch": self.epoch, "step": self.step_count, "best": self.best, "history": self.history}
+    def epoch_batches(self) -> list[torch.Tensor]:
+        """This epoch's shuffled batches (the same again after a resume)."""
+        self.generator.set_state(self.epoch_generator_state)
+        order = torch.randperm(len(self.train_y), generator=self.generator).to(self.device)
+        return list(order.split(self.cfg.batch_size))
 
-    def load_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
+    def step(self, index: torch.Tensor) -> torch.Tensor:
+        """One optimiser step on the (shifted) training images at ``index``; returns the loss."""
+        self.model.train()
+        x = random_shift(self.train_x[index], self.cfg.shift, self.generator)
+        loss = self.loss(self.model(x), self.train_y[index])
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step_count += 1
+        return loss.detach()
+
+    def validate(self) -> dict:
+        valid = accuracy(self.model, self.data.valid, self.device)
+        return {"lr": self.optimizer.param_groups[0]["lr"], "valid_accuracy": valid if valid == valid else None}
+
+    def selection_key(self, metrics: dict, record: dict) -> list[float]:
+        valid = metrics["valid_accuracy"]
+        return [valid if valid is not None else -record["train_loss"]]  # no validation split: lowest training loss
+
+    def after_epoch(self, metrics: dict) -> None:
+        self.scheduler.step()
+
+    def save_best(self, record: dict) -> None:
+        save_checkpoint(model_state(self.model, self.cfg, record), self.out / MODEL_FILE)
+
+    def describe(self, record: dict, improved: bool) -> str:
+        valid = record["valid_accuracy"]
+        shown = f"valid accuracy {100 * valid:.2f}%" if valid is not None else "no validation split"
+        return (f"epoch {record['epoch']}: lr {record['lr']:.3g}, train loss {record['train_loss']:.4f}, {shown}"
+                f"{' (best)' if improved else ''}")
+
+    def extra_state(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_extra_state(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        self.epoch, self.step_count, self.best = state["epoch"], state["step"], state["best"]
-        self.history = state["history"]
-
-    def run_epoch(self, clock: CheckpointClock) -> float:
-        cfg, n = self.cfg, len(self.train_y)
-        order = torch.randperm(n, generator=self.generator).to(self.device)
-        batches = [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
-        bar = progress_bar(len(batches), f"epoch {self.epoch + 1}/{cfg.epochs}", "batch", self.quiet)
-        self.model.train()
-        total = torch.zeros((), device=self.device)
-        for index in batches:
-            x = random_shift(self.train_x[index], cfg.shift, self.generator)
-            loss = self.loss(self.model(x), self.train_y[index])
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.step_count += 1
-            total += loss.detach() * len(index)
-            bar.update(1)
-            if clock.due(self.step_count):
-                save_checkpoint(self.state(), self.out / LAST_FILE)
-        bar.close()
-        return float(total) / n
 
     def fit(self) -> dict:
-        cfg = self.cfg
-        self.out.mkdir(parents=True, exist_ok=True)
-        with atomic_open(self.out / "config.toml") as fh:
-            fh.write(to_toml(cfg, SECTION))
-        clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
-        start = time.perf_counter()
-        while self.epoch < cfg.epochs:
-            lr = self.optimizer.param_groups[0]["lr"]
-            train_loss = self.run_epoch(clock)
-            self.scheduler.step()
-            self.epoch += 1
-            valid = accuracy(self.model, self.data.valid, self.device)
-            score = valid if valid == valid else -train_loss  # no validation split: lowest training loss
-            record = {"epoch": self.epoch, "lr": lr, "train_loss": train_loss,
-                      "valid_accuracy": valid if valid == valid else None}
-            self.history.append(record)
-            improved = score > self.best
-            if improved:
-                self.best = score
-                save_checkpoint(model_state(self.model, cfg, record), self.out / MODEL_FILE)
-            save_checkpoint(self.state(), self.out / LAST_FILE)
-            shown = f"valid accuracy {100 * valid:.2f}%" if valid == valid else "no validation split"
-            self.log(f"epoch {self.epoch}: lr {lr:.3g}, train loss {train_loss:.4f}, {shown}"
-                     f"{' (best)' if improved else ''}")
+        self._start = time.perf_counter()
+        return super().fit()
+
+    def summary(self) -> dict:
         model, _ = load_model(self.out / MODEL_FILE, self.device)
         test = accuracy(model, self.data.test, self.device)
         valid = [r["valid_accuracy"] for r in self.history if r["valid_accuracy"] is not None]
         return {"test_accuracy": test, "best_valid_accuracy": max(valid) if valid else None,
-                "epochs": self.epoch, "steps": self.step_count, "seconds": time.perf_counter() - start,
+                "epochs": self.epoch, "steps": self.step_count, "seconds": time.perf_counter() - self._start,
                 "model": str(self.out / MODEL_FILE), "history": self.history}
 
 

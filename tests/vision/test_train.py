@@ -83,6 +83,36 @@ def test_resume_gives_the_uninterrupted_run(tmp_path):
         torch.testing.assert_close(resumed[key], full[key], rtol=0, atol=0)
 
 
+class _Killed(Exception):
+    pass
+
+
+def test_a_run_killed_mid_epoch_resumes_exactly_shifts_included(tmp_path):
+    """Checkpoints after every batch; the run dies at step 4 of 7 (epoch 1 has 4 batches): the resumed
+    run draws the same shifts (from the shuffling generator, mid-epoch) and ends with the same weights."""
+    cfg = VisionConfig(image_size=16, epochs=2, shift=1, batch_size=400, valid_fraction=0.05, dropout=0.5,
+                       checkpoint_minutes=1e-9)
+    data = load_digits_splits(16, 1, cfg.test_fraction, cfg.valid_fraction, cfg.seed)
+    full = VisionTrainer(cfg, tmp_path / "full", CPU, data=data, quiet=True)
+    full_summary = full.fit()
+
+    class Dying(VisionTrainer):
+        def step(self, index):
+            if self.step_count == 3:
+                raise _Killed
+            return super().step(index)
+
+    with pytest.raises(_Killed):
+        Dying(cfg, tmp_path / "run", CPU, data=data, quiet=True).fit()
+    state = load_checkpoint(tmp_path / "run" / LAST_FILE)
+    assert (state["epoch"], state["position"]) == (0, 3)
+    resumed = VisionTrainer(cfg, tmp_path / "run", CPU, data=data, quiet=True)
+    resumed.load_state(state)
+    assert resumed.fit()["history"] == full_summary["history"]
+    for (name, p), q in zip(full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+
 def test_without_a_validation_split_the_lowest_training_loss_wins(tmp_path):
     cfg = VisionConfig(epochs=2, image_size=16, valid_fraction=0.0, batch_size=128)
     summary = train_vision(cfg, tmp_path / "m", CPU, quiet=True)
