@@ -54,6 +54,7 @@ class Seq2SeqConfig:
     label_smoothing: float = 0.1
     clip_norm: float = 1.0
     teacher_forcing: float = 1.0
+    ema_decay: float = 0.0  # > 0: validate and save a moving average of the weights (e.g. 0.999; 0 = off)
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on the CPU)
     patience: int = 5  # epochs without a better validation score before stopping
     checkpoint_minutes: float = 10.0
@@ -83,6 +84,7 @@ class Seq2SeqConfig:
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (0 <= self.teacher_forcing <= 1, "teacher_forcing must be in [0, 1]"),
+            (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1) (0 = no weight average)"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
             (self.lr > 0, "lr must be positive"),
             (self.beam >= 1 and self.valid_beam >= 1, "beam sizes must be at least 1"),

@@ -7,7 +7,8 @@ the model is scored on the validation set (loss, BLEU with seqlab's sacrebleu-ex
 match); the best model so far is saved as ``<out>/model.pt``, the training state as
 ``<out>/last.pt`` (also every ``checkpoint_minutes``), both atomically; ``resume`` continues from
 ``last.pt`` at the batch where it stopped, with the same random state. Training stops early after
-``patience`` epochs without a better validation BLEU.
+``patience`` epochs without a better validation BLEU. With ``ema_decay`` the weights validated and
+saved are an exponential moving average of the trained ones (:class:`seqlab.training.WeightAverage`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from seqlab.seq2seq.dates import generate
 from seqlab.seq2seq.model import Seq2Seq
 from seqlab.seq2seq.translate import MODEL_FILE, Translator, model_state, save_model
 from seqlab.text.subword import PAD, Subword
-from seqlab.training import EpochTrainer, check_same_architecture, load_training_state
+from seqlab.training import EpochTrainer, WeightAverage, check_same_architecture, load_training_state
 
 TRAIN_KIND = "seq2seq-train"
 LAST_FILE = "last.pt"
@@ -124,6 +125,7 @@ class Seq2SeqTrainer(EpochTrainer):
         self.scheduler = self._scheduler()
         self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, mode="max", factor=0.5,
                                                                    patience=1) if cfg.decay == "plateau" else None)
+        self.average = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.generator = make_generator(cfg.seed, torch.device("cpu"))
         self.amp = cfg.amp and device.type == "cuda"
         self.init_loop()
@@ -172,6 +174,8 @@ class Seq2SeqTrainer(EpochTrainer):
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
         self.optimizer.step()
         self.scheduler.step()
+        if self.average is not None:
+            self.average.update()
         self.step_count += 1
         return float(_all_sum(loss_sum.detach(), self.world) / total_tokens)
 

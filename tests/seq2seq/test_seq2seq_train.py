@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from seqlab.errors import ConfigError
 from seqlab.io import load_checkpoint
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.dates import generate, held_out
@@ -43,13 +44,15 @@ def test_dates_task_learns(tmp_path):
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_resume_mid_epoch_is_exact(tmp_path):
-    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the final weights are
-    those of an uninterrupted run (dropout on, so the random state must travel too)."""
-    data = texts(TINY)
-    subwords = train_subwords(TINY, data[0], data[1])
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_mid_epoch_is_exact(tmp_path, ema_decay):
+    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the final weights (and
+    their moving average) are those of an uninterrupted run (dropout on, so the random state must travel too)."""
+    cfg = dataclasses.replace(TINY, ema_decay=ema_decay)
+    data = texts(cfg)
+    subwords = train_subwords(cfg, data[0], data[1])
     device = torch.device("cpu")
-    a = Seq2SeqTrainer(TINY, tmp_path / "a", device, texts=data, subwords=subwords, quiet=True)
+    a = Seq2SeqTrainer(cfg, tmp_path / "a", device, texts=data, subwords=subwords, quiet=True)
     batches = a.epoch_batches()
     for index in batches[:5]:
         a.step(index)
@@ -59,7 +62,7 @@ def test_resume_mid_epoch_is_exact(tmp_path):
     expected = [a.step(index) for index in batches[5:8]]
 
     state = load_checkpoint(tmp_path / "a" / LAST_FILE)
-    b = Seq2SeqTrainer(TINY, tmp_path / "b", device, texts=data, subwords=subwords, quiet=True)
+    b = Seq2SeqTrainer(cfg, tmp_path / "b", device, texts=data, subwords=subwords, quiet=True)
     b.load_state(state)
     again = b.epoch_batches()
     assert again == batches and b.position == 5
@@ -67,6 +70,26 @@ def test_resume_mid_epoch_is_exact(tmp_path):
     assert got == expected
     for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
+    if ema_decay:
+        assert a.average.updates == b.average.updates == 8
+        assert all(torch.equal(x, y) for x, y in zip(a.average.shadow, b.average.shadow, strict=True))
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_ema_validates_and_saves_the_averaged_weights(tmp_path):
+    """With ema_decay, model.pt holds the moving average, and the trained weights stay in last.pt."""
+    cfg = dataclasses.replace(TINY, epochs=1, ema_decay=0.9)
+    trainer = Seq2SeqTrainer(cfg, tmp_path / "m", torch.device("cpu"), quiet=True)
+    trainer.fit()
+    saved = load_checkpoint(tmp_path / "m" / "model.pt")["model"]
+    trained = dict(trainer.model.named_parameters())
+    shadow = dict(zip([n for n, p in trainer.model.named_parameters() if p.requires_grad], trainer.average.shadow,
+                      strict=True))
+    name = next(iter(shadow))
+    assert torch.equal(saved[name], shadow[name]) and not torch.equal(saved[name], trained[name].detach())
+    assert torch.equal(load_checkpoint(tmp_path / "m" / LAST_FILE)["model"][name], trained[name].detach())
+    with pytest.raises(ConfigError, match="ema_decay must be in"):
+        dataclasses.replace(TINY, ema_decay=1.0).validate()
 
 
 @pytest.mark.usefixtures("one_thread")
