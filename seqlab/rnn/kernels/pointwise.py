@@ -42,6 +42,20 @@ def _total_dh(dh_ptr, dout_ptr, s, m, real):
     return tl.load(dh_ptr + s, mask=m).to(tl.float32) + tl.where(real, dout, 0.0)
 
 
+@triton.jit
+def _store_step(h_new_ptr, out_ptr, s, h_new, h, real, m):
+    """A step's new hidden state and output; past a sequence's end the state is kept and the output is 0."""
+    tl.store(h_new_ptr + s, tl.where(real, h_new, h).to(h_new_ptr.dtype.element_ty), mask=m)
+    tl.store(out_ptr + s, tl.where(real, h_new, 0.0).to(out_ptr.dtype.element_ty), mask=m)
+
+
+@triton.jit
+def _store_lstm_step(c_new_ptr, h_new_ptr, out_ptr, s, c_new, c, h_new, h, real, m):
+    """:func:`_store_step` plus the new cell state (kept past a sequence's end)."""
+    tl.store(c_new_ptr + s, tl.where(real, c_new, c), mask=m)
+    _store_step(h_new_ptr, out_ptr, s, h_new, h, real, m)
+
+
 # --- peephole LSTM: gates i, f, g, o; weight_ch = (p_i, p_f, p_o) -----------------------------------
 
 @triton.jit(do_not_specialize=["t"])
@@ -69,9 +83,7 @@ def peephole_forward(a_ptr, wch_ptr, h_ptr, c_ptr, h_new_ptr, c_new_ptr, out_ptr
     tl.store(act_ptr + g0 + hidden, f, mask=m)
     tl.store(act_ptr + g0 + 2 * hidden, g, mask=m)
     tl.store(act_ptr + g0 + 3 * hidden, o, mask=m)
-    tl.store(c_new_ptr + s, tl.where(real, c_new, c), mask=m)
-    tl.store(h_new_ptr + s, tl.where(real, h_new, h).to(h_new_ptr.dtype.element_ty), mask=m)
-    tl.store(out_ptr + s, tl.where(real, h_new, 0.0).to(out_ptr.dtype.element_ty), mask=m)
+    _store_lstm_step(c_new_ptr, h_new_ptr, out_ptr, s, c_new, c, h_new, h, real, m)
 
 
 @triton.jit(do_not_specialize=["t"])
@@ -132,9 +144,7 @@ def cifg_forward(a_ptr, wch_ptr, h_ptr, c_ptr, h_new_ptr, c_new_ptr, out_ptr, ac
     tl.store(act_ptr + g0, f, mask=m)
     tl.store(act_ptr + g0 + hidden, g, mask=m)
     tl.store(act_ptr + g0 + 2 * hidden, o, mask=m)
-    tl.store(c_new_ptr + s, tl.where(real, c_new, c), mask=m)
-    tl.store(h_new_ptr + s, tl.where(real, h_new, h).to(h_new_ptr.dtype.element_ty), mask=m)
-    tl.store(out_ptr + s, tl.where(real, h_new, 0.0).to(out_ptr.dtype.element_ty), mask=m)
+    _store_lstm_step(c_new_ptr, h_new_ptr, out_ptr, s, c_new, c, h_new, h, real, m)
 
 
 @triton.jit(do_not_specialize=["t"])
@@ -178,8 +188,7 @@ def mingru_forward(a_ptr, wch_ptr, h_ptr, c_ptr, h_new_ptr, c_new_ptr, out_ptr, 
     h_new = z * n + (1.0 - z) * h
     tl.store(act_ptr + g0, z, mask=m)
     tl.store(act_ptr + g0 + hidden, n, mask=m)
-    tl.store(h_new_ptr + s, tl.where(real, h_new, h).to(h_new_ptr.dtype.element_ty), mask=m)
-    tl.store(out_ptr + s, tl.where(real, h_new, 0.0).to(out_ptr.dtype.element_ty), mask=m)
+    _store_step(h_new_ptr, out_ptr, s, h_new, h, real, m)
 
 
 @triton.jit(do_not_specialize=["t"])
