@@ -20,7 +20,7 @@ from seqlab.generative.autoencoder import Autoencoder
 from seqlab.generative.config import GenerativeConfig
 from seqlab.generative.gan import GAN
 from seqlab.generative.vae import VAE
-from seqlab.io import load_checkpoint, save_model_dir
+from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
 
 MODEL_KIND = "generative-model"
 MODEL_FILE = "model.pt"
@@ -54,15 +54,13 @@ def save_model(path: str | os.PathLike, state: dict) -> Path:
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, GenerativeConfig, dict]:
     """(model in eval mode on ``device``, its settings, the whole saved state) from a model directory or file."""
     p = Path(path)
-    file = p / MODEL_FILE if p.is_dir() else p
-    if not file.exists():
-        raise DataError(f"{file}: no such model (train one with: seqlab generative train --config ... -o {p})")
-    state = load_checkpoint(file)
-    if state.get("kind") != MODEL_KIND:
-        raise DataError(f"{file}: not a seqlab generative model (kind {state.get('kind')!r})")
-    cfg = GenerativeConfig(**state["config"])
-    model = build_model(cfg, tuple(state["shape"]))
-    model.load_state_dict(state["model"])
+    if not p.exists():
+        raise DataError(f"{p}: no such model (train one with: seqlab generative train --config ... -o {p})")
+    file, state = load_model_dir(p, MODEL_KIND, "generative", MODEL_FILE)
+    with incompatible_checkpoint(file, "generative"):
+        cfg = GenerativeConfig(**state["config"])
+        model = build_model(cfg, tuple(state["shape"]))
+        model.load_state_dict(state["model"])
     return model.to(device).eval(), cfg, state
 
 

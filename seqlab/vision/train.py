@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.device import make_generator
-from seqlab.errors import ConfigError, DataError
-from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.errors import ConfigError
+from seqlab.io import incompatible_checkpoint, load_model_dir, save_checkpoint
 from seqlab.training import EpochTrainer, load_training_state
 from seqlab.vision.architectures import MODELS, build_model
 from seqlab.vision.data import Digits, ImageSplit, load_digits_splits
@@ -151,13 +151,11 @@ def model_state(model: nn.Module, cfg: VisionConfig, metrics: dict | None = None
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, VisionConfig]:
     """A trained classifier (a model directory or its model.pt) in eval mode, with its config."""
-    p = Path(path)
-    state = load_checkpoint(p / MODEL_FILE if p.is_dir() else p)
-    if state.get("kind") != MODEL_KIND:
-        raise DataError(f"{p}: not a seqlab vision model")
-    cfg = VisionConfig(**state["config"])
-    model = cfg.build_model()
-    model.load_state_dict(state["model"])
+    file, state = load_model_dir(path, MODEL_KIND, "vision", MODEL_FILE)
+    with incompatible_checkpoint(file, "vision"):
+        cfg = VisionConfig(**state["config"])
+        model = cfg.build_model()
+        model.load_state_dict(state["model"])
     return model.to(device).eval(), cfg
 
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from seqlab.cli.generative import generative
 from seqlab.cli.rl import rl
+from seqlab.io import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +38,14 @@ def test_generative_errors_are_one_line(tmp_path):
     runner = CliRunner()
     result = runner.invoke(generative, ["sample", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "no such model" in result.output
+    save_checkpoint({"kind": "vision-model"}, tmp_path / "other.pt")
+    result = runner.invoke(generative, ["sample", str(tmp_path / "other.pt")])
+    assert result.exit_code == 2 and "other.pt: not a generative model" in result.output
+    save_checkpoint({"kind": "generative-model", "config": {"latnet": 2}, "shape": [1, 8, 8], "model": {}},
+                    tmp_path / "broken.pt")
+    result = runner.invoke(generative, ["sample", str(tmp_path / "broken.pt")])
+    assert result.exit_code == 2 and "broken.pt: incompatible generative checkpoint" in result.output
+    assert "Traceback" not in result.output
     result = runner.invoke(generative, ["train", "--set", "model='flow'", "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "model must be one of ae, vae, gan" in result.output
     bad = tmp_path / "bad.toml"

@@ -133,8 +133,13 @@ def test_errors(tmp_path):
     with pytest.raises(DataError, match="x.pt: not a readable seqlab checkpoint"):
         load_model(tmp_path / "x.pt")
     save_checkpoint({"kind": "seq2seq-model"}, tmp_path / "y.pt")
-    with pytest.raises(DataError, match="y.pt: not a seqlab vision model"):
+    with pytest.raises(DataError, match="y.pt: not a vision model"):
         load_model(tmp_path / "y.pt")
+    with pytest.raises(DataError, match="not a seqlab vision model directory"):
+        load_model(tmp_path)
+    save_checkpoint({"kind": "vision-model", "config": {"modle": "lenet5"}, "model": {}}, tmp_path / "z.pt")
+    with pytest.raises(DataError, match="z.pt: incompatible vision checkpoint"):
+        load_model(tmp_path / "z.pt")
 
 
 def test_shipped_configs_load():
