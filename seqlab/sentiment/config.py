@@ -47,6 +47,7 @@ class SentimentConfig:
     bidirectional: bool = True
     pooling: str = "last"
     dropout: float = 0.5
+    embedding_dropout: float = -1.0  # rnn: dropout on the word vectors before the RNN (< 0: the same as dropout)
     word_dropout: float = 0.0
     # training
     loss: str = "ce"
@@ -77,6 +78,7 @@ class SentimentConfig:
             (min(self.hidden_layers, self.max_vocab, self.max_train, self.extend_vocab_limit) >= 0,
              "hidden_layers, max_vocab, max_train and extend_vocab_limit must be >= 0"),
             (0 <= self.dropout < 1 and 0 <= self.word_dropout < 1, "dropout and word_dropout must be in [0, 1)"),
+            (self.embedding_dropout < 1, "embedding_dropout must be below 1 (< 0: the same as dropout)"),
             (self.epochs >= 1 and self.batch_size >= 1 and self.patience >= 1,
              "epochs, batch_size and patience must be at least 1"),
             (self.lr > 0 and self.focal_gamma >= 0, "lr must be positive and focal_gamma >= 0"),
@@ -94,5 +96,5 @@ class SentimentConfig:
                            emb_dim=self.emb_dim,
                            hidden_layers=self.hidden_layers, hidden_size=self.hidden_size, cell=self.cell,
                            num_layers=self.num_layers, bidirectional=self.bidirectional, pooling=self.pooling,
-                           dropout=self.dropout, word_dropout=self.word_dropout,
-                           freeze_embeddings=self.freeze_embeddings)
+                           dropout=self.dropout, embedding_dropout=self.embedding_dropout,
+                           word_dropout=self.word_dropout, freeze_embeddings=self.freeze_embeddings)

@@ -47,6 +47,7 @@ class ModelConfig:
     bidirectional: bool = True
     pooling: str = "last"
     dropout: float = 0.5
+    embedding_dropout: float = -1.0  # rnn: dropout on the word vectors (< 0: the same as dropout)
     word_dropout: float = 0.0
     freeze_embeddings: bool = False
     fixed_rows: int = 0  # the last rows of the vocabulary: pretrained vectors of words not in the training data
@@ -110,6 +111,7 @@ class SentimentModel(nn.Module):
                     self.fixed_embedding.copy_(embeddings[trained:])
         self.embedding.weight.requires_grad_(not cfg.freeze_embeddings)
         self.dropout = nn.Dropout(cfg.dropout)
+        self.embedding_dropout = nn.Dropout(cfg.dropout if cfg.embedding_dropout < 0 else cfg.embedding_dropout)
         if cfg.kind == "nbow":
             layers: list[nn.Module] = []
             size = cfg.emb_dim
@@ -155,7 +157,7 @@ class SentimentModel(nn.Module):
             # dropout), so the RNN learns not to lean on any one word
             kept = torch.rand(mask.shape, device=mask.device) >= self.cfg.word_dropout
             emb = emb * kept.unsqueeze(2).to(emb.dtype)
-        out, state = self.rnn(self.dropout(emb), lengths=lengths.cpu())
+        out, state = self.rnn(self.embedding_dropout(emb), lengths=lengths.cpu())
         pooling = self.cfg.pooling
         if pooling == "last":
             h_n = state[0] if isinstance(state, tuple) else state

@@ -108,6 +108,30 @@ def test_rnn_word_dropout_zeroes_whole_words_in_training_only():
     torch.testing.assert_close(seen[-1], model.embedding(ids))  # no word dropped at evaluation
 
 
+@pytest.mark.parametrize("embedding_dropout, expect_zeroed", [(-1.0, 0.5), (0.0, 0.0), (0.2, 0.2)])
+def test_embedding_dropout_rate_on_the_rnn_input_apart_from_the_output_dropout(embedding_dropout, expect_zeroed):
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=30, num_classes=2, emb_dim=64, hidden_size=6, pooling="max", dropout=0.5,
+                      embedding_dropout=embedding_dropout)
+    model = SentimentModel(cfg)
+    seen = []
+    model.rnn.register_forward_hook(lambda mod, args, kwargs, out: seen.append(args[0].detach()), with_kwargs=True)
+    ids, lengths = pad_batch(_ragged(30, [40, 40]))
+    model.train()(ids, lengths)
+    emb = model.embedding(ids)
+    real = emb != 0
+    zeroed = ((seen[-1] == 0) & real).sum() / real.sum()
+    assert abs(zeroed.item() - expect_zeroed) < 0.05  # elementwise dropout at the asked rate (-1: dropout's)
+    kept = seen[-1] != 0
+    scale = 1 / (1 - expect_zeroed)
+    torch.testing.assert_close(seen[-1][kept], (emb * scale)[kept])  # survivors rescaled
+    assert model.dropout.p == 0.5  # the output dropout keeps its own rate
+    model.eval()(ids, lengths)
+    torch.testing.assert_close(seen[-1], emb)
+    with pytest.raises(Exception, match="embedding_dropout"):
+        dataclasses.replace(SentimentConfig(), embedding_dropout=1.0).validate()
+
+
 def test_focal_loss():
     logits = torch.randn(16, 5, generator=torch.Generator().manual_seed(0))
     target = torch.randint(0, 5, (16,), generator=torch.Generator().manual_seed(1))
