@@ -14,8 +14,9 @@ line; ``--summary`` prints the mean, standard deviation and range per task and m
 
 ``--vectors imdb`` uses word2vec vectors trained by seqlab on the IMDB reviews of
 ``../shared/data/sentiment-extra/imdb`` (labels unused; ``configs/imdb_vectors.toml``), built by
-:mod:`seqlab.sentiment.pretrain` into ``~/.cache/seqlab/sentiment/`` on first use (about 4
-minutes on 2 CPU cores). ``emb_dim`` follows the vectors' size.
+:mod:`seqlab.sentiment.pretrain` into ``~/.cache/seqlab/sentiment/`` on first use (about 6
+minutes; on one thread, so that every build gives the same vectors and so the same figures).
+``emb_dim`` follows the vectors' size.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """In-domain pretraining text for the sentiment models: IMDB reviews as a word2vec corpus.
 
 SST sentences are movie-review snippets, lowercased and PTB-tokenised. The Large Movie Review
-Dataset (Maas et al. 2011; ``../shared/data/sentiment-extra/imdb``: 100k reviews, 26.7M tokens) is
+Dataset (Maas et al. 2011; ``../shared/data/sentiment-extra/imdb``: 100k reviews, 26.5M tokens) is
 the same domain, so vectors trained on its text (labels unused) cover SST far better than
 Wikipedia vectors. This module writes the reviews one a line, tokenised like SST, and with
 ``--vectors`` trains seqlab's word2vec on them (``configs/imdb_vectors.toml``: CBOW, 300
-dimensions; about 4 minutes on 2 CPU cores):
+dimensions; about 6 minutes on one CPU thread, which makes every build the same):
 
     python -m seqlab.sentiment.pretrain ../shared/data/sentiment-extra/imdb -o imdb.txt --vectors imdb_vectors
     seqlab sentiment train --config configs/sst5_bilstm.toml --vectors imdb_vectors --set emb_dim=300 -o runs/x
@@ -18,6 +18,8 @@ import argparse
 import os
 import re
 from pathlib import Path
+
+import torch
 
 from seqlab.config import build_config
 from seqlab.embeddings.word2vec_io import config_file
@@ -78,13 +80,25 @@ def imdb_corpus(imdb_dir: str | os.PathLike, output: str | os.PathLike) -> int:
 
 
 def imdb_vectors(corpus: str | os.PathLike, output: str | os.PathLike, config: str | os.PathLike | None = None,
-                 device: str = "auto", quiet: bool = False) -> Path:
+                 device: str = "auto", quiet: bool = False, threads: int = 1) -> Path:
     """Train word2vec (settings of ``config``, default ``configs/imdb_vectors.toml``) on the corpus
-    written by :func:`imdb_corpus` and save the vectors at ``output`` (format from the extension)."""
+    written by :func:`imdb_corpus` and save the vectors at ``output`` (format from the extension).
+
+    On the CPU, with ``threads = 1`` (the default), the vectors are the same at every build: the C
+    kernel's Hogwild updates from several threads interleave differently on each run, and the SST
+    figures moved by about a point with the vectors. ``threads = 0`` uses torch's thread count
+    (about twice as fast on two cores, but a different build each time)."""
     from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 
     cfg = build_config(Word2VecConfig, config or VECTORS_CONFIG, section="word2vec")
-    kv, _ = train_word2vec(corpus, cfg, device, checkpoint_path=str(output) + ".ckpt", resume=True, quiet=quiet)
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        kv, _ = train_word2vec(corpus, cfg, device, checkpoint_path=str(output) + ".ckpt", resume=True,
+                               quiet=quiet)
+    finally:
+        torch.set_num_threads(before)
     path = kv.save(output)
     Path(str(output) + ".ckpt").unlink(missing_ok=True)
     return Path(path)
@@ -102,6 +116,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=LMConfig.tokens, help="words the encoder is trained on")
     parser.add_argument("--hidden-size", type=int, default=LMConfig.hidden_size)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for the vectors (1: the same vectors at every build; 0: torch's count, "
+                             "faster but different each time)")
     args = parser.parse_args()
     try:
         if Path(args.output).exists() and (args.vectors or args.encoder):
@@ -109,7 +126,8 @@ def main() -> None:
         else:
             print(f"{imdb_corpus(args.imdb_dir, args.output):,} tokens written to {args.output}")
         if args.vectors and not Path(args.vectors).exists():
-            print(f"vectors written to {imdb_vectors(args.output, args.vectors, args.config, args.device)}")
+            path = imdb_vectors(args.output, args.vectors, args.config, args.device, threads=args.threads)
+            print(f"vectors written to {path}")
         if args.encoder:
             if not args.vectors:
                 raise ConfigError("--encoder needs --vectors (the encoder's fixed input embeddings)")

@@ -51,3 +51,35 @@ def test_tokens_follow_sst_conventions():
         "mr.", "smith", "said", "``", "a", "cliché", "...", "vs.", "e.t.", "--", "the", "writer\\/director", "of",
         "the", "'70s", "''", "no.", "5", ",", "and", "i", "said", "no", "."]
     assert sst_tokenize("3.5 stars ** of 1/2") == ["3.5", "stars", "\\*", "\\*", "of", "1\\/2"]
+
+
+def test_imdb_vectors_train_on_one_thread_so_every_build_is_the_same(tmp_path, monkeypatch):
+    import torch
+
+    import seqlab.embeddings.word2vec as w2v
+
+    words = "good bad film plot cast dull great fine acting story scene music".split()
+    gen = torch.Generator().manual_seed(0)
+    lines = [" ".join(words[int(i)] for i in torch.randint(len(words), (12,), generator=gen)) for _ in range(400)]
+    (tmp_path / "imdb.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = tmp_path / "w2v.toml"
+    config.write_text('[word2vec]\nmodel = "cbow"\ndim = 16\nmin_count = 1\nepochs = 2\n', encoding="utf-8")
+    seen, real = [], w2v.train_word2vec
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(w2v, "train_word2vec", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        first = KeyedVectors.load(imdb_vectors(tmp_path / "imdb.txt", tmp_path / "a.txt", config, "cpu", quiet=True))
+        second = KeyedVectors.load(imdb_vectors(tmp_path / "imdb.txt", tmp_path / "b.txt", config, "cpu", quiet=True))
+        assert torch.get_num_threads() == 2  # the caller's thread count comes back
+        imdb_vectors(tmp_path / "imdb.txt", tmp_path / "c.txt", config, "cpu", quiet=True, threads=0)
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 1, 2]  # threads = 0 keeps torch's count
+    assert first.words == second.words
+    assert torch.equal(torch.as_tensor(first.vectors), torch.as_tensor(second.vectors))
