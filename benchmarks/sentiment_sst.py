@@ -14,15 +14,16 @@ line; ``--summary`` prints the mean, standard deviation and range per task and m
 
 ``--vectors imdb`` uses word2vec vectors trained by seqlab on the IMDB reviews of
 ``../shared/data/sentiment-extra/imdb`` (labels unused; ``configs/imdb_vectors.toml``), built by
-:mod:`seqlab.sentiment.pretrain` into ``~/.cache/seqlab/sentiment/`` on first use (about 6
-minutes; on one thread, so that every build gives the same vectors and so the same figures).
-``emb_dim`` follows the vectors' size.
+:mod:`seqlab.sentiment.pretrain` into ``~/.cache/seqlab/sentiment/imdb_vectors-<hash of the config>``
+on first use (about 11 minutes; on one thread, so that every build gives the same vectors and so the
+same figures). ``emb_dim`` follows the vectors' size.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import statistics
 import tempfile
@@ -37,7 +38,7 @@ from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.native import cache_dir
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.lm import ENCODER_FILE, LMConfig, pretrain_encoder
-from seqlab.sentiment.pretrain import imdb_corpus, imdb_vectors
+from seqlab.sentiment.pretrain import VECTORS_CONFIG, imdb_corpus, imdb_vectors
 from seqlab.sentiment.train import train_sentiment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +49,10 @@ def imdb_cache(device: torch.device, encoder: bool = False) -> tuple[str, str | 
     """The IMDB vectors in the cache and, with ``encoder``, the encoder pretrained as a biLM over
     them; whatever is missing is built first, from one tokenised copy of the reviews."""
     root = cache_dir().parent / "sentiment"
-    vectors, encoder_dir = root / "imdb_vectors", root / "imdb_encoder"
+    # named after the settings, so that a change to configs/imdb_vectors.toml builds new vectors
+    # instead of reusing the old ones
+    tag = hashlib.sha256(VECTORS_CONFIG.read_bytes()).hexdigest()[:10]
+    vectors, encoder_dir = root / f"imdb_vectors-{tag}", root / f"imdb_encoder-{tag}"
     build_vectors = not vectors.exists()
     build_encoder = encoder and (build_vectors or not (encoder_dir / ENCODER_FILE).exists())
     if build_vectors or build_encoder:

@@ -5,7 +5,7 @@ Dataset (Maas et al. 2011; ``../shared/data/sentiment-extra/imdb``: 100k reviews
 the same domain, so vectors trained on its text (labels unused) cover SST far better than
 Wikipedia vectors. This module writes the reviews one a line, tokenised like SST, and with
 ``--vectors`` trains seqlab's word2vec on them (``configs/imdb_vectors.toml``: CBOW, 300
-dimensions; about 6 minutes on one CPU thread, which makes every build the same):
+dimensions; about 11 minutes on one CPU thread, which makes every build the same):
 
     python -m seqlab.sentiment.pretrain ../shared/data/sentiment-extra/imdb -o imdb.txt --vectors imdb_vectors
     seqlab sentiment train --config configs/sst5_bilstm.toml --vectors imdb_vectors --set emb_dim=300 -o runs/x
