@@ -90,6 +90,8 @@ def imdb_vectors(corpus: str | os.PathLike, output: str | os.PathLike, config: s
     (about twice as fast on two cores, but a different build each time)."""
     from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 
+    if threads < 0:
+        raise ConfigError(f"threads must be 1 or more, or 0 for torch's count; got {threads}")
     cfg = build_config(Word2VecConfig, config or VECTORS_CONFIG, section="word2vec")
     before = torch.get_num_threads()
     if threads:

@@ -9,7 +9,7 @@ import pytest
 from seqlab.config import build_config
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word2vec import Word2VecConfig
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.sentiment.pretrain import VECTORS_CONFIG, imdb_corpus, imdb_vectors, sst_tokenize
 
 
@@ -83,3 +83,5 @@ def test_imdb_vectors_train_on_one_thread_so_every_build_is_the_same(tmp_path, m
     assert seen == [1, 1, 2]  # threads = 0 keeps torch's count
     assert first.words == second.words
     assert torch.equal(torch.as_tensor(first.vectors), torch.as_tensor(second.vectors))
+    with pytest.raises(ConfigError, match="threads must be"):
+        imdb_vectors(tmp_path / "imdb.txt", tmp_path / "d.txt", config, "cpu", quiet=True, threads=-1)

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from seqlab.errors import ConfigError
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import Examples, pad_batch
 from seqlab.sentiment.model import ModelConfig, SentimentModel, focal_loss, masked_max, masked_mean
@@ -128,7 +129,7 @@ def test_embedding_dropout_rate_on_the_rnn_input_apart_from_the_output_dropout(e
     assert model.dropout.p == 0.5  # the output dropout keeps its own rate
     model.eval()(ids, lengths)
     torch.testing.assert_close(seen[-1], emb)
-    with pytest.raises(Exception, match="embedding_dropout"):
+    with pytest.raises(ConfigError, match="embedding_dropout"):
         dataclasses.replace(SentimentConfig(), embedding_dropout=1.0).validate()
 
 
