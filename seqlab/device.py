@@ -42,6 +42,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX through oneDNN); without it,
+    bfloat16 autocast on the CPU is emulated and slower than float32."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
 def synchronize(device: torch.device) -> None:
     """Wait for queued kernels on ``device`` (before reading a clock)."""
     if device.type == "cuda":

@@ -56,6 +56,7 @@ class Seq2SeqConfig:
     teacher_forcing: float = 1.0
     ema_decay: float = 0.0  # > 0: validate and save a moving average of the weights (e.g. 0.999; 0 = off)
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on the CPU)
+    amp_cpu: bool = False  # bfloat16 autocast on the CPU too, where it has native bf16 (about 2x faster training)
     patience: int = 5  # epochs without a better validation score before stopping
     checkpoint_minutes: float = 10.0
     seed: int = 1

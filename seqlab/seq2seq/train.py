@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from seqlab.device import make_generator
+from seqlab.device import cpu_has_bf16, make_generator
 from seqlab.errors import DataError
 from seqlab.metrics.bleu import corpus_bleu
 from seqlab.seq2seq.config import Seq2SeqConfig
@@ -127,8 +127,18 @@ class Seq2SeqTrainer(EpochTrainer):
                                                                    patience=1) if cfg.decay == "plateau" else None)
         self.average = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.generator = make_generator(cfg.seed, torch.device("cpu"))
-        self.amp = cfg.amp and device.type == "cuda"
+        self.amp = self._use_autocast(cfg, device)
         self.init_loop()
+
+    def _use_autocast(self, cfg: Seq2SeqConfig, device: torch.device) -> bool:
+        """Whether training steps run under bfloat16 autocast: ``amp`` on CUDA; ``amp_cpu`` on a CPU
+        that has native bfloat16 (elsewhere autocast would be emulated, and slower: float32 then)."""
+        if device.type == "cuda":
+            return cfg.amp
+        if cfg.amp_cpu and not cpu_has_bf16():
+            self.log("amp_cpu: this CPU has no native bfloat16 (AVX512-BF16 or AMX); training in float32")
+            return False
+        return cfg.amp_cpu
 
     def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
         total = self.steps_per_epoch * self.cfg.epochs
@@ -165,7 +175,7 @@ class Seq2SeqTrainer(EpochTrainer):
         tokens = torch.tensor(float(batch.num_tokens), device=self.device)
         total_tokens = _all_sum(tokens.clone(), self.world).clamp_min(1.0)
         self.optimizer.zero_grad(set_to_none=True)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
         with autocast:
             logits, _ = self.net(batch.src, batch.src_lengths, batch.tgt_in, self.cfg.teacher_forcing)
         loss_sum = token_loss(logits, batch.tgt_out, self.cfg.label_smoothing)

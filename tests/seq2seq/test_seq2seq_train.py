@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+import seqlab.seq2seq.train as train_module
 from seqlab.errors import ConfigError
 from seqlab.io import load_checkpoint
 from seqlab.seq2seq.config import Seq2SeqConfig
@@ -90,6 +91,35 @@ def test_ema_validates_and_saves_the_averaged_weights(tmp_path):
     assert torch.equal(load_checkpoint(tmp_path / "m" / LAST_FILE)["model"][name], trained[name].detach())
     with pytest.raises(ConfigError, match="ema_decay must be in"):
         dataclasses.replace(TINY, ema_decay=1.0).validate()
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_amp_cpu_trains_under_bfloat16_autocast_only_where_the_cpu_has_it(tmp_path, monkeypatch):
+    """amp_cpu: the training step's logits are bfloat16 and its loss is the float32 step's up to bf16
+    rounding; on a CPU without native bfloat16 the trainer says so and stays in float32."""
+    cfg = dataclasses.replace(TINY, amp_cpu=True, dropout=0.0)
+    data = texts(cfg)
+    subwords = train_subwords(cfg, data[0], data[1])
+    dtypes = []
+    loss_of = train_module.token_loss
+    monkeypatch.setattr(train_module, "token_loss", lambda logits, *rest: (dtypes.append(logits.dtype),
+                                                                             loss_of(logits, *rest))[1])
+    losses = {}
+    for name, amp_cpu in (("bf16", True), ("fp32", False)):
+        monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
+        trainer = Seq2SeqTrainer(dataclasses.replace(cfg, amp_cpu=amp_cpu), tmp_path / name, torch.device("cpu"),
+                                 texts=data, subwords=subwords, quiet=True)
+        losses[name] = trainer.step(trainer.epoch_batches()[0])
+    assert dtypes == [torch.bfloat16, torch.float32]
+    assert losses["bf16"] != losses["fp32"] and losses["bf16"] == pytest.approx(losses["fp32"], abs=0.05)
+
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: False)
+    messages: list[str] = []
+    trainer = Seq2SeqTrainer(cfg, tmp_path / "old", torch.device("cpu"), texts=data, subwords=subwords, quiet=True,
+                             log=messages.append)
+    assert trainer.amp is False and any("no native bfloat16" in m for m in messages)
+    trainer.step(trainer.epoch_batches()[0])
+    assert dtypes[-1] == torch.float32
 
 
 @pytest.mark.usefixtures("one_thread")
