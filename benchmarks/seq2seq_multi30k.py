@@ -50,7 +50,7 @@ def naive_beam(translator: Translator, sentence: str, beam: int, alpha: float) -
     ids = translator.src_sp.encode(sentence)
     src = torch.tensor([ids], device=translator.device)
     memory, mask, state = model.encode(src, torch.tensor([len(ids)], device=translator.device))
-    keys = model.attention.keys(memory)
+    keys = model.keys(memory)
     feed = model.initial_feed(1, src.device, memory.dtype)
     hyps = [([], 0.0, state, feed)]
     finished: list[tuple[list[int], float]] = []

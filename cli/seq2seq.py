@@ -79,8 +79,13 @@ def _eval_data(translator: Translator, src: str | None, ref: str | None, size: i
     return held_out(size, cfg.seed + 1000, cfg.seed, cfg.train_size + cfg.valid_size)
 
 
-model_option = click.option("--model", "model_path", type=click.Path(path_type=str),
-                            help="Model directory (default: the shipped dates model).")
+model_option = click.option("--model", "model_paths", type=click.Path(path_type=str), multiple=True,
+                            help="Model directory (default: the shipped dates model); repeat it to decode with "
+                                 "an ensemble of models that share their subword vocabularies.")
+
+
+def _load(model_paths: tuple[str, ...], device: str) -> Translator:
+    return Translator.load_ensemble(list(model_paths) or [default_model_path()], resolve_device(device))
 beam_option = click.option("--beam", type=click.IntRange(1, 1000), default=5, show_default=True, help="Beam size.")
 alpha_option = click.option("--alpha", type=float, default=None,
                             help="Length-normalisation exponent (default: the model's, 0.7).")
@@ -97,13 +102,13 @@ alpha_option = click.option("--alpha", type=float, default=None,
 @device_option
 @json_option
 @handle_errors
-def eval_command(model_path: str | None, src: str | None, ref: str | None, size: int, output: str | None,
+def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, output: str | None,
                  beam: int, alpha: float | None, device: str, as_json: bool) -> None:
     """BLEU (sacrebleu-exact, with its signature) and exact match of a model's translations."""
     from seqlab.io import atomic_open
     from seqlab.seq2seq.analyze import evaluate
 
-    translator = Translator.load(model_path or default_model_path(), resolve_device(device))
+    translator = _load(model_paths, device)
     sources, references = _eval_data(translator, src, ref, size)
     result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha)
     if output:
@@ -127,12 +132,12 @@ def eval_command(model_path: str | None, src: str | None, ref: str | None, size:
 @device_option
 @json_option
 @handle_errors
-def analyze_command(model_path: str | None, src: str | None, ref: str | None, size: int, examples: int, beam: int,
+def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, examples: int, beam: int,
                     alpha: float | None, device: str, as_json: bool) -> None:
     """Is each error the search's fault (the model prefers the reference) or the model's?"""
     from seqlab.seq2seq.analyze import error_analysis
 
-    translator = Translator.load(model_path or default_model_path(), resolve_device(device))
+    translator = _load(model_paths, device)
     sources, references = _eval_data(translator, src, ref, size)
     report = error_analysis(translator, sources, references, beam=beam, alpha=alpha)
     if as_json:
@@ -160,7 +165,7 @@ def analyze_command(model_path: str | None, src: str | None, ref: str | None, si
 @device_option
 @json_option
 @handle_errors
-def translate(model_path: str | None, input_path: str | None, beam: int, alpha: float | None, nbest: int,
+def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, alpha: float | None, nbest: int,
               batch_size: int, plot_attention: str | None, device: str, as_json: bool) -> None:
     """Translate lines from --input or stdin, one output line per input line.
 
@@ -168,7 +173,7 @@ def translate(model_path: str | None, input_path: str | None, beam: int, alpha: 
     """
     if nbest > beam:
         raise ConfigError(f"--nbest {nbest} is larger than --beam {beam}")
-    translator = Translator.load(model_path or default_model_path(), resolve_device(device))
+    translator = _load(model_paths, device)
     failures = 0
     if input_path:
         chunks = [read_lines(input_path)]

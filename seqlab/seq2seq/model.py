@@ -104,6 +104,10 @@ class Seq2Seq(nn.Module):
             state = bridge(final, self.bridge)
         return memory, mask, state
 
+    def keys(self, memory: torch.Tensor) -> torch.Tensor:
+        """The attention's query-independent projection of the memory, computed once per sentence."""
+        return self.attention.keys(memory)
+
     def initial_feed(self, batch: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         return torch.zeros(batch, self.cfg.hidden_size, device=device, dtype=dtype)
 
@@ -131,7 +135,7 @@ class Seq2Seq(nn.Module):
         gold token, and otherwise the model's own argmax (Williams & Zipser 1989; Bengio et al. 2015).
         """
         memory, mask, state = self.encode(src, src_lengths)
-        keys = self.attention.keys(memory)
+        keys = self.keys(memory)
         feed = self.initial_feed(src.shape[0], src.device, memory.dtype)
         logits_all, weights_all = [], []
         prev = tgt_in[:, 0]

@@ -81,7 +81,7 @@ def greedy_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, 
     """The argmax token at every step, until EOS (forced at the maximum length)."""
     b = src.shape[0]
     memory, mask, state = model.encode(src, src_lengths)
-    keys = model.attention.keys(memory)
+    keys = model.keys(memory)
     feed = model.initial_feed(b, src.device, memory.dtype)
     limit = max_lengths(src_lengths, max_len_ratio, max_len_offset)
     steps = int(limit.max())
@@ -126,7 +126,7 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, be
     length_penalty(torch.ones(1), alpha, penalty)  # validates the kind
     b, k, device = src.shape[0], beam, src.device
     memory, mask, state = model.encode(src, src_lengths)
-    keys = model.attention.keys(memory)
+    keys = model.keys(memory)
     memory, keys, mask = _expand(memory, k), _expand(keys, k), _expand(mask, k)
     state = map_state(state, lambda s: s.repeat_interleave(k, dim=1))
     feed = model.initial_feed(b * k, device, memory.dtype)

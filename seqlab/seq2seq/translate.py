@@ -16,9 +16,10 @@ from pathlib import Path
 
 import torch
 
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
+from seqlab.seq2seq.ensemble import Ensemble
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
 from seqlab.seq2seq.search import SearchResult, translate_ids
 from seqlab.text.padding import pad_ids
@@ -53,7 +54,7 @@ class Translation:
 class Translator:
     """``Translator.load(dir).translate(["3 may 1979"], beam=5)`` -> [Translation(...)]."""
 
-    def __init__(self, model: Seq2Seq, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Subword,
+    def __init__(self, model: Seq2Seq | Ensemble, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Subword,
                  device: torch.device, max_src_len: int | None = None) -> None:
         self.model, self.cfg, self.src_sp, self.tgt_sp, self.device = model.eval(), cfg, src_sp, tgt_sp, device
         self.max_src_len = max_src_len or 4 * cfg.max_len
@@ -67,6 +68,25 @@ class Translator:
             model.load_state_dict(state["model"])
         device = torch.device(device)
         return cls(model.to(device), cfg, Subword(state["src_spm"]), Subword(state["tgt_spm"]), device)
+
+    @classmethod
+    def load_ensemble(cls, paths: Sequence[str | os.PathLike], device: torch.device | str = "cpu") -> Translator:
+        """One model directory, or several decoded as an ensemble (their next-token distributions
+        averaged; see :mod:`seqlab.seq2seq.ensemble`). The first model's decoding settings apply."""
+        if not paths:
+            raise ConfigError("no model directory given")
+        first = cls.load(paths[0], device)
+        if len(paths) == 1:
+            return first
+        members = [first.model]
+        for path in paths[1:]:
+            other = cls.load(path, device)
+            if (other.src_sp.model_bytes, other.tgt_sp.model_bytes) != (first.src_sp.model_bytes,
+                                                                        first.tgt_sp.model_bytes):
+                raise ConfigError(f"{path}: its subword vocabularies differ from those of {paths[0]}; the models "
+                                  f"of an ensemble must share them (same training data and subword settings)")
+            members.append(other.model)
+        return cls(Ensemble(members), first.cfg, first.src_sp, first.tgt_sp, first.device)
 
     def check(self, line: str) -> tuple[list[int] | None, str | None, str | None]:
         """(ids, error, warning) for one input line."""

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from seqlab.cli.seq2seq import seq2seq, translate
 from seqlab.io import save_checkpoint
+from seqlab.seq2seq.translate import default_model_path
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +86,26 @@ def test_eval_and_analyze_json(tiny_model):
     report = json.loads(result.output)
     assert report["search_errors"] + report["model_errors"] == report["wrong"]
     assert report["correct"] + report["wrong"] == 40
+
+
+def test_an_ensemble_of_copies_translates_as_the_model(tiny_model, tmp_path):
+    """--model twice: the averaged distribution of two equal models is the model's, so the n-best
+    lists and their scores are the single model's; members with other vocabularies are refused."""
+    source = tmp_path / "in.txt"
+    source.write_text("3 may 1979\n12/25/1999\ntuesday 09/10/2001\n", encoding="utf-8")
+    args = ("--input", source, "--beam", "4", "--nbest", "3", "--device", "cpu")
+    single = run(translate, "--model", tiny_model, *args)
+    double = run(translate, "--model", tiny_model, "--model", tiny_model, *args)
+    assert single.exit_code == 0 and double.exit_code == 0, double.output
+    assert double.output == single.output and len(single.output.splitlines()) == 9
+    result = run(seq2seq, "eval", "--model", tiny_model, "--model", tiny_model, "--size", "40", "--json",
+                 "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    alone = run(seq2seq, "eval", "--model", tiny_model, "--size", "40", "--json", "--device", "cpu")
+    assert json.loads(result.output)["bleu"] == json.loads(alone.output)["bleu"]
+    shipped = default_model_path()
+    message = error_of(run(translate, "--model", tiny_model, "--model", shipped, input="3 may 1979\n"))
+    assert f"{shipped}: its subword vocabularies differ" in message
 
 
 def error_of(result) -> str:
