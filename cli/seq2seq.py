@@ -39,7 +39,7 @@ def seq2seq() -> None:
 @click.option("--batch-size", type=int, help="Override: sentences per batch.")
 @click.option("--lr", type=float, help="Override: Adam learning rate.")
 @click.option("--cell", help="Override: recurrent cell (gru, lstm, mingru, peephole, cifg, rnn).")
-@click.option("--attention", help="Override: additive, general or dot.")
+@click.option("--attention", help="Override: additive or general.")
 @click.option("--hidden-size", type=int, help="Override: RNN hidden size.")
 @click.option("--train-size", type=int, help="Override (dates task): generated training pairs.")
 @click.option("--seed", type=int, help="Override: random seed.")

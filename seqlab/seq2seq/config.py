@@ -78,6 +78,8 @@ class Seq2SeqConfig:
             (self.spm_type in MODEL_TYPES, f"spm_type must be one of {', '.join(MODEL_TYPES)}"),
             (self.cell in CELLS, f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}"),
             (self.attention in ATTENTION_KINDS, f"attention must be one of {', '.join(ATTENTION_KINDS)}"),
+            (self.attention != "dot", "attention dot needs a decoder state as wide as the encoder memory, but the "
+                                      "bidirectional encoder's memory is 2 x hidden_size: use general or additive"),
             (self.decay in DECAYS, f"decay must be one of {', '.join(DECAYS)}"),
             (self.penalty in PENALTIES, f"penalty must be one of {', '.join(PENALTIES)}"),
             (self.vocab_size >= 8, "vocab_size must be at least 8"),

@@ -27,12 +27,8 @@ from seqlab.seq2seq.model import Seq2Seq, State
 
 
 def _key_width(model: Seq2Seq) -> int:
-    cfg = model.cfg
-    if cfg.attention == "dot":
-        return 2 * cfg.hidden_size
-    if cfg.attention == "general":
-        return cfg.hidden_size
-    return model.attention.key_proj.out_features  # additive
+    """The width of the member's attention keys (general: W m_s; additive: W_k m_s)."""
+    return model.attention.key_proj.out_features
 
 
 class Ensemble(nn.Module):

@@ -137,3 +137,11 @@ def test_bad_options(tiny_model, tmp_path):
     assert "needs train_src" in error_of(run(seq2seq, "train", "-o", tmp_path / "m"))
     assert "no such config file" in error_of(run(seq2seq, "train", "--config", tmp_path / "x.toml"))
     assert "resume" in error_of(run(seq2seq, "train", "--set", "task='dates'", "--resume", "-o", tmp_path / "fresh"))
+
+
+def test_dot_attention_is_refused_before_any_work(tmp_path):
+    """Luong's dot score needs equal widths; the bidirectional memory is twice the decoder's: one line, no traceback."""
+    message = error_of(run(seq2seq, "train", "--set", "task='dates'", "--attention", "dot", "-o", tmp_path / "m",
+                           "--device", "cpu"))
+    assert "attention dot needs a decoder state as wide as the encoder memory" in message
+    assert not (tmp_path / "m").exists()
