@@ -86,6 +86,8 @@ model_option = click.option("--model", "model_paths", type=click.Path(path_type=
 
 def _load(model_paths: tuple[str, ...], device: str) -> Translator:
     return Translator.load_ensemble(list(model_paths) or [default_model_path()], resolve_device(device))
+
+
 beam_option = click.option("--beam", type=click.IntRange(1, 1000), default=5, show_default=True, help="Beam size.")
 alpha_option = click.option("--alpha", type=float, default=None,
                             help="Length-normalisation exponent (default: the model's, 0.7).")

@@ -26,11 +26,6 @@ from torch import nn
 from seqlab.seq2seq.model import Seq2Seq, State
 
 
-def _key_width(model: Seq2Seq) -> int:
-    """The width of the member's attention keys (general: W m_s; additive: W_k m_s)."""
-    return model.attention.key_proj.out_features
-
-
 class Ensemble(nn.Module):
     """Average of the members' next-token distributions; decode it as a Seq2Seq."""
 
@@ -43,7 +38,7 @@ class Ensemble(nn.Module):
             raise ValueError(f"ensemble members have different vocabulary sizes: {sorted(vocab)}")
         self.members = nn.ModuleList(members)
         self.memory_widths = [2 * m.cfg.hidden_size for m in members]
-        self.key_widths = [_key_width(m) for m in members]
+        self.key_widths = [m.attention.key_proj.out_features for m in members]  # W m_s / W_k m_s
         self.feed_widths = [m.cfg.hidden_size for m in members]
         self.state_arity = [2 if m.encoder.spec.has_cell_state else 1 for m in members]
 
@@ -86,8 +81,7 @@ class Ensemble(nn.Module):
     def step(self, prev: torch.Tensor, state: State, feed: torch.Tensor, memory: torch.Tensor, keys: torch.Tensor,
              mask: torch.Tensor) -> tuple[torch.Tensor, State, torch.Tensor, torch.Tensor]:
         """prev (N,) -> (averaged log-probabilities (N, V), state, feed, mean attention weights (N, S))."""
-        log_probs, states, feeds = [], [], []
-        weights = torch.zeros(mask.shape, device=mask.device)
+        log_probs, states, feeds, weights = [], [], [], []
         parts = zip(self.members, self._unflatten(state), feed.split(self.feed_widths, -1),
                     memory.split(self.memory_widths, -1), keys.split(self.key_widths, -1), strict=True)
         for member, member_state, member_feed, member_memory, member_keys in parts:
@@ -96,8 +90,8 @@ class Ensemble(nn.Module):
             log_probs.append(torch.log_softmax(logits.float(), -1))
             states.append(new_state)
             feeds.append(new_feed)
-            weights = weights + member_weights.float() / len(self.members)
-        return self._average(log_probs), self._flatten(states), torch.cat(feeds, -1), weights
+            weights.append(member_weights.float())
+        return self._average(log_probs), self._flatten(states), torch.cat(feeds, -1), torch.stack(weights).mean(0)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor,
                 teacher_forcing: float = 1.0, generator: torch.Generator | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -95,8 +96,6 @@ def test_an_ensemble_of_one_decodes_as_its_model():
 def test_ensemble_beam_equals_exhaustive_search(alpha):
     """Beam search over the ensemble finds the output that maximises its own normalised score,
     sentence by sentence inside one batch (so the packed states are reordered right)."""
-    import itertools
-
     ensemble = Ensemble(members()).eval()
     max_len = 4
     found = beam_search(ensemble, SRC, LENGTHS, beam=64, alpha=alpha, max_len_ratio=0.0, max_len_offset=max_len)

@@ -104,9 +104,9 @@ def test_amp_cpu_trains_under_bfloat16_autocast_only_where_the_cpu_has_it(tmp_pa
     loss_of = train_module.token_loss
     monkeypatch.setattr(train_module, "token_loss", lambda logits, *rest: (dtypes.append(logits.dtype),
                                                                              loss_of(logits, *rest))[1])
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
     losses = {}
     for name, amp_cpu in (("bf16", True), ("fp32", False)):
-        monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
         trainer = Seq2SeqTrainer(dataclasses.replace(cfg, amp_cpu=amp_cpu), tmp_path / name, torch.device("cpu"),
                                  texts=data, subwords=subwords, quiet=True)
         losses[name] = trainer.step(trainer.epoch_batches()[0])
