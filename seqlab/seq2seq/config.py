@@ -35,6 +35,11 @@ class Seq2SeqConfig:
     spm_type: str = "unigram"
     joint_vocab: bool = False
     max_len: int = 100  # training pairs longer than this (in subwords) are skipped
+    # subword regularisation: each epoch segments the training pairs anew by sampling (0 = off). unigram:
+    # Kudo 2018, from the sampling_nbest best segmentations (-1: all) with probabilities^alpha (paper: 64, 0.1);
+    # bpe: BPE-dropout (Provilkov et al. 2020), alpha = the merge-dropout probability (paper: 0.1)
+    sampling_alpha: float = 0.0
+    sampling_nbest: int = 64
     # model
     cell: str = "gru"
     emb_dim: int = 256
@@ -83,6 +88,13 @@ class Seq2SeqConfig:
             (self.decay in DECAYS, f"decay must be one of {', '.join(DECAYS)}"),
             (self.penalty in PENALTIES, f"penalty must be one of {', '.join(PENALTIES)}"),
             (self.vocab_size >= 8, "vocab_size must be at least 8"),
+            (self.sampling_alpha >= 0, "sampling_alpha must be >= 0 (0 = no subword sampling)"),
+            (self.sampling_alpha == 0 or self.spm_type in ("unigram", "bpe"),
+             "subword sampling (sampling_alpha > 0) needs spm_type unigram or bpe"),
+            (self.sampling_alpha < 1 or self.spm_type != "bpe", "sampling_alpha is BPE-dropout's probability: "
+                                                                 "it must be below 1 for spm_type bpe"),
+            (self.sampling_nbest == -1 or self.sampling_nbest >= 2,
+             "sampling_nbest must be -1 (all segmentations) or at least 2"),
             (min(self.emb_dim, self.hidden_size, self.enc_layers, self.dec_layers) >= 1, "sizes must be >= 1"),
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),

@@ -81,13 +81,33 @@ class ParallelCorpus:
     def __init__(self, src: list[str], tgt: list[str] | None, src_sp: Subword, tgt_sp: Subword,
                  max_len: int | None = None) -> None:
         self.src_text, self.tgt_text = src, tgt
+        self.src_sp, self.tgt_sp, self.max_len = src_sp, tgt_sp, max_len
         self.src_ids = src_sp.encode_batch(src)
         self.tgt_ids = tgt_sp.encode_batch(tgt) if tgt is not None else None
+        self.src_base, self.tgt_base = self.src_ids, self.tgt_ids  # the deterministic (best) segmentations
         keep = range(len(src))
         if max_len is not None:  # training only: drop overlong and empty pairs
             keep = [i for i in keep if 0 < len(self.src_ids[i]) <= max_len
                     and (self.tgt_ids is None or 0 < len(self.tgt_ids[i]) <= max_len)]
         self.keep = list(keep)
+
+    def resample(self, alpha: float, nbest: int, seed: int) -> None:
+        """Segment the kept pairs anew by sampling (:meth:`Subword.sample_batch`), both sides, each side with
+        its own seed derived from ``seed``. A sampled side longer than ``max_len`` keeps its best segmentation,
+        so the same pairs stay in the corpus; ``alpha`` 0 restores the best segmentations."""
+        if alpha <= 0:
+            self.src_ids, self.tgt_ids = self.src_base, self.tgt_base
+            return
+        self.src_ids, self.tgt_ids = list(self.src_base), list(self.tgt_base) if self.tgt_base is not None else None
+        seed = 2 * seed % 2**31
+        sides = [(self.src_text, self.src_sp, self.src_ids, seed)]
+        if self.tgt_text is not None and self.tgt_ids is not None:
+            sides.append((self.tgt_text, self.tgt_sp, self.tgt_ids, seed + 1))
+        for text, sp, ids, side_seed in sides:
+            sampled = sp.sample_batch([text[i] for i in self.keep], alpha, nbest, side_seed)
+            for i, pieces in zip(self.keep, sampled, strict=True):
+                if 0 < len(pieces) <= (self.max_len or len(pieces)):
+                    ids[i] = pieces
 
     def __len__(self) -> int:
         return len(self.keep)

@@ -9,6 +9,8 @@ match); the best model so far is saved as ``<out>/model.pt``, the training state
 ``last.pt`` at the batch where it stopped, with the same random state. Training stops early after
 ``patience`` epochs without a better validation BLEU. With ``ema_decay`` the weights validated and
 saved are an exponential moving average of the trained ones (:class:`seqlab.training.WeightAverage`).
+With ``sampling_alpha`` every epoch trains on a new sampled segmentation of the pairs (subword
+regularisation, Kudo 2018; BPE-dropout, Provilkov et al. 2020); validation and decoding use the best one.
 """
 
 from __future__ import annotations
@@ -241,6 +243,9 @@ class Seq2SeqTrainer(EpochTrainer):
     def epoch_batches(self) -> list[list[int]]:
         """This epoch's global batches (the same on every rank, and again after a resume)."""
         self.generator.set_state(self.epoch_generator_state)
+        if self.cfg.sampling_alpha > 0:  # subword regularisation: a fresh segmentation per epoch, seeded by it
+            self.train.resample(self.cfg.sampling_alpha, self.cfg.sampling_nbest,
+                                self.cfg.seed * 100_003 + self.epoch)
         return self.train.batches(self.cfg.batch_size * self.world, shuffle=True, generator=self.generator)
 
     def summary(self) -> dict:

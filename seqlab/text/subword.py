@@ -57,6 +57,15 @@ class Subword:
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         return self.sp.encode(list(texts), out_type=int)
 
+    def sample_batch(self, texts: Sequence[str], alpha: float, nbest: int = -1, seed: int = 1) -> list[list[int]]:
+        """One sampled segmentation of each text: subword regularisation (Kudo 2018) for a unigram model,
+        sampled from the ``nbest`` best segmentations (-1: all) with the probabilities raised to ``alpha``;
+        BPE-dropout (Provilkov et al. 2020) with merge-dropout probability ``alpha`` for a BPE model. The
+        same ``seed`` gives the same segmentations; every one decodes back to its text."""
+        spm.set_random_generator_seed(int(seed))
+        return self.sp.encode(list(texts), out_type=int, enable_sampling=True, alpha=float(alpha),
+                              nbest_size=int(nbest), num_threads=1)
+
     def decode(self, ids: Sequence[int]) -> str:
         """Detokenised text of ``ids`` (special ids dropped)."""
         return self.sp.decode([int(i) for i in ids if int(i) > EOS])

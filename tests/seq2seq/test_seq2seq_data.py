@@ -35,6 +35,40 @@ def test_multi30k_subwords_round_trip(shared_data):
         assert len(sp.encode(german[0])) < len(german[0])
 
 
+@pytest.mark.parametrize(("kind", "alpha", "nbest"), [("unigram", 0.1, 64), ("unigram", 0.5, -1), ("bpe", 0.1, -1)])
+def test_subword_sampling_decodes_back_and_is_seeded(kind, alpha, nbest):
+    """Subword regularisation / BPE-dropout: every sampled segmentation decodes to its text, the same seed
+    gives the same segmentations, another seed others, and many differ from the best segmentation."""
+    src, _ = generate(2000, 0)
+    sp = Subword.train(src, vocab_size=300, model_type=kind)
+    texts = src[:300]
+    best = sp.encode_batch(texts)
+    first = sp.sample_batch(texts, alpha, nbest, seed=3)
+    assert [sp.decode(ids) for ids in first] == [sp.decode(ids) for ids in best]
+    assert sp.sample_batch(texts, alpha, nbest, seed=3) == first
+    assert sp.sample_batch(texts, alpha, nbest, seed=4) != first
+    assert sum(a != b for a, b in zip(first, best, strict=True)) > 30
+
+
+def test_corpus_resample_keeps_the_pairs_and_the_length_limit():
+    src, tgt = generate(600, 2)
+    src_sp = Subword.train(src, vocab_size=300, model_type="unigram")
+    tgt_sp = Subword.train(tgt, vocab_size=60, model_type="unigram")
+    corpus = ParallelCorpus(src, tgt, src_sp, tgt_sp, max_len=12)
+    keep, src_best, tgt_best = list(corpus.keep), list(corpus.src_ids), list(corpus.tgt_ids)
+    corpus.resample(0.1, 64, seed=1)
+    assert corpus.keep == keep and corpus.src_base == src_best
+    assert all(0 < len(corpus.src_ids[i]) <= 12 and 0 < len(corpus.tgt_ids[i]) <= 12 for i in keep)
+    assert all(src_sp.decode(corpus.src_ids[i]) == src_sp.decode(src_best[i])
+               and tgt_sp.decode(corpus.tgt_ids[i]) == tgt_sp.decode(tgt_best[i]) for i in keep)
+    assert sum(corpus.src_ids[i] != src_best[i] for i in keep) > len(keep) // 4
+    assert sum(corpus.tgt_ids[i] != tgt_best[i] for i in keep) > len(keep) // 4
+    batch = corpus.batch(keep[:8])
+    assert batch.src.shape[1] == max(len(corpus.src_ids[i]) for i in keep[:8])
+    corpus.resample(0.0, 64, seed=1)
+    assert corpus.src_ids == src_best and corpus.tgt_ids == tgt_best
+
+
 def test_read_parallel_and_tsv_errors(tmp_path):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("x\ny\n", encoding="utf-8")

@@ -44,12 +44,17 @@ def test_dates_task_learns(tmp_path):
     assert exact >= 0.9, f"exact match {exact:.3f}"
 
 
+SAMPLED = {"spm_type": "unigram", "vocab_size": 200, "sampling_alpha": 0.2, "sampling_nbest": -1}
+
+
 @pytest.mark.usefixtures("one_thread")
-@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
-def test_resume_mid_epoch_is_exact(tmp_path, ema_decay):
+@pytest.mark.parametrize("settings", [{}, {"ema_decay": 0.9}, SAMPLED], ids=["plain", "ema", "subword-sampling"])
+def test_resume_mid_epoch_is_exact(tmp_path, settings):
     """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the final weights (and
-    their moving average) are those of an uninterrupted run (dropout on, so the random state must travel too)."""
-    cfg = dataclasses.replace(TINY, ema_decay=ema_decay)
+    their moving average) are those of an uninterrupted run (dropout on, so the random state must travel too;
+    with subword sampling, the epoch's sampled segmentation too)."""
+    cfg = dataclasses.replace(TINY, **settings)
+    ema_decay = cfg.ema_decay
     data = texts(cfg)
     subwords = train_subwords(cfg, data[0], data[1])
     device = torch.device("cpu")
@@ -74,6 +79,35 @@ def test_resume_mid_epoch_is_exact(tmp_path, ema_decay):
     if ema_decay:
         assert a.average.updates == b.average.updates == 8
         assert all(torch.equal(x, y) for x, y in zip(a.average.shadow, b.average.shadow, strict=True))
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_subword_sampling_segments_each_epoch_anew(tmp_path):
+    """With sampling_alpha every epoch trains on another sampled segmentation of the same pairs (each one
+    decoding to the text), validation keeps the best segmentation, and a run trains end to end."""
+    cfg = dataclasses.replace(TINY, **SAMPLED)
+    data = texts(cfg)
+    trainer = Seq2SeqTrainer(cfg, tmp_path / "m", torch.device("cpu"), texts=data, quiet=True)
+    best = list(trainer.train.src_ids)
+    trainer.epoch_batches()
+    first = list(trainer.train.src_ids)
+    trainer.epoch = 1
+    trainer.epoch_batches()
+    second = list(trainer.train.src_ids)
+    keep = trainer.train.keep
+    assert sum(first[i] != second[i] for i in keep) > len(keep) // 4
+    assert sum(first[i] != best[i] for i in keep) > len(keep) // 4
+    assert all(trainer.src_sp.decode(first[i]) == trainer.src_sp.decode(best[i]) for i in keep)
+    assert trainer.valid.src_ids == trainer.src_sp.encode_batch(data[2])
+    trainer.epoch = 0
+    summary = trainer.fit()
+    assert len(summary["history"]) == cfg.epochs and (tmp_path / "m" / "model.pt").exists()
+    for bad, message in (({"sampling_alpha": -0.1}, "sampling_alpha must be >= 0"),
+                         ({"sampling_alpha": 0.1, "spm_type": "char"}, "needs spm_type unigram or bpe"),
+                         ({"sampling_alpha": 1.0, "spm_type": "bpe"}, "below 1 for spm_type bpe"),
+                         ({"sampling_nbest": 1}, "sampling_nbest must be -1")):
+        with pytest.raises(ConfigError, match=message):
+            dataclasses.replace(TINY, **bad).validate()
 
 
 @pytest.mark.usefixtures("one_thread")
