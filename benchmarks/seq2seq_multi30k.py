@@ -2,6 +2,7 @@
 
     python benchmarks/seq2seq_multi30k.py --device cuda                       # the H100 run (De->En, En->De)
     python benchmarks/seq2seq_multi30k.py --device cpu --max-train 3000 --epochs 1 --directions de-en   # smoke
+    python benchmarks/seq2seq_multi30k.py --device cpu --directions de-en --model runs/multi30k_de_en   # no training
 
 For each direction it trains with ``configs/multi30k_<src>_<tgt>.toml`` (wall time of the whole
 training, validation included), then translates val, test_2016_flickr and test_2017_flickr with
@@ -77,7 +78,8 @@ def naive_beam(translator: Translator, sentence: str, beam: int, alpha: float) -
     return translator.tgt_sp.decode(best)
 
 
-def run_direction(src: str, tgt: str, args, device: torch.device, workdir: Path) -> None:
+def train_direction(src: str, tgt: str, args, device: torch.device, workdir: Path) -> Path:
+    """Train with the direction's config; prints the wall time; returns the model directory."""
     config = REPO / "configs" / f"multi30k_{src}_{tgt}.toml"
     overrides = {"epochs": args.epochs} if args.epochs else {}
     cfg = build_config(Seq2SeqConfig, config, "seq2seq", **overrides)
@@ -98,9 +100,16 @@ def run_direction(src: str, tgt: str, args, device: torch.device, workdir: Path)
         summary = train_seq2seq(cfg, out, device, quiet=args.quiet, log=print)
     synchronize(device)
     train_s = time.perf_counter() - start
-    translator = Translator.load(out, device)
     print(f"\n{src}->{tgt}: trained {summary['epochs']} epochs in {train_s / 60:.1f} min "
           f"(best validation BLEU {summary['best_valid_bleu']:.2f}, greedy)")
+    return out
+
+
+def evaluate_direction(src: str, tgt: str, model: Path, args, device: torch.device) -> None:
+    """Beam-5 BLEU on val and both test sets, decoding time, and the per-sentence loop anchor."""
+    translator = Translator.load(model, device)
+    cfg = translator.cfg
+    print(f"{src}->{tgt}: model {model}")
 
     for split in ("val", "test_2016_flickr", "test_2017_flickr"):
         sources, references = read(DATA / f"{split}.{src}.gz"), read(DATA / f"{split}.{tgt}.gz")
@@ -140,17 +149,22 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128, help="decoding batch size")
     parser.add_argument("--naive-sample", type=int, default=100, help="sentences for the per-sentence loop")
     parser.add_argument("--workdir", type=Path, default=None, help="where models go (default: a temp dir)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="evaluate this trained model instead of training one (one direction)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    pairs = [tuple(pair.strip().split("-")) for pair in args.directions.split(",")]
+    if args.model is not None and len(pairs) != 1:
+        parser.error("--model evaluates one direction: give --directions SRC-TGT too")
     if not DATA.is_dir():
         raise SystemExit(f"{DATA}: Multi30k not found (../shared/data beside the checkout)")
     print(f"device {device}, torch {torch.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
-        for pair in args.directions.split(","):
-            src, tgt = pair.strip().split("-")
-            run_direction(src, tgt, args, device, workdir)
+        for src, tgt in pairs:
+            model = args.model or train_direction(src, tgt, args, device, workdir)
+            evaluate_direction(src, tgt, model, args, device)
 
 
 if __name__ == "__main__":
