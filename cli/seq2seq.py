@@ -91,6 +91,8 @@ def _load(model_paths: tuple[str, ...], device: str) -> Translator:
 beam_option = click.option("--beam", type=click.IntRange(1, 1000), default=5, show_default=True, help="Beam size.")
 alpha_option = click.option("--alpha", type=float, default=None,
                             help="Length-normalisation exponent (default: the model's, 0.7).")
+beta_option = click.option("--beta", type=click.FloatRange(min=0), default=None,
+                           help="Coverage-penalty weight of beam search (Wu et al. 2016; default: the model's, 0).")
 
 
 @seq2seq.command("eval")
@@ -101,18 +103,19 @@ alpha_option = click.option("--alpha", type=float, default=None,
 @click.option("--output", "-o", type=click.Path(path_type=str), help="Also write the translations here.")
 @beam_option
 @alpha_option
+@beta_option
 @device_option
 @json_option
 @handle_errors
 def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, output: str | None,
-                 beam: int, alpha: float | None, device: str, as_json: bool) -> None:
+                 beam: int, alpha: float | None, beta: float | None, device: str, as_json: bool) -> None:
     """BLEU (sacrebleu-exact, with its signature) and exact match of a model's translations."""
     from seqlab.io import atomic_open
     from seqlab.seq2seq.analyze import evaluate
 
     translator = _load(model_paths, device)
     sources, references = _eval_data(translator, src, ref, size)
-    result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha)
+    result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha, beta=beta)
     if output:
         with atomic_open(output) as fh:
             fh.write("".join(h + "\n" for h in hyps))
@@ -131,17 +134,18 @@ def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None,
 @click.option("--examples", type=int, default=5, show_default=True, help="Wrong sentences to show.")
 @beam_option
 @alpha_option
+@beta_option
 @device_option
 @json_option
 @handle_errors
 def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, examples: int, beam: int,
-                    alpha: float | None, device: str, as_json: bool) -> None:
+                    alpha: float | None, beta: float | None, device: str, as_json: bool) -> None:
     """Is each error the search's fault (the model prefers the reference) or the model's?"""
     from seqlab.seq2seq.analyze import error_analysis
 
     translator = _load(model_paths, device)
     sources, references = _eval_data(translator, src, ref, size)
-    report = error_analysis(translator, sources, references, beam=beam, alpha=alpha)
+    report = error_analysis(translator, sources, references, beam=beam, alpha=alpha, beta=beta)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
@@ -160,6 +164,7 @@ def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | No
 @click.option("--input", "input_path", type=click.Path(path_type=str), help="Sentences to translate (default stdin).")
 @beam_option
 @alpha_option
+@beta_option
 @click.option("--nbest", type=click.IntRange(1, 1000), default=1, show_default=True,
               help="Print the N best translations of each line: LINE<TAB>SCORE<TAB>TEXT.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
@@ -167,8 +172,9 @@ def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | No
 @device_option
 @json_option
 @handle_errors
-def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, alpha: float | None, nbest: int,
-              batch_size: int, plot_attention: str | None, device: str, as_json: bool) -> None:
+def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, alpha: float | None,
+              beta: float | None, nbest: int, batch_size: int, plot_attention: str | None, device: str,
+              as_json: bool) -> None:
     """Translate lines from --input or stdin, one output line per input line.
 
     Without --model the shipped dates model is used: echo "3 may 1979" | seqlab translate
@@ -186,7 +192,7 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
     number = 0
     first: tuple[str, str] | None = None
     for lines in chunks:
-        for line, result in zip(lines, translator.translate(lines, beam=beam, alpha=alpha, nbest=nbest,
+        for line, result in zip(lines, translator.translate(lines, beam=beam, alpha=alpha, beta=beta, nbest=nbest,
                                                             batch_size=batch_size), strict=True):
             number += 1
             if result.warning:

@@ -3,9 +3,10 @@
 Error analysis (the "search or model?" test; e.g. Ng's deeplearning.ai sequence-models course,
 after Koehn 2004): for each sentence the system gets wrong, score the reference y* and the
 output y^ under the model with the objective the search maximised (log P(y|x) over the length
-penalty). If the reference scores higher, the model preferred it and the search missed it: a
-search error (a wider beam may help). Otherwise the model itself ranks the wrong output higher:
-a model error (more data, a better model).
+penalty, plus the coverage penalty when the search used one). If the reference scores higher,
+the model preferred it and the search missed it: a search error (a wider beam may help).
+Otherwise the model itself ranks the wrong output higher: a model error (more data, a better
+model).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import asdict, dataclass
 import torch
 
 from seqlab.metrics.bleu import corpus_bleu
-from seqlab.seq2seq.search import length_penalty
+from seqlab.seq2seq.search import coverage_penalty, length_penalty
 from seqlab.seq2seq.translate import Translator
 from seqlab.text.padding import pad_ids
-from seqlab.text.subword import EOS
+from seqlab.text.subword import BOS, EOS, PAD
 
 
 @dataclass
@@ -37,9 +38,9 @@ class EvalResult:
 
 def evaluate(translator: Translator, sources: Sequence[str], references: Sequence[str], beam: int = 5,
              alpha: float | None = None, tokenize: str | None = None,
-             batch_size: int = 64) -> tuple[EvalResult, list[str]]:
+             batch_size: int = 64, beta: float | None = None) -> tuple[EvalResult, list[str]]:
     """BLEU (seqlab's, equal to sacrebleu's) and exact match of the translations; also returns them."""
-    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size)
+    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size, beta=beta)
     hyps = [r.text for r in results]
     score = corpus_bleu(hyps, [list(references)], tokenize=tokenize or translator.cfg.bleu_tokenize)
     exact = sum(h.strip() == r.strip() for h, r in zip(hyps, references, strict=True)) / max(1, len(hyps))
@@ -49,30 +50,40 @@ def evaluate(translator: Translator, sources: Sequence[str], references: Sequenc
 
 @torch.no_grad()
 def sequence_scores(translator: Translator, sources: Sequence[str], targets: Sequence[str], alpha: float,
-                    penalty: str, batch_size: int = 64) -> torch.Tensor:
-    """Length-normalised log P(target | source) of each pair under the model: (N,) float."""
+                    penalty: str, batch_size: int = 64, beta: float = 0.0) -> torch.Tensor:
+    """The beam-search objective of each pair under the model: log P(target | source) over the length
+    penalty, plus the coverage penalty of the teacher-forced attention when ``beta`` > 0: (N,) float."""
     out = []
     for start in range(0, len(sources), batch_size):
         src_ids = [translator.src_sp.encode(s) for s in sources[start:start + batch_size]]
         tgt_ids = [translator.tgt_sp.encode(t) + [EOS] for t in targets[start:start + batch_size]]
         src, lengths = pad_ids(src_ids, translator.device)
         tgt, tgt_len = pad_ids(tgt_ids, translator.device)
-        logp = translator.model.score(src, lengths, tgt)
-        out.append((logp / length_penalty(tgt_len, alpha, penalty)).cpu())
+        tgt_in = torch.cat([torch.full_like(tgt[:, :1], BOS), tgt[:, :-1]], 1)
+        logits, weights = translator.model(src, lengths, tgt_in, return_attention=beta > 0)
+        real = tgt != PAD
+        logp = (torch.log_softmax(logits.float(), -1).gather(2, tgt.unsqueeze(2)).squeeze(2) * real).sum(1)
+        score = logp / length_penalty(tgt_len, alpha, penalty)
+        if beta > 0:
+            coverage = (weights.float() * real.unsqueeze(2)).sum(1)
+            src_mask = torch.arange(src.shape[1], device=src.device).unsqueeze(0) < lengths.unsqueeze(1)
+            score = score + coverage_penalty(coverage, src_mask, beta)
+        out.append(score.cpu())
     return torch.cat(out) if out else torch.zeros(0)
 
 
 def error_analysis(translator: Translator, sources: Sequence[str], references: Sequence[str], beam: int = 5,
-                   alpha: float | None = None, batch_size: int = 64) -> dict:
+                   alpha: float | None = None, batch_size: int = 64, beta: float | None = None) -> dict:
     """Counts and shares of search and model errors over the sentences the system gets wrong."""
     alpha = translator.cfg.alpha if alpha is None else alpha
+    beta = translator.cfg.coverage_beta if beta is None else beta
     penalty = translator.cfg.penalty
-    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size)
+    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size, beta=beta)
     wrong = [i for i, (r, ref) in enumerate(zip(results, references, strict=True))
              if r.error is None and r.text.strip() != ref.strip()]
     src = [sources[i] for i in wrong]
-    ref_scores = sequence_scores(translator, src, [references[i] for i in wrong], alpha, penalty, batch_size)
-    out_scores = sequence_scores(translator, src, [results[i].text for i in wrong], alpha, penalty, batch_size)
+    ref_scores = sequence_scores(translator, src, [references[i] for i in wrong], alpha, penalty, batch_size, beta)
+    out_scores = sequence_scores(translator, src, [results[i].text for i in wrong], alpha, penalty, batch_size, beta)
     search = int((ref_scores > out_scores).sum())
     model = len(wrong) - search
     examples = [{"line": i + 1, "source": sources[i], "reference": references[i], "output": results[i].text,
@@ -82,7 +93,7 @@ def error_analysis(translator: Translator, sources: Sequence[str], references: S
     return {"sentences": len(sources), "correct": len(sources) - len(wrong) - sum(r.error is not None for r in results),
             "wrong": len(wrong), "search_errors": search, "model_errors": model,
             "search_share": search / len(wrong) if wrong else 0.0, "model_share": model / len(wrong) if wrong else 0.0,
-            "beam": beam, "alpha": alpha, "examples": examples}
+            "beam": beam, "alpha": alpha, "beta": beta, "examples": examples}
 
 
 def plot_attention(source: list[str], target: list[str], weights: torch.Tensor, path: str) -> None:

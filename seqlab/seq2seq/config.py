@@ -69,6 +69,7 @@ class Seq2SeqConfig:
     beam: int = 5
     alpha: float = 0.7
     penalty: str = "length"
+    coverage_beta: float = 0.0  # GNMT coverage penalty weight in beam search (Wu et al. 2016 used 0.2; 0 = off)
     max_len_ratio: float = 1.5
     max_len_offset: int = 10
     valid_beam: int = 1
@@ -87,6 +88,7 @@ class Seq2SeqConfig:
                                       "bidirectional encoder's memory is 2 x hidden_size: use general or additive"),
             (self.decay in DECAYS, f"decay must be one of {', '.join(DECAYS)}"),
             (self.penalty in PENALTIES, f"penalty must be one of {', '.join(PENALTIES)}"),
+            (self.coverage_beta >= 0, "coverage_beta must be >= 0 (0 = no coverage penalty)"),
             (self.vocab_size >= 8, "vocab_size must be at least 8"),
             (self.sampling_alpha >= 0, "sampling_alpha must be >= 0 (0 = no subword sampling)"),
             (self.sampling_alpha == 0 or self.spm_type in ("unigram", "bpe"),

@@ -8,6 +8,11 @@ to the sentence's pool of finished hypotheses, where it is ranked by its length-
     "length": log P(y|x) / |y|^alpha   (alpha default 0.7; |y| counts the EOS)
     "gnmt":   log P(y|x) / ((5 + |y|) / 6)^alpha   (Wu et al. 2016, eq. 14)
 
+optionally plus GNMT's coverage penalty (Wu et al. 2016, eq. 14), which lowers hypotheses that
+left source positions unattended (under-translation):
+
+    cp = beta * sum_i log(min(sum_j a_ij, 1))   (a_ij: attention on source i at output step j; cp <= 0)
+
 and the rest continue. A sentence is done when its n-th best finished hypothesis scores at least
 the best unfinished prefix could ever reach (log-probabilities only fall, so that prefix's score
 divided by the penalty at the maximum length bounds it), or when it reaches its maximum length,
@@ -27,6 +32,7 @@ from seqlab.text.subword import BOS, EOS, PAD
 
 PENALTIES = ("length", "gnmt")
 NEG_INF = float("-inf")
+COVERAGE_FLOOR = 1e-20  # a source position never attended costs beta * log(1e-20), not -inf
 
 
 def length_penalty(lengths: torch.Tensor, alpha: float, kind: str = "length") -> torch.Tensor:
@@ -37,6 +43,13 @@ def length_penalty(lengths: torch.Tensor, alpha: float, kind: str = "length") ->
     if kind == "gnmt":
         return ((5.0 + lengths) / 6.0) ** alpha
     raise ValueError(f"unknown length penalty {kind!r}; choose one of {', '.join(PENALTIES)}")
+
+
+def coverage_penalty(coverage: torch.Tensor, mask: torch.Tensor, beta: float) -> torch.Tensor:
+    """GNMT's cp = beta * sum_i log(min(c_i, 1)) over the real source positions (``mask``), for the
+    summed attention ``coverage`` (..., S) of a hypothesis: (...,) float, at most 0."""
+    logs = coverage.float().clamp(COVERAGE_FLOOR, 1.0).log()
+    return beta * logs.masked_fill(~mask, 0.0).sum(-1)
 
 
 @dataclass
@@ -119,10 +132,13 @@ def _allowed(logp: torch.Tensor, t: int, limit: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, alpha: float = 0.7,
                 penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
-                max_len_offset: int = 10) -> SearchResult:
-    """Length-normalised beam search; returns the ``nbest`` (<= beam) best finished hypotheses."""
+                max_len_offset: int = 10, beta: float = 0.0) -> SearchResult:
+    """Length-normalised beam search (with coverage penalty ``beta`` > 0); returns the ``nbest`` (<= beam)
+    best finished hypotheses."""
     if beam < 1 or not 1 <= nbest <= beam:
         raise ValueError(f"need beam >= 1 and 1 <= nbest <= beam, got beam {beam}, nbest {nbest}")
+    if beta < 0:
+        raise ValueError(f"the coverage penalty beta must be >= 0, got {beta}")
     length_penalty(torch.ones(1), alpha, penalty)  # validates the kind
     b, k, device = src.shape[0], beam, src.device
     memory, mask, state = model.encode(src, src_lengths)
@@ -144,9 +160,10 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, be
     fin_lengths = torch.zeros(b, k, dtype=torch.long, device=device)
     prev = torch.full((b * k,), BOS, dtype=torch.long, device=device)
     rows = torch.arange(b, device=device).unsqueeze(1)
+    coverage = torch.zeros(b * k, memory.shape[1], device=device) if beta > 0 else None
 
     for t in range(steps):
-        logits, state, feed, _ = model.step(prev, state, feed, memory, keys, mask)
+        logits, state, feed, weights = model.step(prev, state, feed, memory, keys, mask)
         logp = _allowed(torch.log_softmax(logits.float(), -1), t, limit_beams)
         vocab = logp.shape[1]
         cand = (alive_scores.view(-1, 1) + logp).view(b, k * vocab)
@@ -158,6 +175,9 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, be
         rank_ok = torch.arange(top_scores.shape[1], device=device).unsqueeze(0) < k
         ends = (token == EOS) & rank_ok & (top_scores > NEG_INF)
         norm = top_scores / length_penalty(torch.tensor(t + 1, device=device), alpha, penalty)
+        if coverage is not None:  # this step's attention came before its token: cp depends on the origin
+            coverage = coverage + weights.float()
+            norm = norm + coverage_penalty(coverage, mask, beta).view(b, k).gather(1, origin)
         new_scores = norm.masked_fill(~ends, NEG_INF)
         new_tokens = torch.full((b, top_scores.shape[1], steps), PAD, dtype=torch.long, device=device)
         new_tokens[:, :, :t] = prefixes
@@ -177,9 +197,11 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, be
         flat = (rows * k + src_beam).view(-1)
         state = map_state(state, lambda s, flat=flat: s.index_select(1, flat))
         feed = feed.index_select(0, flat)
+        if coverage is not None:
+            coverage = coverage.index_select(0, flat)
         prev = alive_tokens[:, :, -1].reshape(-1)
 
-        # done: the n-th best finished beats anything the best alive prefix could still reach
+        # done: the n-th best finished beats anything the best alive prefix could still reach (cp <= 0)
         bound = alive_scores[:, 0] / bound_penalty
         done = (fin_scores[:, nbest - 1] >= bound) | (t + 1 >= limit)
         alive_scores = alive_scores.masked_fill(done.unsqueeze(1), NEG_INF)
@@ -190,8 +212,8 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, be
 
 def translate_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5,
                   alpha: float = 0.7, penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
-                  max_len_offset: int = 10) -> SearchResult:
+                  max_len_offset: int = 10, beta: float = 0.0) -> SearchResult:
     """Greedy search for beam 1 with nbest 1, beam search otherwise."""
     if beam == 1 and nbest == 1:
         return greedy_search(model, src, src_lengths, max_len_ratio, max_len_offset)
-    return beam_search(model, src, src_lengths, beam, alpha, penalty, nbest, max_len_ratio, max_len_offset)
+    return beam_search(model, src, src_lengths, beam, alpha, penalty, nbest, max_len_ratio, max_len_offset, beta)

@@ -102,10 +102,13 @@ class Translator:
     @torch.no_grad()
     def translate(self, lines: Sequence[str], beam: int | None = None, alpha: float | None = None,
                   nbest: int = 1, batch_size: int = 64, penalty: str | None = None,
-                  progress: Callable[[int], None] | None = None) -> list[Translation]:
+                  progress: Callable[[int], None] | None = None, beta: float | None = None) -> list[Translation]:
         beam = beam or self.cfg.beam
         alpha = self.cfg.alpha if alpha is None else alpha
         penalty = penalty or self.cfg.penalty
+        beta = self.cfg.coverage_beta if beta is None else beta
+        if beta < 0:
+            raise ConfigError(f"the coverage penalty beta must be >= 0, got {beta}")
         checked = [self.check(line) for line in lines]
         results: list[Translation | None] = [None] * len(lines)
         good = [i for i, (ids, _, _) in enumerate(checked) if ids is not None]
@@ -116,7 +119,7 @@ class Translator:
         for start in range(0, len(good), batch_size):
             index = good[start:start + batch_size]
             src, lengths = pad_ids([checked[i][0] for i in index], self.device)
-            found = self.search(src, lengths, beam, alpha, penalty, nbest)
+            found = self.search(src, lengths, beam, alpha, penalty, nbest, beta)
             for i, hyps in zip(index, found.nbest(), strict=True):
                 texts = [(self.tgt_sp.decode(ids), score) for ids, score in hyps]
                 results[i] = Translation(texts[0][0] if texts else "", texts, warning=checked[i][2])
@@ -125,9 +128,9 @@ class Translator:
         return results  # type: ignore[return-value]
 
     def search(self, src: torch.Tensor, lengths: torch.Tensor, beam: int, alpha: float, penalty: str,
-               nbest: int) -> SearchResult:
+               nbest: int, beta: float = 0.0) -> SearchResult:
         return translate_ids(self.model, src, lengths, beam=beam, alpha=alpha, penalty=penalty, nbest=nbest,
-                             max_len_ratio=self.cfg.max_len_ratio, max_len_offset=self.cfg.max_len_offset)
+                             max_len_ratio=self.cfg.max_len_ratio, max_len_offset=self.cfg.max_len_offset, beta=beta)
 
     @torch.no_grad()
     def attention(self, source: str, target: str) -> tuple[list[str], list[str], torch.Tensor]:

@@ -88,6 +88,24 @@ def test_eval_and_analyze_json(tiny_model):
     assert report["correct"] + report["wrong"] == 40
 
 
+def test_coverage_penalty_through_the_cli(tiny_model, tmp_path):
+    """--beta reaches the search of translate, eval and analyze; a negative beta is refused."""
+    source = tmp_path / "in.txt"
+    source.write_text("3 may 1979\n12/25/1999\ntuesday 09/10/2001\n", encoding="utf-8")
+    args = ("--input", source, "--beam", "4", "--nbest", "2", "--device", "cpu")
+    plain = run(translate, "--model", tiny_model, *args)
+    covered = run(translate, "--model", tiny_model, "--beta", "2", *args)
+    assert plain.exit_code == 0 and covered.exit_code == 0, covered.output
+    assert plain.output != covered.output
+    for command in ("eval", "analyze"):
+        result = run(seq2seq, command, "--model", tiny_model, "--size", "20", "--beta", "2", "--json",
+                     "--device", "cpu")
+        assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["beta"] == 2.0
+    refused = run(translate, "--model", tiny_model, "--beta", "-1", input="3 may 1979\n")
+    assert refused.exit_code == 2 and "--beta" in refused.output and "Traceback" not in refused.output
+
+
 def test_an_ensemble_of_copies_translates_as_the_model(tiny_model, tmp_path):
     """--model twice: the averaged distribution of two equal models is the model's, so the n-best
     lists and their scores are the single model's; members with other vocabularies are refused."""

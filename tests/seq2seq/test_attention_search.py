@@ -1,4 +1,4 @@
-"""Attention masks, length penalties, and beam search against exhaustive search and greedy search."""
+"""Attention masks, length and coverage penalties, and beam search against exhaustive and greedy search."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 
 from seqlab.seq2seq.attention import Attention, masked_softmax
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
-from seqlab.seq2seq.search import beam_search, greedy_search, length_penalty, max_lengths
-from seqlab.text.subword import EOS, UNK
+from seqlab.seq2seq.search import beam_search, coverage_penalty, greedy_search, length_penalty, max_lengths
+from seqlab.text.subword import BOS, EOS, UNK
 
 
 @pytest.mark.parametrize("kind", ["additive", "general", "dot"])
@@ -71,19 +71,79 @@ def tiny_model(seed: int, vocab: int = 6, cell: str = "gru") -> Seq2Seq:
     return model.eval()
 
 
-def exhaustive_best(model, src, max_len, alpha, penalty):
+@torch.no_grad()
+def objective(model, src, lengths, seq, alpha, penalty, beta=0.0):
+    """The search objective of one output ``seq`` (ending in EOS), from a teacher-forced pass:
+    log P / length penalty + the coverage penalty of the attention summed over its steps."""
+    tgt = torch.tensor([seq])
+    logp = float(model.score(src, lengths, tgt)[0])
+    score = logp / float(length_penalty(torch.tensor(len(seq)), alpha, penalty))
+    if beta:
+        tgt_in = torch.tensor([[BOS, *seq[:-1]]])
+        _, weights = model(src, lengths, tgt_in, return_attention=True)
+        mask = torch.arange(src.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
+        score += float(coverage_penalty(weights.sum(1), mask, beta)[0])
+    return score
+
+
+def exhaustive_best(model, src, max_len, alpha, penalty, beta=0.0):
     """Score every output of up to max_len tokens (EOS included) and return the best normalised one."""
     vocab = model.cfg.tgt_vocab
     tokens = [UNK, *range(EOS + 1, vocab)]  # what the search may emit besides EOS
     best, best_score = None, -math.inf
     for length in range(0, max_len):
         for body in itertools.product(tokens, repeat=length):
-            seq = [*body, EOS]
-            logp = float(model.score(src, torch.tensor([src.shape[1]]), torch.tensor([seq]))[0])
-            score = logp / float(length_penalty(torch.tensor(len(seq)), alpha, penalty))
+            score = objective(model, src, torch.tensor([src.shape[1]]), [*body, EOS], alpha, penalty, beta)
             if score > best_score:
                 best, best_score = list(body), score
     return best, best_score
+
+
+def test_coverage_penalty_arithmetic():
+    """cp = beta * sum over real source positions of log(min(coverage, 1)); padding and coverage >= 1 cost 0."""
+    coverage = torch.tensor([[0.5, 1.3, 0.0], [0.25, 0.0, 2.0]])
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    cp = coverage_penalty(coverage, mask, 0.2)
+    assert cp[0].item() == pytest.approx(0.2 * math.log(0.5))
+    assert cp[1].item() == pytest.approx(0.2 * (math.log(0.25) + math.log(1e-20)))
+    assert coverage_penalty(torch.ones(2, 3), mask, 5.0).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("seed,alpha,penalty,beta", [(0, 0.7, "length", 0.2), (1, 0.0, "length", 1.0),
+                                                     (2, 1.0, "gnmt", 0.5), (6, 0.7, "length", 2.0)])
+def test_beam_with_coverage_penalty_equals_exhaustive_search(seed, alpha, penalty, beta):
+    """With the coverage penalty the search still finds the best output of the penalised objective."""
+    model = tiny_model(seed)
+    src = torch.tensor([[4, 5, 4, 5]])
+    max_len = 4
+    expected, expected_score = exhaustive_best(model, src, max_len, alpha, penalty, beta)
+    found = beam_search(model, src, torch.tensor([4]), beam=128, alpha=alpha, penalty=penalty,
+                        max_len_ratio=0.0, max_len_offset=max_len, beta=beta)
+    assert found.best()[0] == expected
+    assert float(found.scores[0, 0]) == pytest.approx(expected_score, rel=1e-5)
+
+
+def test_coverage_penalty_changes_the_choice_and_follows_the_beams():
+    """Over a batch, a narrow beam's n-best scores are each hypothesis's own penalised objective (the
+    coverage travels with its beam through the reordering), and a strong penalty changes some outputs."""
+    model = tiny_model(11, vocab=10)
+    src = torch.randint(4, 10, (5, 7), generator=torch.Generator().manual_seed(2))
+    lengths = torch.tensor([7, 6, 5, 4, 7])
+    plain = beam_search(model, src, lengths, beam=3, nbest=3, alpha=0.7, max_len_ratio=1.0, max_len_offset=3)
+    found = beam_search(model, src, lengths, beam=3, nbest=3, alpha=0.7, max_len_ratio=1.0, max_len_offset=3,
+                        beta=1.0)
+    for i in range(5):
+        for k in range(3):
+            n = int(found.lengths[i, k])
+            seq = found.tokens[i, k, :n].tolist()
+            one = src[i:i + 1, :int(lengths[i])]
+            assert float(found.scores[i, k]) == pytest.approx(
+                objective(model, one, lengths[i:i + 1], seq, 0.7, "length", 1.0), abs=1e-4)
+            assert float(found.log_probs[i, k]) == pytest.approx(float(model.score(one, lengths[i:i + 1],
+                                                                                   torch.tensor([seq]))[0]), abs=1e-4)
+    assert plain.best() != found.best()
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        beam_search(model, src, lengths, beam=3, beta=-0.1)
 
 
 @pytest.mark.parametrize("seed,alpha,penalty", [(0, 0.7, "length"), (1, 0.0, "length"), (2, 1.0, "gnmt"),
