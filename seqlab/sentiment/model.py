@@ -27,6 +27,7 @@ from seqlab.errors import ConfigError
 from seqlab.rnn import RNN
 from seqlab.rnn.cells import CELL_NAMES
 from seqlab.sentiment.data import PAD
+from seqlab.text.padding import length_mask
 
 KINDS = ("nbow", "rnn")
 POOLINGS = ("last", "max", "mean", "maxmean")
@@ -63,11 +64,6 @@ class ModelConfig:
             raise ConfigError(f"fixed_rows must be in [0, vocab_size - 2], got {self.fixed_rows}")
         if self.num_classes < 2:
             raise ConfigError(f"need at least 2 classes, got {self.num_classes}")
-
-
-def length_mask(lengths: Tensor, steps: int) -> Tensor:
-    """(batch, time) bool, True at the real steps of each sequence."""
-    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:

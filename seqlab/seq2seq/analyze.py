@@ -19,8 +19,8 @@ import torch
 from seqlab.metrics.bleu import corpus_bleu
 from seqlab.seq2seq.search import coverage_penalty, length_penalty
 from seqlab.seq2seq.translate import Translator
-from seqlab.text.padding import pad_ids
-from seqlab.text.subword import BOS, EOS, PAD
+from seqlab.text.padding import length_mask, pad_ids
+from seqlab.text.subword import EOS
 
 
 @dataclass
@@ -59,15 +59,10 @@ def sequence_scores(translator: Translator, sources: Sequence[str], targets: Seq
         tgt_ids = [translator.tgt_sp.encode(t) + [EOS] for t in targets[start:start + batch_size]]
         src, lengths = pad_ids(src_ids, translator.device)
         tgt, tgt_len = pad_ids(tgt_ids, translator.device)
-        tgt_in = torch.cat([torch.full_like(tgt[:, :1], BOS), tgt[:, :-1]], 1)
-        logits, weights = translator.model(src, lengths, tgt_in, return_attention=beta > 0)
-        real = tgt != PAD
-        logp = (torch.log_softmax(logits.float(), -1).gather(2, tgt.unsqueeze(2)).squeeze(2) * real).sum(1)
-        score = logp / length_penalty(tgt_len, alpha, penalty)
-        if beta > 0:
-            coverage = (weights.float() * real.unsqueeze(2)).sum(1)
-            src_mask = torch.arange(src.shape[1], device=src.device).unsqueeze(0) < lengths.unsqueeze(1)
-            score = score + coverage_penalty(coverage, src_mask, beta)
+        score = translator.model.score(src, lengths, tgt) / length_penalty(tgt_len, alpha, penalty)
+        if beta > 0:  # a second teacher-forced pass, for the attention
+            coverage = translator.model.coverage(src, lengths, tgt)
+            score = score + coverage_penalty(coverage, length_mask(lengths, src.shape[1]), beta)
         out.append(score.cpu())
     return torch.cat(out) if out else torch.zeros(0)
 

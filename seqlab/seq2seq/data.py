@@ -98,16 +98,20 @@ class ParallelCorpus:
         if alpha <= 0:
             self.src_ids, self.tgt_ids = self.src_base, self.tgt_base
             return
-        self.src_ids, self.tgt_ids = list(self.src_base), list(self.tgt_base) if self.tgt_base is not None else None
         seed = 2 * seed % 2**31
-        sides = [(self.src_text, self.src_sp, self.src_ids, seed)]
-        if self.tgt_text is not None and self.tgt_ids is not None:
-            sides.append((self.tgt_text, self.tgt_sp, self.tgt_ids, seed + 1))
-        for text, sp, ids, side_seed in sides:
-            sampled = sp.sample_batch([text[i] for i in self.keep], alpha, nbest, side_seed)
-            for i, pieces in zip(self.keep, sampled, strict=True):
-                if 0 < len(pieces) <= (self.max_len or len(pieces)):
-                    ids[i] = pieces
+        self.src_ids = self._sampled(self.src_text, self.src_sp, self.src_base, alpha, nbest, seed)
+        if self.tgt_text is not None and self.tgt_base is not None:
+            self.tgt_ids = self._sampled(self.tgt_text, self.tgt_sp, self.tgt_base, alpha, nbest, seed + 1)
+
+    def _sampled(self, text: list[str], sp: Subword, base: list[list[int]], alpha: float, nbest: int,
+                 seed: int) -> list[list[int]]:
+        """``base`` with each kept sentence replaced by a sampled segmentation that fits ``max_len``."""
+        ids = list(base)
+        sampled = sp.sample_batch([text[i] for i in self.keep], alpha, nbest, seed)
+        for i, pieces in zip(self.keep, sampled, strict=True):
+            if 0 < len(pieces) and (self.max_len is None or len(pieces) <= self.max_len):
+                ids[i] = pieces
+        return ids
 
     def __len__(self) -> int:
         return len(self.keep)

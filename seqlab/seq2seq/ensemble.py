@@ -107,3 +107,4 @@ class Ensemble(nn.Module):
         return log_probs, attention
 
     score = Seq2Seq.score  # log P(y | x) summed over tokens, from forward's (averaged) log-probabilities
+    coverage = Seq2Seq.coverage  # summed (mean) attention, from forward's

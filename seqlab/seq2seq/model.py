@@ -25,6 +25,7 @@ from torch import nn
 
 from seqlab.errors import ConfigError
 from seqlab.seq2seq.attention import Attention
+from seqlab.text.padding import length_mask
 from seqlab.text.subword import BOS, PAD
 
 State = torch.Tensor | tuple[torch.Tensor, ...]
@@ -61,6 +62,11 @@ def map_state(state: State, fn) -> State:
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
 
 
+def teacher_input(tgt_out: torch.Tensor) -> torch.Tensor:
+    """The decoder input BOS y_1..y_{T-1} of targets y_1..y_T (B, T)."""
+    return torch.cat([torch.full_like(tgt_out[:, :1], BOS), tgt_out[:, :-1]], 1)
+
+
 class Seq2Seq(nn.Module):
     """Attention encoder-decoder; ``forward`` is teacher-forced training, ``encode``/``step`` decode."""
 
@@ -87,7 +93,7 @@ class Seq2Seq(nn.Module):
     # --- encoding ---------------------------------------------------------------------------------
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, State]:
         """src (B, S) ids, src_lengths (B,) -> memory (B, S, 2H), mask (B, S) bool, decoder state."""
-        mask = torch.arange(src.shape[1], device=src.device).unsqueeze(0) < src_lengths.unsqueeze(1)
+        mask = length_mask(src_lengths, src.shape[1])
         emb = self.dropout(self.src_embed(src))
         memory, final = self.encoder(emb, lengths=src_lengths)
         memory = self.dropout(memory)
@@ -155,8 +161,13 @@ class Seq2Seq(nn.Module):
     @torch.no_grad()
     def score(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
         """log P(y | x) of each target (B, T) ending in EOS and padded with PAD: (B,) summed log-probs."""
-        bos = torch.full_like(tgt_out[:, :1], BOS)
-        tgt_in = torch.cat([bos, tgt_out[:, :-1]], 1)
-        logits, _ = self.forward(src, src_lengths, tgt_in)
+        logits, _ = self.forward(src, src_lengths, teacher_input(tgt_out))
         logp = torch.log_softmax(logits.float(), -1).gather(2, tgt_out.unsqueeze(2)).squeeze(2)
         return (logp * (tgt_out != PAD)).sum(1)
+
+    @torch.no_grad()
+    def coverage(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
+        """The attention each source position gets, summed over the real steps of the teacher-forced
+        target (B, T) ending in EOS: (B, S) float (the coverage of beam search's coverage penalty)."""
+        _, weights = self.forward(src, src_lengths, teacher_input(tgt_out), return_attention=True)
+        return (weights.float() * (tgt_out != PAD).unsqueeze(2)).sum(1)

@@ -15,3 +15,8 @@ def pad_ids(sequences: Sequence[Sequence[int]], device: torch.device | str = "cp
     for i, seq in enumerate(sequences):
         out[i, :len(seq)] = torch.as_tensor(seq, dtype=torch.long)
     return out.to(device), lengths.to(device)
+
+
+def length_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """(batch, time) bool, True at the real steps of each sequence."""
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
