@@ -84,8 +84,20 @@ model_option = click.option("--model", "model_paths", type=click.Path(path_type=
                                  "an ensemble of models that share their subword vocabularies.")
 
 
-def _load(model_paths: tuple[str, ...], device: str) -> Translator:
-    return Translator.load_ensemble(list(model_paths) or [default_model_path()], resolve_device(device))
+def _load(model_paths: tuple[str, ...], device: str, rerank: tuple[str, ...] = (),
+          rerank_weight: float = 0.5) -> Translator:
+    translator = Translator.load_ensemble(list(model_paths) or [default_model_path()], resolve_device(device))
+    if rerank:
+        translator.set_rerankers([Translator.load(path, translator.device) for path in rerank], rerank_weight)
+    return translator
+
+
+rerank_option = click.option("--rerank", "rerank_paths", type=click.Path(path_type=str), multiple=True,
+                             help="Rerank the beam's hypotheses with this model too (repeatable), e.g. a "
+                                  "right-to-left model (reverse_target = true) of the same language pair.")
+rerank_weight_option = click.option("--rerank-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+                                    help="The rerankers' share w of the score ((1 - w) log P + w mean_k log P_k) "
+                                         "/ length penalty.")
 
 
 beam_option = click.option("--beam", type=click.IntRange(1, 1000), default=5, show_default=True, help="Beam size.")
@@ -104,16 +116,19 @@ beta_option = click.option("--beta", type=click.FloatRange(min=0), default=None,
 @beam_option
 @alpha_option
 @beta_option
+@rerank_option
+@rerank_weight_option
 @device_option
 @json_option
 @handle_errors
 def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, output: str | None,
-                 beam: int, alpha: float | None, beta: float | None, device: str, as_json: bool) -> None:
+                 beam: int, alpha: float | None, beta: float | None, rerank_paths: tuple[str, ...],
+                 rerank_weight: float, device: str, as_json: bool) -> None:
     """BLEU (sacrebleu-exact, with its signature) and exact match of a model's translations."""
     from seqlab.io import atomic_open
     from seqlab.seq2seq.analyze import evaluate
 
-    translator = _load(model_paths, device)
+    translator = _load(model_paths, device, rerank_paths, rerank_weight)
     sources, references = _eval_data(translator, src, ref, size)
     result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha, beta=beta)
     if output:
@@ -169,19 +184,21 @@ def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | No
               help="Print the N best translations of each line: LINE<TAB>SCORE<TAB>TEXT.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--plot-attention", type=click.Path(path_type=str), help="Write a heatmap of the first line's attention.")
+@rerank_option
+@rerank_weight_option
 @device_option
 @json_option
 @handle_errors
 def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, alpha: float | None,
-              beta: float | None, nbest: int, batch_size: int, plot_attention: str | None, device: str,
-              as_json: bool) -> None:
+              beta: float | None, nbest: int, batch_size: int, plot_attention: str | None,
+              rerank_paths: tuple[str, ...], rerank_weight: float, device: str, as_json: bool) -> None:
     """Translate lines from --input or stdin, one output line per input line.
 
     Without --model the shipped dates model is used: echo "3 may 1979" | seqlab translate
     """
     if nbest > beam:
         raise ConfigError(f"--nbest {nbest} is larger than --beam {beam}")
-    translator = _load(model_paths, device)
+    translator = _load(model_paths, device, rerank_paths, rerank_weight)
     failures = 0
     if input_path:
         chunks = [read_lines(input_path)]

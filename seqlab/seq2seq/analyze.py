@@ -56,7 +56,7 @@ def sequence_scores(translator: Translator, sources: Sequence[str], targets: Seq
     out = []
     for start in range(0, len(sources), batch_size):
         src_ids = [translator.src_sp.encode(s) for s in sources[start:start + batch_size]]
-        tgt_ids = [translator.tgt_sp.encode(t) + [EOS] for t in targets[start:start + batch_size]]
+        tgt_ids = [translator.target_ids(t) + [EOS] for t in targets[start:start + batch_size]]
         src, lengths = pad_ids(src_ids, translator.device)
         tgt, tgt_len = pad_ids(tgt_ids, translator.device)
         score = translator.model.score(src, lengths, tgt) / length_penalty(tgt_len, alpha, penalty)

@@ -50,6 +50,9 @@ class Seq2SeqConfig:
     attention: str = "general"
     input_feeding: bool = True
     tie_embeddings: bool = False
+    # right-to-left: the decoder generates the target reversed (last subword first). Such a model is a
+    # reranker of a left-to-right model's n-best lists (Liu et al. 2016; Sennrich et al. 2016, WMT16 sec. 3.3)
+    reverse_target: bool = False
     # training
     epochs: int = 20
     batch_size: int = 64

@@ -65,13 +65,15 @@ class Batch:
                      self.tgt_in.to(device, non_blocking=True), self.tgt_out.to(device, non_blocking=True), self.index)
 
 
-def collate(src_ids: list[list[int]], tgt_ids: list[list[int]] | None, index: list[int]) -> Batch:
-    """Pad the pairs ``index`` of the encoded corpus into a Batch (targets may be None: decoding only)."""
+def collate(src_ids: list[list[int]], tgt_ids: list[list[int]] | None, index: list[int],
+            reverse_target: bool = False) -> Batch:
+    """Pad the pairs ``index`` of the encoded corpus into a Batch (targets may be None: decoding only);
+    ``reverse_target``: the targets right to left (BOS y_T ... y_1 / y_T ... y_1 EOS)."""
     src, lengths = pad_ids([src_ids[i] for i in index])
     if tgt_ids is None:
         empty = torch.zeros(len(index), 1, dtype=torch.long)
         return Batch(src, lengths, empty, empty, index)
-    tgt = [tgt_ids[i] for i in index]
+    tgt = [tgt_ids[i][::-1] if reverse_target else tgt_ids[i] for i in index]
     return Batch(src, lengths, pad_ids([[BOS, *t] for t in tgt])[0], pad_ids([[*t, EOS] for t in tgt])[0], index)
 
 
@@ -79,8 +81,9 @@ class ParallelCorpus:
     """Sentence pairs encoded with source and target subword models."""
 
     def __init__(self, src: list[str], tgt: list[str] | None, src_sp: Subword, tgt_sp: Subword,
-                 max_len: int | None = None) -> None:
+                 max_len: int | None = None, reverse_target: bool = False) -> None:
         self.src_text, self.tgt_text = src, tgt
+        self.reverse_target = reverse_target
         self.src_sp, self.tgt_sp, self.max_len = src_sp, tgt_sp, max_len
         self.src_ids = src_sp.encode_batch(src)
         self.tgt_ids = tgt_sp.encode_batch(tgt) if tgt is not None else None
@@ -133,4 +136,4 @@ class ParallelCorpus:
         return [batches[i] for i in perm]
 
     def batch(self, index: list[int]) -> Batch:
-        return collate(self.src_ids, self.tgt_ids, index)
+        return collate(self.src_ids, self.tgt_ids, index, self.reverse_target)

@@ -112,8 +112,8 @@ class Seq2SeqTrainer(EpochTrainer):
         self.log = log if (log and self.rank == 0) else (lambda message: None)
         train_src, train_tgt, valid_src, valid_tgt = texts or load_texts(cfg)
         self.src_sp, self.tgt_sp = subwords or train_subwords(cfg, train_src, train_tgt)
-        self.train = ParallelCorpus(train_src, train_tgt, self.src_sp, self.tgt_sp, cfg.max_len)
-        self.valid = ParallelCorpus(valid_src, valid_tgt, self.src_sp, self.tgt_sp)
+        self.train = ParallelCorpus(train_src, train_tgt, self.src_sp, self.tgt_sp, cfg.max_len, cfg.reverse_target)
+        self.valid = ParallelCorpus(valid_src, valid_tgt, self.src_sp, self.tgt_sp, reverse_target=cfg.reverse_target)
         if len(self.train) == 0:
             raise DataError("no training pairs left after dropping empty and overlong ones")
         torch.manual_seed(cfg.seed)  # initial weights and dropout: the same on every rank

@@ -1,5 +1,14 @@
 """A trained model with its subword models: translate lines of text, save and load.
 
+N-best reranking (``set_rerankers``): the beam's ``beam`` final hypotheses of each line are scored
+again by other models, typically right-to-left ones (``reverse_target``), which see the output from
+its other end (Liu et al. 2016; Sennrich et al. 2016, WMT16 sec. 3.3), and re-ordered by
+
+    ((1 - w) log P(y | x) + w * mean_k log P_k(y | x)) / lp(|y|),
+
+the same length penalty lp as the search, with |y| the hypothesis's subwords (and EOS). log P is
+the search's own (ensemble) score; the rerankers score the output text with their own subwords.
+
 A model directory holds ``model.pt`` (weights, architecture, the run's settings and both
 sentencepiece models; written atomically) and ``config.toml``. Lines are decoded in length-sorted
 batches; a bad line (empty, too long, or with characters the model never saw) gets a message and
@@ -21,9 +30,9 @@ from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.ensemble import Ensemble
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
-from seqlab.seq2seq.search import SearchResult, translate_ids
+from seqlab.seq2seq.search import SearchResult, length_penalty, translate_ids
 from seqlab.text.padding import pad_ids
-from seqlab.text.subword import BOS, Subword
+from seqlab.text.subword import BOS, EOS, Subword
 
 MODEL_KIND = "seq2seq-model"
 MODEL_FILE = "model.pt"
@@ -58,6 +67,8 @@ class Translator:
                  device: torch.device, max_src_len: int | None = None) -> None:
         self.model, self.cfg, self.src_sp, self.tgt_sp, self.device = model.eval(), cfg, src_sp, tgt_sp, device
         self.max_src_len = max_src_len or 4 * cfg.max_len
+        self.rerankers: list[Translator] = []
+        self.rerank_weight = 0.5
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> Translator:
@@ -85,8 +96,19 @@ class Translator:
                                                                         first.tgt_sp.model_bytes):
                 raise ConfigError(f"{path}: its subword vocabularies differ from those of {paths[0]}; the models "
                                   f"of an ensemble must share them (same training data and subword settings)")
+            if other.cfg.reverse_target != first.cfg.reverse_target:
+                raise ConfigError(f"{path}: it decodes {_direction(other.cfg)} but {paths[0]} decodes "
+                                  f"{_direction(first.cfg)}; an ensemble's models must decode the same way (use a "
+                                  f"right-to-left model as a reranker instead)")
             members.append(other.model)
         return cls(Ensemble(members), first.cfg, first.src_sp, first.tgt_sp, first.device)
+
+    def set_rerankers(self, rerankers: Sequence[Translator], weight: float = 0.5) -> None:
+        """Rerank each line's ``beam`` final hypotheses with these models (see the module docstring);
+        ``weight`` w in [0, 1] is the rerankers' share of the log-probability."""
+        if not 0 <= weight <= 1:
+            raise ConfigError(f"the rerank weight must be in [0, 1], got {weight}")
+        self.rerankers, self.rerank_weight = list(rerankers), weight
 
     def check(self, line: str) -> tuple[list[int] | None, str | None, str | None]:
         """(ids, error, warning) for one input line."""
@@ -99,6 +121,16 @@ class Translator:
         warning = f"unknown characters {''.join(unknown)!r} read as <unk>" if unknown else None
         return ids, None, warning
 
+    def target_ids(self, text: str) -> list[int]:
+        """The subword ids of a target sentence in the order the decoder generates them (reversed for a
+        right-to-left model), without EOS."""
+        ids = self.tgt_sp.encode(text)
+        return ids[::-1] if self.cfg.reverse_target else ids
+
+    def target_text(self, ids: Sequence[int]) -> str:
+        """The text of decoder output ids (the inverse of :meth:`target_ids`)."""
+        return self.tgt_sp.decode(list(ids)[::-1] if self.cfg.reverse_target else list(ids))
+
     @torch.no_grad()
     def translate(self, lines: Sequence[str], beam: int | None = None, alpha: float | None = None,
                   nbest: int = 1, batch_size: int = 64, penalty: str | None = None,
@@ -109,6 +141,10 @@ class Translator:
         beta = self.cfg.coverage_beta if beta is None else beta
         if beta < 0:
             raise ConfigError(f"the coverage penalty beta must be >= 0, got {beta}")
+        if self.rerankers and beta > 0:
+            raise ConfigError("reranking scores log-probabilities only: use it without the coverage penalty (beta 0)")
+        width = max(beam, nbest) if self.rerankers else nbest
+        sizes: dict[int, list[int]] = {}  # the hypotheses' lengths in subwords with EOS
         checked = [self.check(line) for line in lines]
         results: list[Translation | None] = [None] * len(lines)
         good = [i for i, (ids, _, _) in enumerate(checked) if ids is not None]
@@ -119,13 +155,56 @@ class Translator:
         for start in range(0, len(good), batch_size):
             index = good[start:start + batch_size]
             src, lengths = pad_ids([checked[i][0] for i in index], self.device)
-            found = self.search(src, lengths, beam, alpha, penalty, nbest, beta)
+            found = self.search(src, lengths, beam, alpha, penalty, width, beta)
             for i, hyps in zip(index, found.nbest(), strict=True):
-                texts = [(self.tgt_sp.decode(ids), score) for ids, score in hyps]
+                texts = [(self.target_text(ids), score) for ids, score in hyps]
                 results[i] = Translation(texts[0][0] if texts else "", texts, warning=checked[i][2])
+                sizes[i] = [len(ids) + 1 for ids, _ in hyps]
             if progress:
                 progress(len(index))
+        if self.rerankers:
+            self._rerank(lines, results, sizes, alpha, penalty, nbest, batch_size)  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
+
+    def _rerank(self, lines: Sequence[str], results: list[Translation], sizes: dict[int, list[int]], alpha: float,
+                penalty: str, nbest: int, batch_size: int) -> None:
+        """Re-order each result's hypotheses by the reranking score, keeping the ``nbest`` best (in place). This
+        model's log P(y | x) is the search's score times the length penalty; the rerankers score the texts."""
+        lines_of, texts, lengths, own = [], [], [], []
+        for i, size in sizes.items():
+            for (text, score), length in zip(results[i].nbest, size, strict=True):
+                lines_of.append(i)
+                texts.append(text)
+                lengths.append(length)
+                own.append(score)
+        if not texts:
+            return
+        divisor = length_penalty(torch.tensor(lengths), alpha, penalty)
+        sources = [lines[i] for i in lines_of]
+        others = torch.stack([r.log_probs(sources, texts, batch_size) for r in self.rerankers]).mean(0)
+        w = self.rerank_weight
+        scores = ((1 - w) * torch.tensor(own) * divisor + w * others) / divisor
+        grouped: dict[int, dict[str, float]] = {}
+        for i, text, score in zip(lines_of, texts, scores.tolist(), strict=True):
+            grouped.setdefault(i, {}).setdefault(text, score)  # a text reached twice: its better segmentation
+        for i, hyps in grouped.items():
+            best = sorted(hyps.items(), key=lambda h: -h[1])[:nbest]
+            results[i] = Translation(best[0][0], best, warning=results[i].warning)
+
+    @torch.no_grad()
+    def log_probs(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        """log P(target | source) of each pair under the model (an ensemble's averaged distributions), summed
+        over the target's subwords and EOS: (N,) float32 on the CPU."""
+        src_ids = [self.src_sp.encode(s) for s in sources]
+        tgt_ids = [self.target_ids(t) + [EOS] for t in targets]
+        order = sorted(range(len(sources)), key=lambda i: (len(src_ids[i]), len(tgt_ids[i])))
+        out = torch.zeros(len(sources))
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            src, lengths = pad_ids([src_ids[i] for i in index], self.device)
+            tgt, _ = pad_ids([tgt_ids[i] for i in index], self.device)
+            out[index] = self.model.score(src, lengths, tgt).float().cpu()
+        return out
 
     def search(self, src: torch.Tensor, lengths: torch.Tensor, beam: int, alpha: float, penalty: str,
                nbest: int, beta: float = 0.0) -> SearchResult:
@@ -136,12 +215,16 @@ class Translator:
     def attention(self, source: str, target: str) -> tuple[list[str], list[str], torch.Tensor]:
         """Source pieces, target pieces (with </s>) and the attention weights (T, S) of ``target``."""
         src_ids = self.src_sp.encode(source)
-        tgt_ids = self.tgt_sp.encode(target)
+        tgt_ids = self.target_ids(target)
         src = torch.tensor([src_ids], device=self.device)
         tgt_in = torch.tensor([[BOS, *tgt_ids]], device=self.device)
         _, weights = self.model(src, torch.tensor([len(src_ids)], device=self.device), tgt_in, return_attention=True)
         pieces = [self.tgt_sp.id_to_piece(i) for i in tgt_ids] + ["</s>"]
         return [self.src_sp.id_to_piece(i) for i in src_ids], pieces, weights[0].float().cpu()
+
+
+def _direction(cfg: Seq2SeqConfig) -> str:
+    return "right to left" if cfg.reverse_target else "left to right"
 
 
 def default_model_path() -> Path:
