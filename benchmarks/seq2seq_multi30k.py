@@ -3,6 +3,7 @@
     python benchmarks/seq2seq_multi30k.py --device cuda                       # the H100 run (De->En, En->De)
     python benchmarks/seq2seq_multi30k.py --device cpu --max-train 3000 --epochs 1 --directions de-en   # smoke
     python benchmarks/seq2seq_multi30k.py --device cpu --directions de-en --model runs/multi30k_de_en   # no training
+    python benchmarks/seq2seq_multi30k.py --directions de-en --model runs/a --model runs/b --rerank runs/r2l --alpha 1
 
 For each direction it trains with ``configs/multi30k_<src>_<tgt>.toml`` (wall time of the whole
 training, validation included), then translates val, test_2016_flickr and test_2017_flickr with
@@ -12,7 +13,9 @@ plain per-sentence beam search written the obvious way (a Python loop over sente
 call per step for the beams of one sentence, finished hypotheses kept in a list), timed in the same
 run on a sample and reported as sentences/s. Targets (issue 8): >= 37 BLEU De->En test_2016 with
 beam 5, training < 15 min and beam-5 decoding of the test set < 3 s on the H100, batched beam search
->= 3x the per-sentence loop.
+>= 3x the per-sentence loop. ``--model`` twice or more decodes with the ensemble of those models, and
+``--rerank`` reranks the beam's hypotheses with more models (a right-to-left one); the decoding time
+then includes the reranking, and the per-sentence anchor runs the same ensemble without it.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ def naive_beam(translator: Translator, sentence: str, beam: int, alpha: float) -
         if not hyps or len(finished) >= beam:
             break
     best = max(finished, key=lambda f: f[1])[0]
-    return translator.tgt_sp.decode(best)
+    return translator.target_text(best)
 
 
 def train_direction(src: str, tgt: str, args, device: torch.device, workdir: Path) -> Path:
@@ -105,11 +108,15 @@ def train_direction(src: str, tgt: str, args, device: torch.device, workdir: Pat
     return out
 
 
-def evaluate_direction(src: str, tgt: str, model: Path, args, device: torch.device) -> None:
+def evaluate_direction(src: str, tgt: str, models: list[Path], args, device: torch.device) -> None:
     """Beam-5 BLEU on val and both test sets, decoding time, and the per-sentence loop anchor."""
-    translator = Translator.load(model, device)
+    translator = Translator.load_ensemble(models, device)
+    if args.rerank:
+        translator.set_rerankers([Translator.load(path, device) for path in args.rerank], args.rerank_weight)
     cfg = translator.cfg
-    print(f"{src}->{tgt}: model {model}")
+    alpha = cfg.alpha if args.alpha is None else args.alpha
+    rerank = f", reranked with {' + '.join(map(str, args.rerank))} (weight {args.rerank_weight})" if args.rerank else ""
+    print(f"{src}->{tgt}: model {' + '.join(map(str, models))}{rerank}, alpha {alpha}")
 
     for split in ("val", "test_2016_flickr", "test_2017_flickr"):
         sources, references = read(DATA / f"{split}.{src}.gz"), read(DATA / f"{split}.{tgt}.gz")
@@ -118,7 +125,7 @@ def evaluate_direction(src: str, tgt: str, model: Path, args, device: torch.devi
         translator.translate(sources[:64], beam=5)  # warm-up
         synchronize(device)
         t0 = time.perf_counter()
-        hyps = [r.text for r in translator.translate(sources, beam=5, alpha=cfg.alpha, batch_size=args.batch_size)]
+        hyps = [r.text for r in translator.translate(sources, beam=5, alpha=alpha, batch_size=args.batch_size)]
         synchronize(device)
         decode_s = time.perf_counter() - t0
         ours = corpus_bleu(hyps, [references])
@@ -131,7 +138,7 @@ def evaluate_direction(src: str, tgt: str, model: Path, args, device: torch.devi
             synchronize(device)
             t0 = time.perf_counter()
             for sentence in sample:
-                naive_beam(translator, sentence, 5, cfg.alpha)
+                naive_beam(translator, sentence, 5, alpha)
             synchronize(device)
             naive_rate = len(sample) / (time.perf_counter() - t0)
             batched_rate = len(sources) / decode_s
@@ -149,8 +156,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128, help="decoding batch size")
     parser.add_argument("--naive-sample", type=int, default=100, help="sentences for the per-sentence loop")
     parser.add_argument("--workdir", type=Path, default=None, help="where models go (default: a temp dir)")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="evaluate this trained model instead of training one (one direction)")
+    parser.add_argument("--model", type=Path, action="append", default=None,
+                        help="evaluate this trained model instead of training one (one direction); repeat it "
+                             "for an ensemble")
+    parser.add_argument("--rerank", type=Path, action="append", default=[],
+                        help="rerank the beam's hypotheses with this model too (repeatable)")
+    parser.add_argument("--rerank-weight", type=float, default=0.5, help="the rerankers' share of the score")
+    parser.add_argument("--alpha", type=float, default=None, help="length-normalisation exponent (default: the "
+                                                                  "model's)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     device = resolve_device(args.device)
@@ -163,8 +176,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         for src, tgt in pairs:
-            model = args.model or train_direction(src, tgt, args, device, workdir)
-            evaluate_direction(src, tgt, model, args, device)
+            models = args.model or [train_direction(src, tgt, args, device, workdir)]
+            evaluate_direction(src, tgt, models, args, device)
 
 
 if __name__ == "__main__":
