@@ -186,7 +186,7 @@ class Translator:
         scores = ((1 - w) * torch.tensor(own) * divisor + w * others) / divisor
         grouped: dict[int, dict[str, float]] = {}
         for i, text, score in zip(lines_of, texts, scores.tolist(), strict=True):
-            grouped.setdefault(i, {}).setdefault(text, score)  # a text reached twice: its better segmentation
+            grouped.setdefault(i, {}).setdefault(text, score)  # a text found twice: its search-best segmentation
         for i, hyps in grouped.items():
             best = sorted(hyps.items(), key=lambda h: -h[1])[:nbest]
             results[i] = Translation(best[0][0], best, warning=results[i].warning)
@@ -194,17 +194,17 @@ class Translator:
     @torch.no_grad()
     def log_probs(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 64) -> torch.Tensor:
         """log P(target | source) of each pair under the model (an ensemble's averaged distributions), summed
-        over the target's subwords and EOS: (N,) float32 on the CPU."""
+        over the target's subwords and EOS: (N,) float32 on the CPU (one copy from the device at the end)."""
         src_ids = [self.src_sp.encode(s) for s in sources]
         tgt_ids = [self.target_ids(t) + [EOS] for t in targets]
         order = sorted(range(len(sources)), key=lambda i: (len(src_ids[i]), len(tgt_ids[i])))
-        out = torch.zeros(len(sources))
+        out = torch.zeros(len(sources), device=self.device)
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
             src, lengths = pad_ids([src_ids[i] for i in index], self.device)
             tgt, _ = pad_ids([tgt_ids[i] for i in index], self.device)
-            out[index] = self.model.score(src, lengths, tgt).float().cpu()
-        return out
+            out[torch.tensor(index, device=self.device)] = self.model.score(src, lengths, tgt).float()
+        return out.cpu()
 
     def search(self, src: torch.Tensor, lengths: torch.Tensor, beam: int, alpha: float, penalty: str,
                nbest: int, beta: float = 0.0) -> SearchResult:
