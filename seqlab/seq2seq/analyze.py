@@ -19,8 +19,7 @@ import torch
 from seqlab.metrics.bleu import corpus_bleu
 from seqlab.seq2seq.search import coverage_penalty, length_penalty
 from seqlab.seq2seq.translate import Translator
-from seqlab.text.padding import length_mask, pad_ids
-from seqlab.text.subword import EOS
+from seqlab.text.padding import length_mask
 
 
 @dataclass
@@ -53,18 +52,14 @@ def sequence_scores(translator: Translator, sources: Sequence[str], targets: Seq
                     penalty: str, batch_size: int = 64, beta: float = 0.0) -> torch.Tensor:
     """The beam-search objective of each pair under the model: log P(target | source) over the length
     penalty, plus the coverage penalty of the teacher-forced attention when ``beta`` > 0: (N,) float."""
-    out = []
-    for start in range(0, len(sources), batch_size):
-        src_ids = [translator.src_sp.encode(s) for s in sources[start:start + batch_size]]
-        tgt_ids = [translator.target_ids(t) + [EOS] for t in targets[start:start + batch_size]]
-        src, lengths = pad_ids(src_ids, translator.device)
-        tgt, tgt_len = pad_ids(tgt_ids, translator.device)
+    out = torch.zeros(len(sources), device=translator.device)
+    for index, src, lengths, tgt, tgt_len in translator.teacher_batches(sources, targets, batch_size):
         score = translator.model.score(src, lengths, tgt) / length_penalty(tgt_len, alpha, penalty)
         if beta > 0:  # a second teacher-forced pass, for the attention
             coverage = translator.model.coverage(src, lengths, tgt)
             score = score + coverage_penalty(coverage, length_mask(lengths, src.shape[1]), beta)
-        out.append(score.cpu())
-    return torch.cat(out) if out else torch.zeros(0)
+        out[index] = score.float()
+    return out.cpu()
 
 
 def error_analysis(translator: Translator, sources: Sequence[str], references: Sequence[str], beam: int = 5,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,19 +191,26 @@ class Translator:
             best = sorted(hyps.items(), key=lambda h: -h[1])[:nbest]
             results[i] = Translation(best[0][0], best, warning=results[i].warning)
 
+    def teacher_batches(self, sources: Sequence[str], targets: Sequence[str],
+                        batch_size: int = 64) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Source-target pairs as padded batches for teacher-forced scoring, in length-sorted order: yields
+        (index into the pairs, src, src lengths, targets in decoding order ending in EOS, their lengths)."""
+        src_ids = [self.src_sp.encode(s) for s in sources]
+        tgt_ids = [self.target_ids(t) + [EOS] for t in targets]
+        order = sorted(range(len(sources)), key=lambda i: (len(src_ids[i]), len(tgt_ids[i])))
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            src, lengths = pad_ids([src_ids[i] for i in index], self.device)
+            tgt, tgt_lengths = pad_ids([tgt_ids[i] for i in index], self.device)
+            yield torch.tensor(index, device=self.device), src, lengths, tgt, tgt_lengths
+
     @torch.no_grad()
     def log_probs(self, sources: Sequence[str], targets: Sequence[str], batch_size: int = 64) -> torch.Tensor:
         """log P(target | source) of each pair under the model (an ensemble's averaged distributions), summed
         over the target's subwords and EOS: (N,) float32 on the CPU (one copy from the device at the end)."""
-        src_ids = [self.src_sp.encode(s) for s in sources]
-        tgt_ids = [self.target_ids(t) + [EOS] for t in targets]
-        order = sorted(range(len(sources)), key=lambda i: (len(src_ids[i]), len(tgt_ids[i])))
         out = torch.zeros(len(sources), device=self.device)
-        for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
-            src, lengths = pad_ids([src_ids[i] for i in index], self.device)
-            tgt, _ = pad_ids([tgt_ids[i] for i in index], self.device)
-            out[torch.tensor(index, device=self.device)] = self.model.score(src, lengths, tgt).float()
+        for index, src, lengths, tgt, _ in self.teacher_batches(sources, targets, batch_size):
+            out[index] = self.model.score(src, lengths, tgt).float()
         return out.cpu()
 
     def search(self, src: torch.Tensor, lengths: torch.Tensor, beam: int, alpha: float, penalty: str,
