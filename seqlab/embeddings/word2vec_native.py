@@ -9,18 +9,21 @@ block's examples (centre words, windows, learning rates) are still made in bulk 
 from __future__ import annotations
 
 import ctypes
+import sys
+from functools import cache
 
 import torch
 
-from seqlab.native import NativeUnavailable, available, load
+from seqlab.native import NativeUnavailable, available, load, switched_off
 
 SOURCE = "embeddings/word2vec_cpu.c"
+SYMBOLS = ("w2v_train_block", "w2v_draw_noise")  # checked when loading: a library without them is rebuilt
 
 _i64, _f32p, _i64p = ctypes.c_int64, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int64)
 
 
 def _library() -> ctypes.CDLL:
-    lib = load(SOURCE)
+    lib = load(SOURCE, SYMBOLS)
     if not getattr(lib, "_seqlab_typed", False):
         lib.w2v_train_block.restype = _i64
         lib.w2v_train_block.argtypes = [
@@ -40,7 +43,16 @@ def _library() -> ctypes.CDLL:
 
 def native_available() -> tuple[bool, str]:
     """(True, '') when the C kernel builds and loads here, else (False, reason)."""
-    return available(SOURCE)
+    return available(SOURCE, SYMBOLS)
+
+
+@cache
+def announce_fallback(why: str) -> None:
+    """Say on stderr, once per process and reason, that ``cpu_kernel = "auto"`` trains with the
+    torch steps because the C kernel is unavailable (``why``); silent when SEQLAB_NATIVE=0 asked for it."""
+    if not switched_off():
+        print(f"seqlab: the C kernel is unavailable ({why}); training with the slower torch kernel "
+              "(cpu_kernel = \"torch\" silences this)", file=sys.stderr, flush=True)
 
 
 def _ptr(t: torch.Tensor | None, ctype):
@@ -114,4 +126,4 @@ def draw_noise(n: int, seed: int, row: int, tables: NativeTables) -> torch.Tenso
     return out
 
 
-__all__ = ["NativeTables", "NativeUnavailable", "draw_noise", "native_available", "train_block"]
+__all__ = ["NativeTables", "NativeUnavailable", "announce_fallback", "draw_noise", "native_available", "train_block"]

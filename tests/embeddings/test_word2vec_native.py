@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from seqlab import native
+from seqlab.embeddings import word2vec_native
 from seqlab.embeddings.huffman import build_huffman
 from seqlab.embeddings.sampling import NoiseSampler, noise_distribution
 from seqlab.embeddings.word2vec import Word2Vec, Word2VecConfig
@@ -17,7 +20,7 @@ from seqlab.errors import ConfigError
 from seqlab.text.vocab import Vocab
 
 OK, WHY = native_available()
-pytestmark = pytest.mark.skipif(not OK, reason=f"the C kernel is unavailable here: {WHY}")
+needs_kernel = pytest.mark.skipif(not OK, reason=f"the C kernel is unavailable here: {WHY}")
 
 COUNTS = np.array([50, 30, 20, 12, 9, 7, 5, 4, 3, 2, 2, 1], dtype=np.int64)
 V, D, ROWS, WIDTH, K = len(COUNTS), 8, 9, 4, 3
@@ -89,6 +92,7 @@ def block(seed: int = 0):
     return w_in, w_out, centre, context, alpha
 
 
+@needs_kernel
 @pytest.mark.parametrize("sg", [True, False], ids=["sg", "cbow"])
 @pytest.mark.parametrize("hs", [False, True], ids=["ns", "hs"])
 @pytest.mark.parametrize("loss_stride", [1, 3])
@@ -119,6 +123,7 @@ def test_kernel_equals_the_sequential_reference(sg, hs, loss_stride):
     assert loss == pytest.approx(ref_loss, rel=1e-4)
 
 
+@needs_kernel
 def test_hs_skips_saturated_decisions():
     w_in, w_out, centre, context, alpha = block()
     tree = build_huffman(COUNTS)
@@ -131,6 +136,7 @@ def test_hs_skips_saturated_decisions():
     assert torch.equal(w_in, torch.ones(V, D)) and torch.equal(w_out, torch.ones(V - 1, D))
 
 
+@needs_kernel
 def test_kernel_noise_follows_the_unigram_power_distribution():
     sampler = NoiseSampler(COUNTS, 0.75, torch.device("cpu"))
     tables = NativeTables(sampler.prob, sampler.alias)
@@ -141,6 +147,7 @@ def test_kernel_noise_follows_the_unigram_power_distribution():
     assert not torch.equal(draw_noise(100, 11, 3, tables), draw_noise(100, 11, 4, tables))
 
 
+@needs_kernel
 def test_kernel_draws_do_not_depend_on_the_thread_count():
     """Rows draw from their own (seed, row) streams, so one thread and two threads touch the same
     output rows (the centre words and the noise words drawn), though Hogwild orders them differently."""
@@ -160,6 +167,7 @@ def test_kernel_draws_do_not_depend_on_the_thread_count():
     assert torch.equal(runs[0], runs[1]) and 8 < int(runs[0].sum()) < 40  # the same output rows were touched
 
 
+@needs_kernel
 def test_cpu_kernel_setting(monkeypatch):
     vocab = Vocab(["a", "b", "c"], np.array([3, 2, 1]), 6)
     assert Word2Vec(vocab, Word2VecConfig(dim=4, min_count=1)).native is not None
@@ -170,3 +178,80 @@ def test_cpu_kernel_setting(monkeypatch):
         Word2Vec(vocab, Word2VecConfig(dim=4, min_count=1, cpu_kernel="native"))
     with pytest.raises(ConfigError, match="cpu_kernel must be auto, native or torch"):
         Word2Vec(vocab, dataclasses.replace(Word2VecConfig(), cpu_kernel="fast"))
+
+
+@pytest.fixture
+def forget():
+    """The loaded kernels and the fallback notices forgotten before and after the test."""
+    native._load.cache_clear()
+    word2vec_native.announce_fallback.cache_clear()
+    yield
+    native._load.cache_clear()
+    word2vec_native.announce_fallback.cache_clear()
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch, forget) -> Path:
+    """An empty SEQLAB_CACHE, nothing loaded yet."""
+    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "native"
+
+
+def one_block() -> tuple[torch.Tensor, torch.Tensor, tuple[int, float, int, int]]:
+    w_in, w_out, centre, context, alpha = block()
+    sampler = NoiseSampler(COUNTS, 0.75, torch.device("cpu"))
+    counts = train_block(w_in, w_out, centre, context, alpha, True, False, K, NativeTables(sampler.prob, sampler.alias),
+                         seed=3, threads=1)
+    return w_in, w_out, counts
+
+
+@needs_kernel
+def test_a_truncated_cached_kernel_is_rebuilt_and_trains_the_same(tmp_path, monkeypatch, forget):
+    before = one_block()  # the kernel from the usual cache
+    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
+    native._load.cache_clear()
+    source = Path(native.__file__).resolve().parent / word2vec_native.SOURCE
+    target = native._target(source, native._compiler())
+    assert native._build(source, target, native._compiler()) == ""
+    target.write_bytes(target.read_bytes()[:5000])  # as a crash or a full disk would leave it
+    after = one_block()  # another path: dlopen loads the rebuilt file, not the library loaded before
+    assert native._load(word2vec_native.SOURCE, word2vec_native.SYMBOLS)._name == str(target)
+    assert native._verify(target) == "" and target.stat().st_size > 5000
+    torch.testing.assert_close(after[0], before[0], rtol=0, atol=0)
+    torch.testing.assert_close(after[1], before[1], rtol=0, atol=0)
+    assert after[2][0] == before[2][0] and after[2][3] == before[2][3]
+
+
+def small_vocab() -> Vocab:
+    return Vocab(["a", "b", "c"], np.array([3, 2, 1]), 6)
+
+
+def test_auto_says_once_why_it_falls_back_to_torch(fresh, tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("SEQLAB_CACHE", str(blocker))
+    for _ in range(2):
+        assert Word2Vec(small_vocab(), Word2VecConfig(dim=4, min_count=1)).native is None
+    err = capsys.readouterr().err
+    why = ("no C compiler (install gcc, or set CC to one)" if native._compiler() is None else
+           f"building word2vec_cpu.c failed: cannot write to {blocker / 'native'}: Not a directory; "
+           "set SEQLAB_CACHE to a writable folder")
+    assert err == (f"seqlab: the C kernel is unavailable ({why}); training with the slower torch kernel "
+                   '(cpu_kernel = "torch" silences this)\n')
+
+
+def test_auto_is_silent_when_the_user_switched_the_kernel_off(fresh, monkeypatch, capsys):
+    monkeypatch.setenv("SEQLAB_NATIVE", "0")
+    assert Word2Vec(small_vocab(), Word2VecConfig(dim=4, min_count=1)).native is None
+    assert Word2Vec(small_vocab(), Word2VecConfig(dim=4, min_count=1, cpu_kernel="torch")).native is None
+    assert capsys.readouterr().err == ""
+
+
+def test_native_without_a_compiler_is_a_one_line_error(fresh, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ConfigError) as caught:
+        Word2Vec(small_vocab(), Word2VecConfig(dim=4, min_count=1, cpu_kernel="native"))
+    assert str(caught.value) == ("cpu_kernel native: the C kernel is unavailable here (no C compiler (install gcc, "
+                                 "or set CC to one)); use cpu_kernel auto or torch")
+    assert capsys.readouterr().err == ""  # an error, not a fallback notice
