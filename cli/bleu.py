@@ -54,9 +54,9 @@ def bleu(hypothesis: str, references: tuple[str, ...], tokenize: str, lowercase:
     lengths and signature. On a GPU the n-gram statistics are counted there from token ids; the
     numbers are the same.
     """
-    hyps, refs = load_pair(hypothesis, references)
     metric = BLEU(lowercase=lowercase, tokenize=tokenize, smooth_method=smooth, smooth_value=smooth_value,
                   max_order=max_order, effective_order=sentence)
+    hyps, refs = load_pair(hypothesis, references)
     target = resolve_device(device)
     if target.type == "cpu":
         rows = metric.statistics(hyps, refs)

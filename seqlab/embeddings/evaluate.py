@@ -16,6 +16,7 @@ cosine of each pair and the human score, as gensim's ``evaluate_word_pairs``.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -273,6 +274,9 @@ def evaluate_similarity(
                 score = float(score)
             except ValueError:
                 continue  # gensim skips invalid lines
+            if not math.isfinite(score):  # gensim would report a correlation of nan
+                raise DataError(f"{path}: line {num_lines}: the score of {fields[0]} {fields[1]} is {score}, not a "
+                                f"finite number")
             rows = (ok_vocab.get(first), ok_vocab.get(second))
             if None in rows:
                 oov += 1
@@ -288,6 +292,9 @@ def evaluate_similarity(
             f"all {oov} pairs have a word missing from the vectors" if oov else "no 'word1 word2 score' line"
         )
         raise DataError(f"{path}: no usable word pairs ({what})")
+    if len(set(gold)) < 2:
+        raise DataError(f"{path}: the {len(gold)} usable word pair(s) all have the score {gold[0]}; a correlation "
+                        f"needs at least two different scores")
     unit = kv.unit_vectors()
     index = torch.tensor(pairs, dtype=torch.long, device=kv.device)
     model = (unit[index[:, 0]] * unit[index[:, 1]]).sum(dim=1)  # (pairs,) cosines

@@ -55,6 +55,28 @@ TOKENIZERS: dict[str, str] = {
 }
 
 
+def smoothing_value(method: str, value: float | None = None) -> float | None:
+    """The value ``method`` smooths with: ``value``, or the method's default when None.
+
+    ConfigError for an unknown method, for a value given to a method that takes none (``none``, ``exp``),
+    and for a value that would give a math error or a score outside 0-100: ``floor`` replaces a zero
+    count by ``value``, so it must be in [0, 1] (a precision is then at most 100%); ``add-k`` adds k to
+    counts and totals, so k must be finite and >= 0.
+    """
+    if method not in SMOOTH_DEFAULTS:
+        raise ConfigError(f"unknown smoothing method {method!r}; choose one of {', '.join(SMOOTH_METHODS)}")
+    if value is None:
+        return SMOOTH_DEFAULTS[method]
+    if SMOOTH_DEFAULTS[method] is None:
+        raise ConfigError(f"smoothing {method!r} takes no value (got {value!r}); values are for floor and add-k")
+    if method == "floor" and not 0 <= value <= 1:  # NaN fails this too
+        raise ConfigError(f"floor smoothing needs a value in [0, 1] (the count given to an n-gram order with no "
+                          f"match), got {value!r}")
+    if method == "add-k" and not 0 <= value < math.inf:
+        raise ConfigError(f"add-k smoothing needs a finite k >= 0 (added to the counts and totals), got {value!r}")
+    return float(value)
+
+
 def get_tokenizer(name: str):
     """sacrebleu's tokeniser called ``name`` (a callable str -> str with a ``signature()``)."""
     if name not in TOKENIZERS:
@@ -62,8 +84,8 @@ def get_tokenizer(name: str):
     module, cls = TOKENIZERS[name].rsplit(".", 1)
     try:
         return getattr(import_module(f"sacrebleu.tokenizers.{module}"), cls)()
-    except (ImportError, RuntimeError, OSError) as exc:
-        raise ConfigError(f"BLEU tokenizer {name!r} is not available here: {exc}") from None
+    except (ImportError, RuntimeError, OSError) as exc:  # sacrebleu's messages span several lines
+        raise ConfigError(f"BLEU tokenizer {name!r} is not available here: {' '.join(str(exc).split())}") from None
 
 
 def ngram_counts(tokens: Sequence[str], max_order: int) -> Counter:
@@ -116,6 +138,13 @@ def check_streams(hypotheses: Sequence[str], references: Sequence[Sequence[str |
 def _log(x: float) -> float:
     """log with log(0) = -9999999999, as sacrebleu (so a zero precision gives a score of 0)."""
     return -9999999999 if x == 0.0 else math.log(x)
+
+
+def _percent(count: float, total: float) -> float:
+    """100 count / total, as sacrebleu computes it; in the other order when 100 x count overflows (an add-k
+    of 1e308 makes count and total huge, and their ratio 1)."""
+    value = 100.0 * count / total
+    return value if math.isfinite(value) else 100.0 * (count / total)
 
 
 @dataclass
@@ -174,10 +203,7 @@ def compute_bleu(correct: Sequence[float], total: Sequence[float], sys_len: int,
 
     correct, total: (max_order,) matched and total n-gram counts; sys_len, ref_len: summed lengths.
     """
-    if smooth_method not in SMOOTH_DEFAULTS:
-        raise ConfigError(f"unknown smoothing method {smooth_method!r}; choose one of {', '.join(SMOOTH_METHODS)}")
-    if smooth_value is None:
-        smooth_value = SMOOTH_DEFAULTS[smooth_method]
+    smooth_value = smoothing_value(smooth_method, smooth_value)
     correct, total = list(correct), list(total)
     bp = 1.0
     if sys_len < ref_len:
@@ -203,7 +229,7 @@ def compute_bleu(correct: Sequence[float], total: Sequence[float], sys_len: int,
             elif smooth_method == "floor":
                 precisions[n - 1] = 100.0 * smooth_value / total[n - 1]
         else:
-            precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1]
+            precisions[n - 1] = _percent(correct[n - 1], total[n - 1])
     score = bp * math.exp(sum([_log(p) for p in precisions[:eff_order]]) / eff_order)
     return BLEUScore(score, correct, total, precisions, bp, sys_len, ref_len)
 
@@ -218,9 +244,7 @@ class BLEU:
 
     def __init__(self, lowercase: bool = False, tokenize: str = "13a", smooth_method: str = "exp",
                  smooth_value: float | None = None, max_order: int = MAX_ORDER, effective_order: bool = False):
-        if smooth_method not in SMOOTH_DEFAULTS:
-            raise ConfigError(
-                f"unknown smoothing method {smooth_method!r}; choose one of {', '.join(SMOOTH_METHODS)}")
+        smoothing_value(smooth_method, smooth_value)  # refuse a bad method or value before any work
         if max_order < 1:
             raise ConfigError(f"max_order must be at least 1, got {max_order}")
         self.lowercase = lowercase

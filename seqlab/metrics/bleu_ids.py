@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 
 from seqlab.errors import DataError
-from seqlab.metrics.bleu import BLEU, MAX_ORDER, SMOOTH_DEFAULTS, BLEUScore, check_streams, compute_bleu
+from seqlab.metrics.bleu import BLEU, MAX_ORDER, BLEUScore, check_streams, compute_bleu, smoothing_value
 from seqlab.text.padding import pad_ids
 
 _LOG_ZERO = -9999999999.0  # sacrebleu's log(0)
@@ -125,10 +125,7 @@ def sentence_bleu_from_statistics(stats: torch.Tensor, smooth_method: str = "exp
 
     The arithmetic of :func:`seqlab.metrics.bleu.compute_bleu` (sacrebleu's), row by row.
     """
-    if smooth_method not in SMOOTH_DEFAULTS:
-        raise ValueError(f"unknown smoothing method {smooth_method!r}")
-    if smooth_value is None:
-        smooth_value = SMOOTH_DEFAULTS[smooth_method]
+    smooth_value = smoothing_value(smooth_method, smooth_value)
     stats = stats.to(torch.float64)
     sys_len, ref_len = stats[:, 0], stats[:, 1]
     correct = stats[:, 2:2 + max_order].clone()
@@ -143,7 +140,9 @@ def sentence_bleu_from_statistics(stats: torch.Tensor, smooth_method: str = "exp
     active = torch.cumprod((total > 0).to(torch.int64), 1).bool()  # the loop stops at the first empty order
     safe_total = torch.where(active, total, torch.ones_like(total))
     zero = (correct == 0) & active
-    precisions = torch.where(active, 100.0 * correct / safe_total, torch.zeros_like(total))
+    percent = 100.0 * correct / safe_total
+    percent = torch.where(percent.isfinite(), percent, 100.0 * (correct / safe_total))  # see bleu._percent
+    precisions = torch.where(active, percent, torch.zeros_like(total))
     if smooth_method == "exp":
         doublings = torch.cumsum(zero.to(torch.float64), 1)
         precisions = torch.where(zero, 100.0 / (torch.pow(2.0, doublings) * safe_total), precisions)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from seqlab.config import check_finite
 from seqlab.errors import ConfigError
+from seqlab.memory import check_fits, rnn_weight_count
 from seqlab.sentiment.data import FORMATS
 from seqlab.sentiment.model import ModelConfig
 
@@ -63,9 +65,10 @@ class SentimentConfig:
     patience: int = 5  # epochs without a better dev accuracy before stopping
     checkpoint_minutes: float = 10.0
     seed: int = 1
-    store_dtype: str = "float32"  # float16 halves model.pt (embeddings and weights; computed in float32)
+    store_dtype: str = "float32"  # float16 halves model.safetensors (embeddings and weights; computed in float32)
 
     def validate(self) -> None:
+        check_finite(self)
         checks = [
             (bool(self.train), "train (a file path) is required"),
             (self.format in FORMATS, f"format must be one of {', '.join(FORMATS)}"),
@@ -92,9 +95,24 @@ class SentimentConfig:
         self.model_config(2).validate()
 
     def model_config(self, vocab_size: int, fixed_rows: int = 0) -> ModelConfig:
+        """The architecture for a vocabulary of ``vocab_size`` words (the last ``fixed_rows`` of them fixed);
+        ConfigError when its float32 weights alone could not be allocated in the memory available."""
+        check_fits(4 * weight_count(self, vocab_size), f"a sentiment {self.model} model with emb_dim {self.emb_dim}, "
+                   f"hidden_size {self.hidden_size} and {vocab_size} words")
         return ModelConfig(vocab_size=vocab_size, fixed_rows=fixed_rows, num_classes=self.num_classes, kind=self.model,
                            emb_dim=self.emb_dim,
                            hidden_layers=self.hidden_layers, hidden_size=self.hidden_size, cell=self.cell,
                            num_layers=self.num_layers, bidirectional=self.bidirectional, pooling=self.pooling,
                            dropout=self.dropout, embedding_dropout=self.embedding_dropout,
                            word_dropout=self.word_dropout, freeze_embeddings=self.freeze_embeddings)
+
+
+def weight_count(cfg: SentimentConfig, vocab_size: int) -> int:
+    """A lower bound of the parameters (and fixed rows) of its model: the word vectors, the RNN or the hidden
+    layers, and the output layer, without biases (Python integers: no overflow, nothing allocated)."""
+    h = cfg.hidden_size
+    table = vocab_size * cfg.emb_dim
+    if cfg.model == "nbow":
+        hidden = cfg.emb_dim * h + (cfg.hidden_layers - 1) * h * h if cfg.hidden_layers else 0
+        return table + hidden + (h if cfg.hidden_layers else cfg.emb_dim) * cfg.num_classes
+    return table + rnn_weight_count(cfg.cell, cfg.emb_dim, h, cfg.num_layers, cfg.bidirectional) + h * cfg.num_classes

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from seqlab.config import check_finite
 from seqlab.errors import ConfigError
+from seqlab.memory import check_fits, rnn_weight_count
 from seqlab.seq2seq.attention import ATTENTION_KINDS
 from seqlab.seq2seq.model import ModelConfig
-from seqlab.seq2seq.search import PENALTIES
+from seqlab.seq2seq.search import PENALTIES, check_decoding
 from seqlab.text.subword import MODEL_TYPES
 
 TASKS = ("parallel", "tsv", "dates")
@@ -79,6 +81,7 @@ class Seq2SeqConfig:
     bleu_tokenize: str = "13a"
 
     def validate(self) -> None:
+        check_finite(self)
         checks = [
             (self.task in TASKS, f"task must be one of {', '.join(TASKS)}, got {self.task!r}"),
             (self.task != "parallel" or (self.train_src and self.train_tgt and self.valid_src and self.valid_tgt),
@@ -115,9 +118,30 @@ class Seq2SeqConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        check_decoding(self.beam, 1, self.alpha, self.coverage_beta, self.penalty, self.max_len_ratio,
+                       self.max_len_offset)
+        self.check_memory(8, 8)  # the smallest vocabularies: absurd sizes are refused before any data is read
+
+    def check_memory(self, src_vocab: int, tgt_vocab: int) -> None:
+        """ConfigError when the model's float32 weights alone could not be allocated in the memory available."""
+        check_fits(4 * weight_count(self, src_vocab, tgt_vocab), f"a seq2seq model with hidden_size "
+                   f"{self.hidden_size}, emb_dim {self.emb_dim} and vocabularies of {src_vocab} and {tgt_vocab}")
 
     def model_config(self, src_vocab: int, tgt_vocab: int) -> ModelConfig:
+        """The architecture for these vocabulary sizes (after :meth:`check_memory`: nothing is allocated yet)."""
+        self.check_memory(src_vocab, tgt_vocab)
         return ModelConfig(src_vocab=src_vocab, tgt_vocab=tgt_vocab, cell=self.cell, emb_dim=self.emb_dim,
                            hidden_size=self.hidden_size, enc_layers=self.enc_layers, dec_layers=self.dec_layers,
                            dropout=self.dropout, attention=self.attention, input_feeding=self.input_feeding,
                            tie_embeddings=self.tie_embeddings)
+
+
+def weight_count(cfg: Seq2SeqConfig, src_vocab: int, tgt_vocab: int) -> int:
+    """A lower bound of the parameters of its Seq2Seq model: embeddings, both RNNs, bridge, attention
+    combination and output layer, without biases (Python integers: no overflow, nothing allocated)."""
+    h = cfg.hidden_size
+    encoder = rnn_weight_count(cfg.cell, cfg.emb_dim, h, cfg.enc_layers, bidirectional=True)
+    decoder = rnn_weight_count(cfg.cell, cfg.emb_dim + (h if cfg.input_feeding else 0), h, cfg.dec_layers)
+    embeddings = (src_vocab + tgt_vocab) * cfg.emb_dim
+    output = 0 if cfg.tie_embeddings else h * tgt_vocab
+    return embeddings + encoder + decoder + 2 * h * cfg.dec_layers * h + 3 * h * h + output

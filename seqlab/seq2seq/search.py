@@ -24,15 +24,42 @@ all sentences are done.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
 
+from seqlab.errors import ConfigError
 from seqlab.seq2seq.model import Seq2Seq, map_state
 from seqlab.text.subword import BOS, EOS, PAD
 
 PENALTIES = ("length", "gnmt")
 NEG_INF = float("-inf")
 COVERAGE_FLOOR = 1e-20  # a source position never attended costs beta * log(1e-20), not -inf
+MAX_ALPHA = 5.0  # |y|^alpha stays finite in float32 for any output length below 10^7
+MAX_LEN_RATIO = 100.0  # the output-length limit: ratio x source length + offset (tokens are kept for all steps)
+MAX_LEN_OFFSET = 10_000
+
+
+def check_decoding(beam: int = 5, nbest: int = 1, alpha: float = 0.7, beta: float = 0.0, penalty: str = "length",
+                   max_len_ratio: float = 1.5, max_len_offset: int = 10) -> None:
+    """ConfigError naming the first setting of a search that would decode garbage (a NaN or infinite score,
+    an unbounded output length) or cannot run; the arguments are those of :func:`beam_search`."""
+    checks = [
+        (isinstance(beam, Integral) and beam >= 1, f"the beam size must be an integer >= 1, got {beam!r}"),
+        (isinstance(nbest, Integral) and 1 <= nbest <= max(beam, 1),
+         f"nbest must be an integer in [1, beam] (beam {beam}), got {nbest!r}"),
+        (0 <= alpha <= MAX_ALPHA, f"the length-penalty exponent alpha must be in [0, {MAX_ALPHA:g}] "
+                                  f"(0: no normalisation), got {alpha!r}"),
+        (0 <= beta < float("inf"), f"the coverage penalty beta must be >= 0 and finite (0: off), got {beta!r}"),
+        (penalty in PENALTIES, f"unknown length penalty {penalty!r}; choose one of {', '.join(PENALTIES)}"),
+        (0 <= max_len_ratio <= MAX_LEN_RATIO,
+         f"max_len_ratio must be in [0, {MAX_LEN_RATIO:g}], got {max_len_ratio!r}"),
+        (isinstance(max_len_offset, Integral) and 0 <= max_len_offset <= MAX_LEN_OFFSET,
+         f"max_len_offset must be an integer in [0, {MAX_LEN_OFFSET}], got {max_len_offset!r}"),
+    ]
+    for ok, message in checks:  # NaN fails every comparison above, so it is refused too
+        if not ok:
+            raise ConfigError(message)
 
 
 def length_penalty(lengths: torch.Tensor, alpha: float, kind: str = "length") -> torch.Tensor:
@@ -92,6 +119,7 @@ def _expand(t: torch.Tensor, k: int) -> torch.Tensor:
 def greedy_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 1.5,
                   max_len_offset: int = 10) -> SearchResult:
     """The argmax token at every step, until EOS (forced at the maximum length)."""
+    check_decoding(max_len_ratio=max_len_ratio, max_len_offset=max_len_offset)
     b = src.shape[0]
     memory, mask, state = model.encode(src, src_lengths)
     keys = model.keys(memory)
@@ -135,11 +163,7 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, be
                 max_len_offset: int = 10, beta: float = 0.0) -> SearchResult:
     """Length-normalised beam search (with coverage penalty ``beta`` > 0); returns the ``nbest`` (<= beam)
     best finished hypotheses."""
-    if beam < 1 or not 1 <= nbest <= beam:
-        raise ValueError(f"need beam >= 1 and 1 <= nbest <= beam, got beam {beam}, nbest {nbest}")
-    if beta < 0:
-        raise ValueError(f"the coverage penalty beta must be >= 0, got {beta}")
-    length_penalty(torch.ones(1), alpha, penalty)  # validates the kind
+    check_decoding(beam, nbest, alpha, beta, penalty, max_len_ratio, max_len_offset)
     b, k, device = src.shape[0], beam, src.device
     memory, mask, state = model.encode(src, src_lengths)
     keys = model.keys(memory)

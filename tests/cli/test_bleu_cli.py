@@ -122,3 +122,35 @@ def test_missing_file(files, tmp_path):
 def test_no_reference_given(files):
     result = run(files["hyp"])
     assert result.exit_code == 2 and "REFERENCES" in result.output
+
+
+@pytest.mark.parametrize("options,fragment", [
+    (["--smooth", "floor", "--smooth-value", "-1"], "floor smoothing needs a value in [0, 1]"),  # was: math error
+    (["--smooth", "floor", "--smooth-value", "nan"], "got nan"),  # was: BLEU = nan
+    (["--smooth", "floor", "--smooth-value", "5", "--max-order", "2"], "got 5.0"),  # was: BLEU = 158.11
+    (["--smooth", "add-k", "--smooth-value", "inf"], "add-k smoothing needs a finite k >= 0"),  # was: BLEU = nan
+    (["--smooth", "add-k", "--smooth-value", "-0.5"], "got -0.5"),
+    (["--smooth-value", "0.3"], "smoothing 'exp' takes no value"),  # was: silently ignored
+    (["--smooth", "none", "--smooth-value", "0.3"], "smoothing 'none' takes no value"),
+])
+def test_bad_smoothing_values_are_one_line_errors(tmp_path, options, fragment):
+    hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
+    hyp.write_text("a b\n", encoding="utf-8")  # one unigram match, no bigram: the floor value is used
+    ref.write_text("a c\n", encoding="utf-8")
+    for device in ("cpu", "auto"):
+        message = error_of(run(hyp, ref, *options, "--device", device))
+        assert message.startswith("seqlab: error: ") and fragment in message, message
+
+
+@pytest.mark.parametrize("options", [["--smooth", "floor", "--smooth-value", "0"],
+                                     ["--smooth", "floor", "--smooth-value", "1"],
+                                     ["--smooth", "add-k", "--smooth-value", "0"]])
+def test_smoothing_values_at_the_bounds_are_scored(tmp_path, options):
+    hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
+    hyp.write_text("a b\n", encoding="utf-8")
+    ref.write_text("a c\n", encoding="utf-8")
+    result = run(hyp, ref, *options, "--max-order", "2", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    score = json.loads(result.output)["score"]
+    expected = sacrebleu.BLEU(smooth_method=options[1], smooth_value=float(options[3]), max_ngram_order=2)
+    assert score == pytest.approx(expected.corpus_score(["a b"], [["a c"]]).score) and 0 <= score <= 100

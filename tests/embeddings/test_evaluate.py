@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -343,3 +344,19 @@ def test_simlex_from_shared_data_equals_gensim(pair):
     assert result.spearman == pytest.approx(spearman.statistic, abs=1e-6)
     assert result.pearson == pytest.approx(pearson.statistic, abs=1e-6)
     assert 100 * result.oov_ratio == pytest.approx(oov_percent)
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", "-inf", "NaN"])
+def test_a_non_finite_pair_score_names_the_line(tmp_path, score):
+    kv = KeyedVectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    path = write(tmp_path / "pairs.tsv", f"a\tb\t1.0\nb\tc\t{score}\na\tc\t2.0\n")
+    with pytest.raises(DataError, match=r"pairs\.tsv: line 2: the score of b c is .*, not a finite number"):
+        evaluate_similarity(kv, path)
+
+
+def test_a_correlation_needs_two_different_scores(tmp_path):
+    kv = KeyedVectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    for text, message in [("a\tb\t1.0\n", "the 1 usable word pair(s) all have the score 1.0"),
+                          ("a\tb\t3.0\nb\tc\t3.0\n", "the 2 usable word pair(s) all have the score 3.0")]:
+        with pytest.raises(DataError, match=re.escape(f"pairs.tsv: {message}")):
+            evaluate_similarity(kv, write(tmp_path / "pairs.tsv", text))

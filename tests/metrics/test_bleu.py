@@ -213,3 +213,27 @@ def test_multi30k_sentence_parity(multi30k, smooth):
     theirs = sacrebleu.BLEU(smooth_method=smooth, effective_order=True)
     for i, score in enumerate(ours):
         assert_same(score, theirs.sentence_score(hyps[i], [en[i], second[i]]))
+
+
+@pytest.mark.parametrize("method,value,fragment", [
+    ("floor", -1.0, "floor smoothing needs a value in [0, 1]"), ("floor", float("nan"), "got nan"),
+    ("floor", 1.5, "got 1.5"), ("add-k", float("inf"), "add-k smoothing needs a finite k >= 0"),
+    ("add-k", -1.0, "got -1.0"), ("exp", 0.1, "smoothing 'exp' takes no value"),
+    ("none", 0.0, "smoothing 'none' takes no value"), ("laplace", None, "unknown smoothing method 'laplace'"),
+])
+def test_smoothing_values_are_validated_everywhere(method, value, fragment):
+    """compute_bleu, BLEU and the token-id BLEU refuse what would give a math error, nan or a score over 100."""
+    import torch
+
+    from seqlab.metrics.bleu_ids import corpus_bleu_ids, sentence_bleu_from_statistics
+
+    calls = [lambda: compute_bleu([1, 0, 0, 0], [2, 1, 0, 0], 2, 2, method, value),
+             lambda: BLEU(smooth_method=method, smooth_value=value),
+             lambda: sentence_bleu("a b", ["a c"], smooth_method=method, smooth_value=value),
+             lambda: sentence_bleu_from_statistics(torch.tensor([[2, 2, 1, 0, 0, 0, 2, 1, 0, 0]]), method, value),
+             lambda: corpus_bleu_ids(torch.tensor([[1, 2]]), torch.tensor([2]), torch.tensor([[1, 3]]),
+                                     torch.tensor([2]), method, value)]
+    for call in calls:
+        with pytest.raises(ConfigError) as info:
+            call()
+        assert fragment in str(info.value)

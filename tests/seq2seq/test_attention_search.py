@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from seqlab.errors import ConfigError
 from seqlab.seq2seq.attention import Attention, masked_softmax
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
 from seqlab.seq2seq.search import beam_search, coverage_penalty, greedy_search, length_penalty, max_lengths
@@ -142,7 +143,7 @@ def test_coverage_penalty_changes_the_choice_and_follows_the_beams():
             assert float(found.log_probs[i, k]) == pytest.approx(float(model.score(one, lengths[i:i + 1],
                                                                                    torch.tensor([seq]))[0]), abs=1e-4)
     assert plain.best() != found.best()
-    with pytest.raises(ValueError, match="beta must be >= 0"):
+    with pytest.raises(ConfigError, match="beta must be >= 0"):
         beam_search(model, src, lengths, beam=3, beta=-0.1)
 
 
