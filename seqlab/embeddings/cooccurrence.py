@@ -12,7 +12,10 @@ made as tensors and keyed by the unordered pair, min(a, b) * V + max(a, b) (X is
 each pair is kept once); ``torch.unique`` and ``index_add_`` sum equal keys. Chunk results are
 buffered and merged (concatenate, unique, sum) whenever the buffer outgrows the merged part, so
 memory stays within a few times the final matrix plus one chunk. The same code runs on the CPU and
-the GPU; sums are float64 like cooccur.c's ``real``.
+the GPU; sums are float64 like cooccur.c's ``real``. An encoded corpus is read a chunk at a time
+(:func:`count_encoded_pairs`), so it is never in memory or on the device whole. The matrix itself is:
+about 16 bytes per distinct pair (3x that while merging), where cooccur.c spills sorted runs to
+overflow files once its memory limit is reached; a vocabulary of V words has at most V (V + 1) / 2.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import torch
 
 from seqlab.errors import DataError
 from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.text.vocab import EncodedCorpus
 from seqlab.training import progress_bar
 
 COOC_KIND = "seqlab.cooccurrence"
@@ -52,11 +56,32 @@ def count_pairs(ids: torch.Tensor, line: torch.Tensor, vocab_size: int, window: 
     the summed weights (1/d, or 1) of the pairs of positions p < q <= p + window in the same line
     holding {i, j}. See :class:`Cooccurrence` for X itself.
     """
+    return _count(lambda lo, hi: (ids[lo:hi].long(), line[lo:hi].long()), ids.shape[0], ids.device, vocab_size,
+                  window, distance_weighting, chunk_tokens, quiet)
+
+
+def count_encoded_pairs(data: EncodedCorpus, vocab_size: int, window: int, distance_weighting: bool = True,
+                        chunk_tokens: int = 1 << 18, device: torch.device | str = "cpu",
+                        quiet: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`count_pairs` over an encoded corpus (lines are its sentences), read a chunk at a time:
+    the corpus never has to be in memory, or on the device, as a whole."""
+    device = torch.device(device)
+    starts = torch.from_numpy(np.asarray(data.starts, dtype=np.int64)).to(device)
+
+    def fetch(lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = torch.from_numpy(np.asarray(data.ids[lo:hi])).to(device).long()
+        line = torch.searchsorted(starts, torch.arange(lo, hi, device=device), right=True)
+        return ids, line
+
+    return _count(fetch, len(data.ids), device, vocab_size, window, distance_weighting, chunk_tokens, quiet)
+
+
+def _count(fetch, n: int, device: torch.device, vocab_size: int, window: int, distance_weighting: bool,
+           chunk_tokens: int, quiet: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The counting loop of :func:`count_pairs`; ``fetch(lo, hi)`` gives positions [lo, hi) as (ids, line)
+    int64 tensors on ``device``. Each chunk fetches its positions plus the ``window`` after them."""
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
-    device = ids.device
-    ids, line = ids.long(), line.long()
-    n = ids.shape[0]
     offsets = torch.arange(1, window + 1, device=device)
     weights = (1.0 / offsets.double()) if distance_weighting else torch.ones(window, dtype=torch.float64,
                                                                             device=device)
@@ -68,10 +93,11 @@ def count_pairs(ids: torch.Tensor, line: torch.Tensor, vocab_size: int, window: 
     with progress_bar(n, "co-occurrences", "word", quiet) as bar:
         for start in range(0, n, chunk_tokens):
             stop = min(start + chunk_tokens, n)
-            left = torch.arange(start, stop, device=device).unsqueeze(1)  # (C, 1)
+            ids, line = fetch(start, min(stop + window, n))  # local position i is corpus position start + i
+            left = torch.arange(0, stop - start, device=device).unsqueeze(1)  # (C, 1)
             right = left + offsets  # (C, W): each pair is counted once, from its left position
-            valid = right < n
-            right = right.clamp_max(n - 1)
+            valid = right < ids.shape[0]
+            right = right.clamp_max(ids.shape[0] - 1)
             valid &= line[right] == line[left]
             a, b = ids[left].expand_as(right)[valid], ids[right][valid]
             key = torch.minimum(a, b) * vocab_size + torch.maximum(a, b)

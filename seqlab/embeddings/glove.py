@@ -30,7 +30,6 @@ The co-occurrence counts come from
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -40,20 +39,24 @@ from typing import Any
 import torch
 
 from seqlab.device import make_generator, resolve_device, synchronize
-from seqlab.embeddings.cooccurrence import Cooccurrence, count_pairs
+from seqlab.embeddings import limits
+from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word2vec import EncodedCorpus, _counted
 from seqlab.embeddings.word2vec_io import config_file, default_corpus
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import DataError
 from seqlab.io import load_checkpoint, save_checkpoint
-from seqlab.text.corpus import Corpus
+from seqlab.text.corpus import Corpus, corpus_name
 from seqlab.text.vocab import Vocab
-from seqlab.training import CheckpointClock, progress_bar, set_postfix
+from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
 
 CHECKPOINT_KIND = "seqlab.glove"
 BLOCK_STEPS = 64  # steps between two host synchronisations (progress bar, checkpoints)
 # the settings a co-occurrence matrix depends on: a saved one is reused only when they match
 COUNT_SETTINGS = ("window", "distance_weighting", "min_count", "max_vocab", "lowercase", "max_sentence_length")
+MAX_BATCH = 1 << 20  # entries per step (see GloveConfig.validate)
+STEP_BYTES = 40  # per entry and dimension in a step: gathered rows, gradients, steps and their squares
+COUNT_PAIRS = (1 << 23, 1 << 26)  # the most pairs a counting chunk makes at once: CPU, GPU (~40 bytes each)
 
 
 @dataclass(frozen=True)
@@ -80,29 +83,28 @@ class GloveConfig:
     checkpoint_entries: int = 0  # also checkpoint every N trained entries (0: off)
 
     def validate(self) -> None:
-        checks = [
-            (self.dim >= 1, "dim must be at least 1"),
-            (self.window >= 1, "window must be at least 1"),
+        """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
+        limits.check(limits.finite(x_max=self.x_max, alpha=self.alpha, eta=self.eta, grad_clip=self.grad_clip,
+                                   checkpoint_minutes=self.checkpoint_minutes) + [
+            *limits.shared_checks(self),
             (self.x_max > 0, "x_max must be positive"),
             (self.alpha > 0, "alpha must be positive"),
-            (self.epochs >= 1, "epochs must be at least 1"),
             (self.eta > 0, "eta must be positive"),
             (self.grad_clip > 0, "grad_clip must be positive"),
-            (self.min_count >= 1, "min_count must be at least 1"),
-            (self.max_vocab >= 0, "max_vocab must be >= 0"),
-            (self.batch_size >= 0, "batch_size must be >= 0"),
-            (self.max_sentence_length >= 1, "max_sentence_length must be at least 1"),
+            limits.at_most("batch_size", self.batch_size, MAX_BATCH, "a step holds several batch_size x dim "
+                           "tables; the defaults are 4,096 on the CPU, 16,384 on a GPU"),
             (self.count_chunk_tokens >= 0, "count_chunk_tokens must be >= 0"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+            (self.checkpoint_entries >= 0, "checkpoint_entries must be >= 0"),
+        ])
 
     def batch_for(self, device: torch.device) -> int:
         return self.batch_size or (16384 if device.type == "cuda" else 4096)
 
     def chunk_for(self, device: torch.device) -> int:
-        return self.count_chunk_tokens or (1 << 22 if device.type == "cuda" else 1 << 18)
+        """Positions per counting chunk, at most ``COUNT_PAIRS`` // window of them (a chunk makes
+        chunk x window pairs at once)."""
+        chunk = self.count_chunk_tokens or (1 << 22 if device.type == "cuda" else 1 << 18)
+        return max(1, min(chunk, COUNT_PAIRS[device.type == "cuda"] // self.window))
 
     def count_settings(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COUNT_SETTINGS}
@@ -145,6 +147,10 @@ class Glove:
         self.device = resolve_device(device)
         gen = make_generator(config.seed, self.device)
         vsize, dim = len(vocab), config.dim
+        batch = min(config.batch_for(self.device), vsize * vsize)  # a step takes at most every entry of X
+        limits.check_fits([limits.tables(dim, vsize, 5, "w, w~, their AdaGrad sums, and the vectors returned"),
+                           (STEP_BYTES * batch * dim, f"batch_size {batch:,} x dim {dim:,} x {STEP_BYTES} bytes of "
+                            "step temporaries", "lower --batch-size or --dim")], self.device)
 
         def uniform(*shape: int) -> torch.Tensor:  # glove.c: (rand() / RAND_MAX - 0.5) / vector_size
             return (torch.rand(*shape, generator=gen, device=self.device) - 0.5) / dim
@@ -212,6 +218,16 @@ class Glove:
         self.context_bias.index_add_(0, cols, fdiff / (self.context_bias_gradsq[cols] - sq_b).sqrt(), alpha=-1.0)
         return 0.5 * (fdiff * diff).sum()
 
+    def _tables(self) -> tuple[torch.Tensor, ...]:
+        return tuple(getattr(self, name) for name in self._TENSORS)
+
+    def _check_finite(self, losses: dict[str, Any], tables: tuple[torch.Tensor, ...], where: str,
+                      checkpoint: Path | None) -> None:
+        """Raise DivergedError when a loss or a table is NaN or infinite (before it can be saved)."""
+        bad = nonfinite(losses, list(tables))
+        if bad:
+            raise diverged(bad, where, checkpoint, f"--eta, now {self.config.eta:g}")
+
     def _permutation(self, nnz: int, epoch: int) -> torch.Tensor:
         """The order of the entries in ``epoch``; one generator per epoch makes resume exact."""
         gen = make_generator(self.config.seed * 100_003 + epoch + 1, self.device)
@@ -224,7 +240,9 @@ class Glove:
 
         With ``checkpoint_path`` the full state is saved atomically every ``checkpoint_minutes`` /
         ``checkpoint_entries`` (at a block boundary) and :meth:`from_state_dict` resumes it exactly.
-        ``stop_after_entries`` interrupts (KeyboardInterrupt) after a checkpoint, for tests.
+        ``stop_after_entries`` interrupts (KeyboardInterrupt) after a checkpoint, for tests. A
+        non-finite cost (read once per block), or non-finite tables at a checkpoint or at the end,
+        stops training with a DivergedError before anything is saved.
         Returns ``seconds``, ``entries``, ``entries_per_second`` and ``loss`` (J/2 per entry, last epoch).
         """
         cfg, dev = self.config, self.device
@@ -246,6 +264,7 @@ class Glove:
         t0, done0 = time.perf_counter(), self.entries_done
         epoch_loss = torch.zeros((), dtype=torch.float64, device=dev)
         reported = float("nan")
+        checkpoint = Path(checkpoint_path) if checkpoint_path is not None else None
         try:
             while self.epoch < cfg.epochs:
                 order = self._permutation(nnz, self.epoch)
@@ -256,6 +275,8 @@ class Glove:
                     for s in range(self.step, last):
                         take = order[s * batch:(s + 1) * batch]
                         epoch_loss += self.adagrad_step(rows[take], cols[take], log_x[take], f_x[take])
+                    where = f"in epoch {self.epoch + 1} (after {min(last * batch, nnz):,} of {nnz:,} entries)"
+                    self._check_finite({"cost": epoch_loss}, (), where, checkpoint)
                     self.step = last
                     self.entries_done = self.epoch * nnz + min(last * batch, nnz)
                     if self.step == n_steps:
@@ -265,8 +286,9 @@ class Glove:
                     if not quiet:
                         set_postfix(bar, cost=reported, epoch=min(self.epoch + 1, cfg.epochs))
                     interrupt = stop_after_entries is not None and self.entries_done >= stop_after_entries
-                    if checkpoint_path is not None and (clock.due(self.entries_done) or interrupt):
-                        save_checkpoint(self.state_dict(), checkpoint_path)
+                    if checkpoint is not None and (clock.due(self.entries_done) or interrupt):
+                        self._check_finite({}, self._tables(), where, checkpoint)
+                        save_checkpoint(self.state_dict(), checkpoint)
                     if interrupt:
                         raise KeyboardInterrupt
                     if self.step == 0:
@@ -274,6 +296,7 @@ class Glove:
         finally:
             bar.close()
         synchronize(dev)
+        self._check_finite({}, (self.weight, self.context), "by the end of training", checkpoint)
         seconds = time.perf_counter() - t0
         done = self.entries_done - done0
         return {"seconds": seconds, "entries": done, "entries_per_second": done / max(seconds, 1e-9),
@@ -286,14 +309,15 @@ def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveCo
                         quiet: bool = False) -> Cooccurrence:
     """Build the vocabulary (unless given) and count X over the corpus file, on ``device``."""
     dev = resolve_device(device)
-    sentences = Corpus(str(corpus), config.lowercase, config.max_sentence_length)
-    if vocab is None:
-        vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
-                            source=str(corpus))
-    data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), vocab)
-    keys, sums = count_pairs(torch.as_tensor(data.ids, device=dev), torch.as_tensor(data.sentence, device=dev),
-                             len(vocab), config.window, config.distance_weighting, config.chunk_for(dev), quiet)
-    settings = {**config.count_settings(), "corpus": str(Path(corpus).resolve()), "tokens": len(data.ids)}
+    config.validate()  # before reading the corpus
+    with Corpus(str(corpus), config.lowercase, config.max_sentence_length) as sentences:
+        if vocab is None:
+            vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
+                                source=str(corpus))
+        data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), vocab)
+    keys, sums = count_encoded_pairs(data, len(vocab), config.window, config.distance_weighting,
+                                     config.chunk_for(dev), dev, quiet)
+    settings = {**config.count_settings(), "corpus": corpus_name(corpus), "tokens": len(data.ids)}
     return Cooccurrence(vocab.words, vocab.counts, vocab.total_words, keys.cpu(), sums.cpu(), settings)
 
 
@@ -318,19 +342,19 @@ def train_glove(corpus: str | os.PathLike, config: GloveConfig = GloveConfig(), 
     and ``config``.
     """
     dev = resolve_device(device)
-    corpus_name = str(Path(corpus).resolve())
+    name = corpus_name(corpus)
     model: Glove | None = None
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         state = load_checkpoint(checkpoint_path)
-        if (state.get("corpus") or corpus_name) != corpus_name:
-            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {corpus_name}; "
+        if (state.get("corpus") or name) != name:
+            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {name}; "
                             "give the same corpus or drop --resume")
         model = Glove.from_state_dict(state, dev)
         config = model.config
     t0 = time.perf_counter()
     if cooc_path is not None and Path(cooc_path).exists():
         cooc = Cooccurrence.load(cooc_path)
-        _reusable(cooc, config, corpus_name, cooc_path)
+        _reusable(cooc, config, name, cooc_path)
     else:
         cooc = count_cooccurrences(corpus, config, dev, model.vocab if model else None, quiet)
         if cooc_path is not None:
@@ -342,12 +366,10 @@ def train_glove(corpus: str | os.PathLike, config: GloveConfig = GloveConfig(), 
         model = Glove(vocab, config, dev)
     elif model.vocab.words != vocab.words:
         raise DataError(f"{cooc_path}: its vocabulary differs from the checkpoint's; drop --resume or --cooc")
-    model.corpus = corpus_name
+    model.corpus = name
     rows, cols, values = cooc.entries(dev)
     stats: dict[str, Any] = dict(model.train(rows, cols, values, quiet=quiet, checkpoint_path=checkpoint_path))
     stats.update(count_seconds=count_seconds, nnz=int(rows.shape[0]), vocab_size=len(vocab), config=model.config)
-    if not math.isfinite(float(model.weight.abs().max() + model.context.abs().max())):
-        raise DataError("training diverged (non-finite vectors); lower --eta or raise --x-max")
     return model.keyed_vectors(), stats
 
 

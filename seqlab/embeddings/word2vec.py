@@ -20,21 +20,20 @@ word2vec.c's own update order: one thread per slice of the block, each decision 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from seqlab.device import make_generator, resolve_device, synchronize
+from seqlab.embeddings import limits
 from seqlab.embeddings.huffman import build_huffman
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.sampling import NoiseSampler, keep_probabilities, reduced_windows
+from seqlab.embeddings.sampling import SEGMENT_TOKENS, KeptTokens, NoiseSampler, keep_probabilities, reduced_windows
 from seqlab.embeddings.word2vec_math import (
     cbow_step,
     hs_targets,
@@ -42,16 +41,18 @@ from seqlab.embeddings.word2vec_math import (
     skipgram_hs_step,
     skipgram_step,
 )
-from seqlab.embeddings.word2vec_native import NativeTables, native_available, train_block
+from seqlab.embeddings.word2vec_native import NativeTables, announce_fallback, native_available, train_block
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import load_checkpoint, save_checkpoint
-from seqlab.text.corpus import Corpus
-from seqlab.text.vocab import Vocab
-from seqlab.training import CheckpointClock, progress_bar, set_postfix
+from seqlab.text.corpus import Corpus, corpus_name
+from seqlab.text.vocab import EncodedCorpus, Vocab
+from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
 
 CHECKPOINT_KIND = "seqlab.word2vec"
 BLOCK_STEPS = 32  # steps made in bulk between two host synchronisations
 LOSS_STRIDE = 8  # the C kernel estimates the progress bar's loss from every 8th centre word
+MAX_BATCH = 1 << 16  # centre words per step (see Word2VecConfig.validate)
+WINDOW_SLOT_BYTES = 40  # a block's windows: positions, word ids, sentence ids, masks (int64s and bools)
 
 
 @dataclass(frozen=True)
@@ -80,26 +81,27 @@ class Word2VecConfig:
     cpu_kernel: str = "auto"  # auto: the C kernel when it builds, else torch | native | torch
 
     def validate(self) -> None:
-        checks = [
+        """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
+        ns = self.loss == "ns"
+        limits.check(limits.finite(ns_exponent=self.ns_exponent, sample=self.sample, alpha=self.alpha,
+                                   min_alpha=self.min_alpha, checkpoint_minutes=self.checkpoint_minutes) + [
             (self.model in ("sg", "cbow"), f"model must be sg or cbow, got {self.model!r}"),
             (self.loss in ("ns", "hs"), f"loss must be ns or hs, got {self.loss!r}"),
-            (self.dim >= 1, "dim must be at least 1"),
-            (self.window >= 1, "window must be at least 1"),
-            (self.loss != "ns" or self.negative >= 1, "negative must be at least 1 with loss ns"),
-            (self.min_count >= 1, "min_count must be at least 1"),
-            (self.max_vocab >= 0, "max_vocab must be >= 0"),
+            *limits.shared_checks(self),
+            (not ns or self.negative >= 1, "negative must be at least 1 with loss ns"),
+            limits.at_most("negative", self.negative if ns else 0, limits.MAX_NEGATIVE, "each negative sample "
+                           "costs a full update of every pair; the paper uses 5-20, 2-5 on large corpora"),
+            limits.at_most("|ns_exponent|", abs(self.ns_exponent), 10, "the noise distribution is count ** "
+                           "ns_exponent, which overflows beyond; word2vec.c uses 0.75"),
             (self.sample >= 0, "sample must be >= 0"),
-            (self.epochs >= 1, "epochs must be at least 1"),
             (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha, "need 0 <= min_alpha <= alpha, alpha > 0"),
-            (self.batch_size >= 0, "batch_size must be >= 0"),
+            limits.at_most("batch_size", self.batch_size, MAX_BATCH, f"a block of {BLOCK_STEPS} steps holds "
+                           "batch_size x 2 x window context slots; the defaults are 512 on the CPU, 8,192 on a GPU"),
             (self.max_row_hits >= 0, "max_row_hits must be >= 0"),
-            (self.max_sentence_length >= 1, "max_sentence_length must be at least 1"),
+            (self.checkpoint_words >= 0, "checkpoint_words must be >= 0"),
             (self.cpu_kernel in ("auto", "native", "torch"),
              f"cpu_kernel must be auto, native or torch, got {self.cpu_kernel!r}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        ])
 
     def batch_for(self, device: torch.device) -> int:
         return self.batch_size or (8192 if device.type == "cuda" else 512)
@@ -115,36 +117,6 @@ def learning_rate(config: Word2VecConfig, progress: float | torch.Tensor) -> flo
     return config.alpha - (config.alpha - config.min_alpha) * progress
 
 
-@dataclass
-class EncodedCorpus:
-    """A corpus as word ids: ``ids`` (N,) int32 with out-of-vocabulary words removed, ``sentence``
-    (N,) int32 sentence number of each token, and ``raw_words``, the token count before removal."""
-
-    ids: np.ndarray
-    sentence: np.ndarray
-    raw_words: int
-
-    @classmethod
-    def encode(cls, sentences: Iterable[list[str]], vocab: Vocab) -> EncodedCorpus:
-        chunks: list[np.ndarray] = []
-        lengths: list[int] = []
-        raw = 0
-
-        def counted() -> Iterator[list[str]]:
-            nonlocal raw
-            for sentence in sentences:
-                raw += len(sentence)
-                yield sentence
-
-        for ids in vocab.encode(counted()):
-            if len(ids):
-                chunks.append(ids)
-                lengths.append(len(ids))
-        ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
-        sentence_ids = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-        return cls(ids, sentence_ids, raw)
-
-
 class Word2Vec:
     """The two embedding tables and the training loop.
 
@@ -158,6 +130,11 @@ class Word2Vec:
         self.device = resolve_device(device)
         gen = make_generator(config.seed, self.device)
         vsize, dim = len(vocab), config.dim
+        slots = config.batch_for(self.device) * BLOCK_STEPS * 2 * config.window
+        limits.check_fits([limits.tables(dim, vsize, 3, "input, output, and the vectors returned"),
+                           (WINDOW_SLOT_BYTES * slots, f"batch_size {config.batch_for(self.device):,} x "
+                            f"{BLOCK_STEPS} steps x 2 x window {config.window:,} context slots x "
+                            f"{WINDOW_SLOT_BYTES} bytes", "lower --batch-size or --window")], self.device)
         self.w_in = (torch.rand(vsize, dim, generator=gen, device=self.device) - 0.5) / dim
         n_out = vsize if config.loss == "ns" else max(vsize - 1, 1)
         self.w_out = torch.zeros(n_out, dim, device=self.device)
@@ -186,6 +163,8 @@ class Word2Vec:
             elif config.cpu_kernel == "native":
                 raise ConfigError(f"cpu_kernel native: the C kernel is unavailable here ({why}); "
                                   "use cpu_kernel auto or torch")
+            else:
+                announce_fallback(why)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -223,11 +202,13 @@ class Word2Vec:
         return KeyedVectors(self.vocab.words, self.w_in.detach().cpu().clone(), self.vocab.counts)
 
     # ---- training ----------------------------------------------------------------------------
-    def _subsample(self, ids: torch.Tensor, epoch: int) -> torch.Tensor:
-        """Positions (M,) of the tokens kept this epoch; a generator per epoch makes resume exact."""
+    def _kept_tokens(self, data: EncodedCorpus, epoch: int) -> KeptTokens:
+        """The tokens kept this epoch, streamed; a generator per epoch makes resume exact. On the CPU
+        the corpus is subsampled in segments (the same draws, bounded memory); a CUDA generator draws
+        differently in pieces, so the GPU subsamples the whole corpus at once, on the device."""
         gen = make_generator(self.config.seed * 100_003 + epoch + 1, self.device)
-        keep = torch.rand(ids.shape[0], generator=gen, device=self.device) < self.keep_prob[ids]
-        return keep.nonzero().squeeze(1)
+        segment = SEGMENT_TOKENS if self.device.type == "cpu" else len(data.ids)
+        return KeptTokens(data, self.keep_prob, gen, segment)
 
     def _windows(self, ids_k: torch.Tensor, sent_k: torch.Tensor, start: int, stop: int
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -316,65 +297,87 @@ class Word2Vec:
 
         Work is made in blocks of ``BLOCK_STEPS`` steps of centre words: one host
         synchronisation per block (to cut it into steps and read the loss), none per step; with
-        the C kernel, one kernel call per block. With ``checkpoint_path``, the
-        full state is saved atomically at a block boundary every ``checkpoint_minutes`` /
-        ``checkpoint_words``, and :meth:`from_state_dict` resumes it exactly. ``stop_after_words``
+        the C kernel, one kernel call per block. The epoch's kept tokens stream through
+        :class:`~seqlab.embeddings.sampling.KeptTokens`, so memory does not grow with the corpus
+        on the CPU. With ``checkpoint_path``, the full state is saved atomically at a block
+        boundary every ``checkpoint_minutes`` / ``checkpoint_words``, and :meth:`from_state_dict`
+        resumes it exactly. A non-finite loss (or non-finite tables at a checkpoint or at the end)
+        stops training with a DivergedError before anything is saved. ``stop_after_words``
         interrupts (KeyboardInterrupt) after a checkpoint once that many words are done, for tests.
         """
         cfg, dev = self.config, self.device
         if len(data.ids) < 2:
             raise DataError("the corpus has fewer than two in-vocabulary tokens; nothing to train on")
-        ids = torch.as_tensor(data.ids, device=dev).long()
-        sent = torch.as_tensor(data.sentence, device=dev)
         n_words = len(data.ids)
         raw_per_word = data.raw_words / n_words
-        batch = cfg.batch_for(dev)
-        block = batch * BLOCK_STEPS
+        checkpoint = Path(checkpoint_path) if checkpoint_path is not None else None
         bar = progress_bar(data.raw_words * cfg.epochs, f"word2vec {cfg.model}-{cfg.loss}", "word", quiet,
                            initial=int(self.words_done * raw_per_word))
         clock = CheckpointClock(cfg.checkpoint_minutes, cfg.checkpoint_words, self.words_done)
         t0, words0, reported_loss = time.perf_counter(), self.words_done, float("nan")
         try:
             while self.epoch < cfg.epochs:
-                kept = self._subsample(ids, self.epoch)
-                ids_k, sent_k = ids[kept], sent[kept]
-                n_kept = int(kept.shape[0])
-                n_blocks = -(-n_kept // block)
-                while self.chunk < n_blocks:
-                    start, stop = self.chunk * block, min((self.chunk + 1) * block, n_kept)
-                    base = self.epoch * n_words
-                    if self.native is not None:
-                        loss_sum, examples, progress = self._native_block(ids_k, sent_k, kept, start, stop, base,
-                                                                          n_words, want_loss=not quiet)
-                    else:
-                        loss_sum, examples, progress = self._torch_block(ids_k, sent_k, kept, start, stop, base,
-                                                                         n_words, batch)
-                    self.chunk += 1
-                    done_in_epoch = n_words if self.chunk == n_blocks else int(kept[stop].item())
-                    self.words_done = self.epoch * n_words + done_in_epoch
-                    if self.chunk == n_blocks:
-                        self.epoch, self.chunk = self.epoch + 1, 0
+                kept = self._kept_tokens(data, self.epoch)
+                while self.epoch < cfg.epochs:
+                    epoch = self.epoch
+                    done = self._next_block(kept, n_words)
+                    if done is None:  # nothing left in this epoch
+                        break
+                    reported_loss, progress = done
                     bar.update(int(self.words_done * raw_per_word) - bar.n)
+                    where = f"in epoch {epoch + 1} (after {int(self.words_done * raw_per_word):,} words)"
+                    self._check_finite({"loss": reported_loss}, (), where, checkpoint)
                     if not quiet:
-                        reported_loss = float(loss_sum) / max(examples, 1)
                         set_postfix(bar, loss=reported_loss, lr=learning_rate(cfg, progress),
                                     epoch=min(self.epoch + 1, cfg.epochs))
                     interrupt = stop_after_words is not None and self.words_done >= stop_after_words
-                    if checkpoint_path is not None and (clock.due(self.words_done) or interrupt):
-                        save_checkpoint(self.state_dict(), checkpoint_path)
+                    if checkpoint is not None and (clock.due(self.words_done) or interrupt):
+                        self._check_finite({}, (self.w_in, self.w_out), where, checkpoint)
+                        save_checkpoint(self.state_dict(), checkpoint)
                     if interrupt:
                         raise KeyboardInterrupt
                     if self.chunk == 0:
                         break
-                if n_blocks == 0:
-                    self.epoch += 1
         finally:
             bar.close()
         synchronize(dev)
+        self._check_finite({}, (self.w_in,), "by the end of training", checkpoint)
         seconds = time.perf_counter() - t0
         raw_done = (self.words_done - words0) * raw_per_word
         return {"seconds": seconds, "raw_words": raw_done, "words_per_second": raw_done / max(seconds, 1e-9),
                 "loss": reported_loss}
+
+    def _next_block(self, kept: KeptTokens, n_words: int) -> tuple[float, float] | None:
+        """Train block ``self.chunk`` of the epoch's kept tokens and move the position on; returns
+        (the loss estimate, the progress at its end), or None (the epoch ended) when nothing is left."""
+        cfg = self.config
+        block = cfg.batch_for(self.device) * BLOCK_STEPS
+        start = self.chunk * block
+        kept.fill(start - cfg.window, start + block + cfg.window)  # the block and its windows' margins
+        if kept.total is not None and start >= kept.total:  # no word kept at all (or a stale position)
+            self.epoch, self.chunk = self.epoch + 1, 0
+            return None
+        stop = start + block if kept.total is None else min(start + block, kept.total)
+        base, lo, hi = self.epoch * n_words, start - kept.offset, stop - kept.offset
+        if self.native is not None:
+            loss_sum, examples, progress = self._native_block(kept.ids, kept.sentence, kept.position, lo, hi, base,
+                                                              n_words, want_loss=True)
+        else:
+            loss_sum, examples, progress = self._torch_block(kept.ids, kept.sentence, kept.position, lo, hi, base,
+                                                             n_words, cfg.batch_for(self.device))
+        last = stop == kept.total
+        self.chunk += 1
+        self.words_done = self.epoch * n_words + (n_words if last else int(kept.position[hi].item()))
+        if last:
+            self.epoch, self.chunk = self.epoch + 1, 0
+        return float(loss_sum) / max(examples, 1), progress
+
+    def _check_finite(self, losses: dict[str, float], tables: tuple[torch.Tensor, ...], where: str,
+                      checkpoint: Path | None) -> None:
+        """Raise DivergedError when a loss or a table is NaN or infinite (before it can be saved)."""
+        bad = nonfinite(losses, list(tables))
+        if bad:
+            raise diverged(bad, where, checkpoint, f"--alpha, now {self.config.alpha:g}")
 
 
 def _counted(sentences: Iterable[list[str]], desc: str, quiet: bool) -> Iterable[list[str]]:
@@ -398,26 +401,25 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
     """
     dev = resolve_device(device)
     model: Word2Vec | None = None
-    corpus_name = str(Path(corpus).resolve())
+    name = corpus_name(corpus)
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         state = load_checkpoint(checkpoint_path)
-        if (state.get("corpus") or corpus_name) != corpus_name:
-            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {corpus_name}; "
+        if (state.get("corpus") or name) != name:
+            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {name}; "
                             "give the same corpus or drop --resume")
         model = Word2Vec.from_state_dict(state, dev)
         config = model.config
-    sentences = Corpus(str(corpus), config.lowercase, config.max_sentence_length)
-    if model is None:
-        vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
-                            source=str(corpus))
-        model = Word2Vec(vocab, config, dev)
-    model.corpus = corpus_name
-    data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), model.vocab)
+    config.validate()  # before reading the corpus
+    with Corpus(str(corpus), config.lowercase, config.max_sentence_length) as sentences:
+        if model is None:
+            vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
+                                source=str(corpus))
+            model = Word2Vec(vocab, config, dev)
+        data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), model.vocab)
+    model.corpus = name
     if len(data.ids) < 2:
         raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")
     stats: dict[str, Any] = dict(model.train(data, quiet=quiet, checkpoint_path=checkpoint_path))
     stats["vocab_size"] = len(model.vocab)
     stats["config"] = model.config  # on resume, the checkpoint's config
-    if not math.isfinite(float(model.w_in.abs().max())):
-        raise DataError("training diverged (non-finite vectors); lower --alpha")
     return model.keyed_vectors(), stats

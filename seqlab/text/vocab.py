@@ -1,21 +1,31 @@
-"""Vocabulary: word counts with min-count and max-vocab pruning, in a stable order.
+"""Vocabulary: word counts with min-count and max-vocab pruning, in a stable order; a corpus encoded as ids.
 
 Words are ordered by count, most frequent first, ties by first appearance in the corpus (as
 gensim does: a stable sort of the counts in insertion order). The vocabulary keeps its counts,
 which word2vec needs for subsampling, the noise distribution and the Huffman tree.
+
+An :class:`EncodedCorpus` holds the word ids (int32) and the sentence boundaries (one int64 offset
+per sentence) in unnamed temporary files mapped into memory, written through a bounded buffer: the
+memory a corpus takes is the pages in use, which the system can drop, not 4-8 bytes per token of
+heap; the files vanish when the arrays are freed or the process ends, however it ends.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 import numpy as np
 
 from seqlab.errors import DataError
 from seqlab.io import atomic_open, open_text
+
+SPILL_ITEMS = 1 << 20  # ids buffered in memory before they are appended to their file
+SPILL_PIECES = 1 << 16  # ... or sentences (of ids, or of offsets)
 
 
 @dataclass
@@ -103,3 +113,98 @@ class Vocab:
         if not words:
             raise DataError(f"{path}: empty vocabulary file")
         return cls(words, np.asarray(counts), total or int(sum(counts)))
+
+
+@dataclass
+class EncodedCorpus:
+    """A corpus as word ids: ``ids`` (N,) int32 with out-of-vocabulary words removed, ``starts``
+    (S + 1,) int64 with sentence s (of those keeping a word) at ``ids[starts[s]:starts[s + 1]]``,
+    and ``raw_words``, the token count before removal. Both arrays may be memory-mapped files.
+    """
+
+    ids: np.ndarray
+    starts: np.ndarray
+    raw_words: int
+
+    @property
+    def sentence(self) -> np.ndarray:
+        """(N,) int32 sentence number of each token (4 bytes a token: for small corpora and tests)."""
+        return np.repeat(np.arange(len(self.starts) - 1, dtype=np.int32), np.diff(self.starts))
+
+    def sentence_of(self, positions: np.ndarray) -> np.ndarray:
+        """(P,) int64 sentence number of the tokens at ``positions`` (P,)."""
+        return np.searchsorted(self.starts, positions, side="right") - 1
+
+    @classmethod
+    def encode(cls, sentences: Iterable[list[str]], vocab: Vocab, directory: str | os.PathLike | None = None
+               ) -> EncodedCorpus:
+        """Encode ``sentences`` with ``vocab`` into temporary files in ``directory`` (default: the
+        system's temporary directory, TMPDIR); DataError when that place is full or not writable."""
+        where = directory or tempfile.gettempdir()
+        raw = 0
+
+        def counted() -> Iterator[list[str]]:
+            nonlocal raw
+            for sentence in sentences:
+                raw += len(sentence)
+                yield sentence
+
+        with _Spill(np.int32, where) as ids, _Spill(np.int64, where) as starts:
+            ends = [0]
+            for encoded in vocab.encode(counted()):
+                if len(encoded):
+                    ids.append(encoded)
+                    ends.append(ids.count)
+                    if len(ends) >= SPILL_PIECES:
+                        starts.append(np.asarray(ends, np.int64))
+                        ends = []
+            starts.append(np.asarray(ends, np.int64))
+            return cls(ids.array(), starts.array(), raw)
+
+
+class _Spill:
+    """An array written through a bounded buffer to an unnamed temporary file, then mapped (copy on
+    write, so torch can wrap it); the file goes when the mapping is freed."""
+
+    def __init__(self, dtype: type, directory: str | os.PathLike) -> None:
+        self.dtype, self.directory = np.dtype(dtype), directory
+        self.buffer: list[np.ndarray] = []
+        self.buffered = self.count = 0
+        self.file: IO[bytes] | None = None
+
+    def __enter__(self) -> _Spill:
+        try:
+            self.file = tempfile.TemporaryFile(prefix="seqlab-encoded-", dir=self.directory)
+        except OSError as exc:
+            raise self._error(exc) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def append(self, values: np.ndarray) -> None:
+        self.buffer.append(values)
+        self.buffered += len(values)
+        self.count += len(values)
+        if self.buffered >= SPILL_ITEMS or len(self.buffer) >= SPILL_PIECES:
+            self._flush()
+
+    def _flush(self) -> None:
+        try:
+            for values in self.buffer:
+                self.file.write(values.astype(self.dtype, copy=False).tobytes())
+            self.file.flush()
+        except OSError as exc:  # a full disk
+            raise self._error(exc) from None
+        self.buffer, self.buffered = [], 0
+
+    def array(self) -> np.ndarray:
+        """Everything appended, as a (count,) array mapped from the file (a plain one when empty)."""
+        self._flush()
+        if self.count == 0:
+            return np.zeros(0, self.dtype)
+        return np.memmap(self.file, dtype=self.dtype, mode="c", shape=(self.count,))
+
+    def _error(self, exc: OSError) -> DataError:
+        return DataError(f"cannot write the encoded corpus to a temporary file in {self.directory} "
+                         f"({exc.strerror or exc}); free some space there or set TMPDIR to a roomier place")
