@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -32,17 +35,39 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit as a traceback
+            return result
         except SeqlabError as exc:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except OSError as exc:
+            if exc.filename is not None or exc.errno not in _OUTPUT_ERRORS:
+                raise  # a file error with a name is the library's to report; anything else is a bug
+            _stdout_failed(exc)
 
     return wrapper
 
 
+_OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EPIPE}
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """The standard output cannot be written: a reader that went away (``| head``) ends the command
+    quietly, as a killed pipe would (status 141); a full disk is a one-line error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so that Python's own flush at exit has nowhere to fail
+    if exc.errno == errno.EPIPE:
+        sys.exit(141)
+    fail(f"cannot write the output ({exc.strerror})")
+
+
+_NOT_SETTINGS = ("cls", "path", "section")  # the parameters of build_config, which an override cannot be
+
+
 def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
-    """``--set KEY=VALUE`` options as config overrides; values are read as TOML (``3``, ``true``,
+    """``--set KEY=VALUE`` options as config overrides; values are read as one TOML value (``3``, ``true``,
     ``'lstm'``), else taken as plain strings."""
     import tomllib
 
@@ -51,11 +76,17 @@ def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        name = key.strip().replace("-", "_")
+        if name in _NOT_SETTINGS:
+            raise ConfigError(f"--set {item!r}: {name!r} is not a setting")
         try:
-            parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+            document = tomllib.loads(f"v = {value.strip()}")
+            parsed = document["v"] if len(document) == 1 else value.strip()  # "1\nx = 2" is not one value
         except tomllib.TOMLDecodeError:
             parsed = value.strip()
-        overrides[key.strip().replace("-", "_")] = parsed
+        if isinstance(parsed, float) and not math.isfinite(parsed):
+            raise ConfigError(f"--set {item!r}: the value must be a finite number")
+        overrides[name] = parsed
     return overrides
 
 
@@ -64,7 +95,7 @@ def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
     --quiet and --json, plus one-line errors (handle_errors)."""
     for option in reversed([
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable)."),
-        click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.pt."),
+        click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.safetensors."),
         device_option, quiet_option, json_option,
     ]):
         func = option(func)

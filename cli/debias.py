@@ -12,6 +12,7 @@ from seqlab.embeddings.bias import direct_bias, neutral_words
 from seqlab.embeddings.debias import METHODS, hard_debias
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word_lists import load_gender_lists
+from seqlab.io import claim_output
 
 lists_option = click.option(
     "--lists", "lists_dir", type=click.Path(file_okay=False, path_type=str),
@@ -32,10 +33,11 @@ lists_option = click.option(
 @handle_errors
 def debias(vectors: str, output: str, method: str, lists_dir: str | None, device: str, as_json: bool) -> None:
     """Debias VECTORS and write them to OUTPUT (unit-length vectors); print what changed."""
-    lists = load_gender_lists(lists_dir)
-    kv = KeyedVectors.load(vectors).to(resolve_device(device))
-    debiased, result = hard_debias(kv, lists, device)
-    path = debiased.save(output)
+    with claim_output(output, directory=None):
+        lists = load_gender_lists(lists_dir)
+        kv = KeyedVectors.load(vectors).to(resolve_device(device))
+        debiased, result = hard_debias(kv, lists, device)
+        path = debiased.save(output)
     g = result.direction.direction
     professions = neutral_words(lists.professions, lists)
     before, used = direct_bias(kv, g, professions)

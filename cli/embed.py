@@ -15,7 +15,7 @@ from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_io import default_corpus, save_trained
-from seqlab.io import check_readable
+from seqlab.io import check_readable, check_writable, claim_output
 
 
 @click.group()
@@ -77,16 +77,19 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     dev = resolve_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     check_readable(corpus)  # a missing corpus is reported before anything else is said
-    if not quiet:
-        click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({dev})", err=True)
-    try:
-        kv, stats = train_word2vec(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet)
-    except KeyboardInterrupt:
-        hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
-        fail(f"interrupted{hint}", 130)
-    path = save_trained(kv, stats["config"], output, store_dtype)  # a resumed run keeps its checkpoint's config
-    if Path(ckpt).exists():
-        Path(ckpt).unlink()
+    with claim_output(output, directory=None):  # writable, and no other run writes it
+        if checkpoint_path and not Path(checkpoint_path).exists():
+            check_writable(checkpoint_path)
+        if not quiet:
+            click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({dev})", err=True)
+        try:
+            kv, stats = train_word2vec(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet)
+        except KeyboardInterrupt:
+            hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
+            fail(f"interrupted{hint}", 130)
+        path = save_trained(kv, stats["config"], output, store_dtype)  # a resumed run keeps its checkpoint's config
+        if Path(ckpt).exists():
+            Path(ckpt).unlink()
     summary = {"output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
                "words_per_second": round(stats["words_per_second"]), "seconds": round(stats["seconds"], 2),
                "device": str(dev)}

@@ -14,6 +14,7 @@ from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.plot import PLOT_METHODS, plot_bias, plot_words
 from seqlab.embeddings.word_lists import definitional_pairs, load_gender_lists
 from seqlab.errors import ConfigError
+from seqlab.io import check_writable
 
 
 @click.command("plot")
@@ -31,6 +32,7 @@ def plot_command(vectors: str, words: str | None, top: int | None, output: str, 
     """Draw a labelled 2-D map of some words of VECTORS (--words w1,w2,... or --top N)."""
     if (words is None) == (top is None):
         raise ConfigError("give either --words w1,w2,... or --top N")
+    check_writable(output)
     kv = KeyedVectors.load(vectors).to(resolve_device(device))
     chosen = split_words(words) or kv.words[:top]
     path, missing = plot_words(kv, chosen, output, method, seed)
@@ -52,6 +54,7 @@ def plot_bias_command(vectors: str, debiased: str | None, words: str | None, out
                       device: str) -> None:
     """Draw each word's projection on the gender direction of VECTORS, before and after debiasing."""
     dev = resolve_device(device)
+    check_writable(output)
     kv = KeyedVectors.load(vectors).to(dev)
     g = gender_direction(kv, definitional_pairs()).direction
     if debiased is not None:

@@ -38,8 +38,8 @@ def generative() -> None:
 @training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
-    """Train the model of --config (flags override it); the best model goes to OUTPUT/model.pt."""
-    from seqlab.generative.train import train_generative
+    """Train the model of --config (flags override it); the best model goes to OUTPUT/model.safetensors."""
+    from seqlab.generative.train import LAST_FILE, train_generative
 
     overrides.update(parse_sets(sets))
     cfg = build_config(GenerativeConfig, config_path, SECTION, **overrides)
@@ -49,7 +49,7 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
         summary = train_generative(cfg, output, target, resume=resume, quiet=quiet,
                                    log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / 'last.pt'})", 130)
+        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -72,8 +72,9 @@ def sample_command(model_dir: str, count: int, output: str, columns: int | None,
 
     from seqlab.generative.models import load_model, sample_images
     from seqlab.generative.plot import save_grid
-    from seqlab.io import atomic_open
+    from seqlab.io import atomic_open, check_writable
 
+    check_writable(output)
     target = resolve_device(device)
     model, _, state = load_model(model_dir, target)
     images = sample_images(model, count, tuple(state["shape"]), make_generator(seed, target), state.get("codes"))

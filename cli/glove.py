@@ -12,7 +12,7 @@ from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.embeddings.glove import GloveConfig, glove_default_corpus, train_glove
 from seqlab.embeddings.word2vec_io import save_trained
-from seqlab.io import check_readable
+from seqlab.io import check_readable, check_writable, claim_output
 
 
 @click.group()
@@ -69,17 +69,21 @@ def train(corpus, output, config_path, dim, window, x_max, alpha, eta, epochs, m
     dev = resolve_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     check_readable(corpus)  # a missing corpus is reported before anything else is said
-    if not quiet:
-        click.echo(f"seqlab: training GloVe on {corpus} ({dev})", err=True)
-    try:
-        kv, stats = train_glove(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet,
-                                cooc_path=cooc_path)
-    except KeyboardInterrupt:
-        hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
-        fail(f"interrupted{hint}", 130)
-    path = save_trained(kv, stats["config"], output, store_dtype, section="glove")
-    if Path(ckpt).exists():
-        Path(ckpt).unlink()
+    with claim_output(output, directory=None):  # writable, and no other run writes it
+        for extra in (checkpoint_path, cooc_path):
+            if extra and not Path(extra).exists():
+                check_writable(extra)
+        if not quiet:
+            click.echo(f"seqlab: training GloVe on {corpus} ({dev})", err=True)
+        try:
+            kv, stats = train_glove(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet,
+                                    cooc_path=cooc_path)
+        except KeyboardInterrupt:
+            hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
+            fail(f"interrupted{hint}", 130)
+        path = save_trained(kv, stats["config"], output, store_dtype, section="glove")
+        if Path(ckpt).exists():
+            Path(ckpt).unlink()
     summary = {"output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
                "nonzero": stats["nnz"], "cost": stats["loss"], "count_seconds": round(stats["count_seconds"], 2),
                "entries_per_second": round(stats["entries_per_second"]), "seconds": round(stats["seconds"], 2),

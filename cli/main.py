@@ -6,6 +6,7 @@ import click
 
 from seqlab import __version__
 from seqlab.cli.bleu import bleu
+from seqlab.cli.convert import convert
 from seqlab.cli.debias import debias
 from seqlab.cli.embed import embed
 from seqlab.cli.generative import generative
@@ -35,6 +36,7 @@ main.add_command(similar)
 main.add_command(vision)
 main.add_command(generative)
 main.add_command(rl)
+main.add_command(convert)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,7 +31,7 @@ def train_command(config_path: str, output: str, seed: int | None, sets: tuple[s
     """Train the agent of --config and report how good its greedy policy is."""
     from seqlab.rl.train import load_rl_config, train_rl
 
-    cfg = load_rl_config(config_path, seed=seed, **parse_sets(sets))
+    cfg = load_rl_config(config_path, **{"seed": seed, **parse_sets(sets)})  # --set seed=N wins, as elsewhere
     target = resolve_device(device)
     click.echo(f"training {type(cfg).__name__.removesuffix('Config')} -> {output}", err=True)
     summary = train_rl(cfg, output, target, quiet=quiet, log=lambda m: click.echo(m, err=True))

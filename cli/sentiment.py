@@ -18,6 +18,7 @@ from seqlab.cli.common import (
 )
 from seqlab.config import build_config
 from seqlab.device import resolve_device
+from seqlab.io import check_writable, model_file
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.predict import MODEL_FILE, Classifier, default_model_path
 
@@ -50,7 +51,7 @@ def sentiment() -> None:
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier with the settings of --config (flags override them); the best model goes to OUTPUT."""
-    from seqlab.sentiment.train import train_sentiment
+    from seqlab.sentiment.train import LAST_FILE, train_sentiment
 
     overrides.update(parse_sets(sets))
     cfg = build_config(SentimentConfig, config_path, SECTION, **overrides)
@@ -61,7 +62,7 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
         summary = train_sentiment(cfg, output, target, resume=resume, quiet=quiet,
                                   log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / 'last.pt'})", 130)
+        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -88,6 +89,8 @@ def eval_command(model_path: str, data: str, fmt: str, label_column: str, text_c
     from seqlab.sentiment.data import read_examples
     from seqlab.sentiment.predict import plot_confusion
 
+    if plot_path:
+        check_writable(plot_path)
     classifier = Classifier.load(model_path, resolve_device(device))
     examples = read_examples(data, classifier.labels, fmt, label_column, text_column, header,
                              classifier.cfg.lowercase)
@@ -109,7 +112,12 @@ def eval_command(model_path: str, data: str, fmt: str, label_column: str, text_c
 
 def _is_model(arg: str) -> bool:
     p = Path(arg)
-    return (p.is_dir() and (p / MODEL_FILE).exists()) or (p.is_file() and p.suffix == ".pt")
+    try:
+        if p.is_dir():
+            return model_file(p, MODEL_FILE).exists()
+        return p.is_file() and p.suffix in (".safetensors", ".pt")
+    except (OSError, ValueError):  # a text too long for a file name, or with a NUL: not a model
+        return False
 
 
 @sentiment.command("predict")
@@ -165,9 +173,10 @@ def _stdin_chunks(batch_size: int):
     """Lines of stdin: one at a time from a terminal, in batches from a pipe or file."""
     stream = getattr(sys.stdin, "buffer", sys.stdin)
     interactive = stream.isatty()
-    chunk: list[str] = []
-    for raw in stream:
-        chunk.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+    chunk: list[bytes] = []
+    for raw in stream:  # bytes: the classifier decodes them, so a line of bad UTF-8 gets an error of its own
+        line = raw.encode() if isinstance(raw, str) else raw
+        chunk.append(line.rstrip(b"\r\n"))
         if interactive or len(chunk) >= batch_size:
             yield chunk
             chunk = []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import lzma
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -18,8 +21,8 @@ from seqlab.cli.common import (
 )
 from seqlab.config import build_config
 from seqlab.device import resolve_device
-from seqlab.errors import ConfigError
-from seqlab.io import read_lines
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import check_writable, decode_utf8, open_binary
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import read_parallel
 from seqlab.seq2seq.translate import Translator, default_model_path
@@ -47,7 +50,7 @@ def seq2seq() -> None:
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a model with the settings of --config (flags override them); the best model goes to OUTPUT."""
-    from seqlab.seq2seq.train import train_seq2seq
+    from seqlab.seq2seq.train import LAST_FILE, train_seq2seq
 
     overrides.update(parse_sets(sets))
     cfg = build_config(Seq2SeqConfig, config_path, SECTION, **overrides)
@@ -58,7 +61,7 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
         summary = train_seq2seq(cfg, output, target, resume=resume, quiet=quiet,
                                 log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / 'last.pt'})", 130)
+        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -128,6 +131,8 @@ def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None,
     from seqlab.io import atomic_open
     from seqlab.seq2seq.analyze import evaluate
 
+    if output:
+        check_writable(output)
     translator = _load(model_paths, device, rerank_paths, rerank_weight)
     sources, references = _eval_data(translator, src, ref, size)
     result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha, beta=beta)
@@ -198,19 +203,16 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
     """
     if nbest > beam:
         raise ConfigError(f"--nbest {nbest} is larger than --beam {beam}")
+    if plot_attention:
+        check_writable(plot_attention)
     translator = _load(model_paths, device, rerank_paths, rerank_weight)
     failures = 0
-    if input_path:
-        chunks = [read_lines(input_path)]
-        name = input_path
-    else:
-        name = "<stdin>"
-        chunks = _stdin_chunks(batch_size)
+    name = input_path or "<stdin>"
     number = 0
     first: tuple[str, str] | None = None
-    for lines in chunks:
-        for line, result in zip(lines, translator.translate(lines, beam=beam, alpha=alpha, beta=beta, nbest=nbest,
-                                                            batch_size=batch_size), strict=True):
+    for lines in _input_chunks(input_path, batch_size * 16):
+        results = translator.translate(lines, beam=beam, alpha=alpha, beta=beta, nbest=nbest, batch_size=batch_size)
+        for line, result in zip((decode_utf8(raw)[0] for raw in lines), results, strict=True):
             number += 1
             if result.warning:
                 click.echo(f"seqlab: warning: {name}: line {number}: {result.warning}", err=True)
@@ -240,16 +242,28 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
         sys.exit(2)
 
 
-def _stdin_chunks(batch_size: int):
-    """Lines of stdin: one at a time from a terminal (interactive), in batches from a pipe or file."""
-    stream = getattr(sys.stdin, "buffer", sys.stdin)
-    interactive = stream.isatty()
-    chunk: list[str] = []
-    for raw in stream:
-        # undecodable bytes become U+FFFD, which the model reports as an unknown character
-        chunk.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-        if interactive or len(chunk) >= batch_size * 16:
-            yield chunk
-            chunk = []
+def _input_chunks(input_path: str | None, size: int) -> Iterator[list[bytes]]:
+    """The lines of --input (plain or compressed) or stdin as bytes without their line ends, in batches of
+    ``size`` (one at a time from a terminal). The translator decodes them, so a line of bad UTF-8 gets an
+    error and an empty output line, whether it came from a file or a pipe."""
+    if input_path is None:
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        yield from _chunks(stream, size, stream.isatty(), "<stdin>")
+        return
+    with open_binary(input_path) as stream:
+        yield from _chunks(stream, size, False, input_path)
+
+
+def _chunks(stream: IO, size: int, interactive: bool, name: str) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    try:
+        for raw in stream:
+            line = raw.encode() if isinstance(raw, str) else raw  # a text stream (no .buffer) gives str
+            chunk.append(line.rstrip(b"\r\n"))
+            if interactive or len(chunk) >= size:
+                yield chunk
+                chunk = []
+    except (OSError, EOFError, lzma.LZMAError) as exc:  # a damaged .gz or .xz
+        raise DataError(f"{name}: cannot read ({exc})") from None
     if chunk:
         yield chunk

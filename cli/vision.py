@@ -20,6 +20,7 @@ from seqlab.cli.common import (
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.errors import ConfigError
+from seqlab.io import check_writable
 
 
 @click.group("vision")
@@ -54,7 +55,7 @@ def _set_threads(threads: int | None) -> None:
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, threads: int | None,
                   device: str, quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier on scikit-learn's digits; prints the best model's test accuracy."""
-    from seqlab.vision.train import SECTION, VisionConfig, train_vision
+    from seqlab.vision.train import LAST_FILE, SECTION, VisionConfig, train_vision
 
     _set_threads(threads)
     overrides.update(parse_sets(sets))
@@ -66,7 +67,7 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
         summary = train_vision(cfg, output, target, resume=resume, quiet=quiet,
                                log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / 'last.pt'})", 130)
+        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -109,6 +110,7 @@ def style_command(content: str | None, style: str | None, output: str, steps: in
     _set_threads(threads)
     if (content is None) != (style is None):
         raise ConfigError("give both CONTENT and STYLE images, or neither (scikit-learn's sample images)")
+    check_writable(output)
     cfg = build_config(StyleConfig, None, steps=steps, optimizer=optimizer, alpha=alpha, beta=beta, init=init,
                        seed=seed)
     target = resolve_device(device)

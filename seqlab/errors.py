@@ -31,3 +31,7 @@ class UnknownWordError(SeqlabError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message again
         return self.args[0]
+
+
+class DivergedError(SeqlabError):
+    """Training produced a non-finite loss or weights; nothing from that point on was saved."""

@@ -48,12 +48,34 @@ def set_postfix(bar: tqdm, **values: Any) -> None:
     bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in values.items()}, refresh=False)
 
 
-def load_training_state(path: str | os.PathLike, kind: str, what: str) -> dict[str, Any]:
-    """The training checkpoint ``path`` (``last.pt``) for ``--resume``, checked to be of ``kind``."""
-    from seqlab.errors import DataError
-    from seqlab.io import load_checkpoint
+def nonfinite(losses: dict[str, Any], params: list[torch.Tensor] | tuple = ()) -> list[str]:
+    """The names of the ``losses`` (numbers or 0-d tensors) that are NaN or infinite, plus "weights" when a
+    tensor of ``params`` holds one; reads them off the device once (call at checkpoints, not every step)."""
+    bad = [name for name, value in losses.items()
+           if not math.isfinite(float(value.detach() if isinstance(value, torch.Tensor) else value))]
+    tensors = [p.detach() for p in params]
+    if tensors and not bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()):
+        bad.append("weights")
+    return bad
 
-    p = Path(path)
+
+def diverged(bad: list[str], where: str, checkpoint: Path | None, lr_flag: str = "--set lr=...") -> Exception:
+    """The one-line error of a run whose ``bad`` values (see :func:`nonfinite`) became non-finite ``where``."""
+    from seqlab.errors import DivergedError
+
+    kept = (f"the last finite checkpoint is {checkpoint}" if checkpoint is not None and checkpoint.exists()
+            else "no checkpoint was written")
+    return DivergedError(f"training diverged: the {' and '.join(bad)} became NaN or infinite {where}; nothing after "
+                         f"that was saved ({kept}); train again with a lower learning rate ({lr_flag})")
+
+
+def load_training_state(path: str | os.PathLike, kind: str, what: str) -> dict[str, Any]:
+    """The training checkpoint ``path`` (``last.safetensors``; a seqlab 0.1 run's ``last.pt``) for
+    ``--resume``, checked to be of ``kind``."""
+    from seqlab.errors import DataError
+    from seqlab.io import load_checkpoint, with_legacy
+
+    p = with_legacy(path)
     if not p.exists():
         raise DataError(f"{p}: no checkpoint to resume from")
     state = load_checkpoint(p)
@@ -131,7 +153,7 @@ class EpochTrainer:
 
     After every epoch the model is validated; when :meth:`selection_key` is larger than before (a
     list, compared element by element, so later entries break ties) it is saved by :meth:`save_best`
-    as the best model. The training state goes to ``<out>/last.pt`` after every epoch and every
+    as the best model. The training state goes to ``<out>/last.safetensors`` after every epoch and every
     ``cfg.checkpoint_minutes`` of wall time, so an interrupted run loses at most that much work;
     :meth:`load_state` puts a new trainer exactly where the old one stopped (weights, optimiser, the
     position in the epoch, the shuffling generator and the global random state), and its run then
@@ -153,7 +175,7 @@ class EpochTrainer:
 
     kind = ""  # the "kind" of its training checkpoints
     section = ""  # the section of the config.toml it writes
-    last_file = "last.pt"
+    last_file = "last.safetensors"
     smoothing = 0.95  # of the running losses on the progress bar
     postfix_every = 1  # batches between progress-bar updates of the losses (each one reads them off the device)
     rank = 0
@@ -268,6 +290,14 @@ class EpochTrainer:
             raise DataError(f"{path}: the training checkpoint has no {missing} (written by another seqlab "
                             "version?); train again without --resume") from None
 
+    def check_finite(self, losses: dict[str, Any], batches: int, weights: bool = True) -> None:
+        """Stop with a DivergedError before a non-finite loss (or, with ``weights``, non-finite weights)
+        reaches a checkpoint or the best model."""
+        bad = nonfinite(losses, [p for p in self.model.parameters() if p.requires_grad] if weights else [])
+        if bad:
+            raise diverged(bad, f"in epoch {self.epoch + 1} (batch {self.position} of {batches})",
+                           self.out / self.last_file)
+
     # --- the loop ---------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
         """Train until ``cfg.epochs`` (or early stopping); returns :meth:`summary`."""
@@ -299,10 +329,14 @@ class EpochTrainer:
                 self.position += 1
                 bar.update(1)
                 if running and (self.position % self.postfix_every == 0 or self.position == len(batches)):
-                    set_postfix(bar, **{k: float(v) for k, v in running.items()}, **self.postfix())
+                    shown = {k: float(v) for k, v in running.items()}
+                    self.check_finite(shown, len(batches), weights=False)
+                    set_postfix(bar, **shown, **self.postfix())
                 if clock.due(self.position):
+                    self.check_finite(self.epoch_sums, len(batches))
                     self.save_last()
             bar.close()
+            self.check_finite(self.epoch_sums, len(batches))
             with self.averaged():
                 metrics = self.validate()
             train = {f"train_{k}": float(v) / max(1, self.epoch_steps) for k, v in self.epoch_sums.items()}

@@ -1,6 +1,6 @@
 """A trained generative model on disk: build, save, load, and draw samples.
 
-A model directory holds ``model.pt`` (weights, the run's settings, the image shape, the run's
+A model directory holds ``model.safetensors`` (weights, the run's settings, the image shape, the run's
 metrics; written atomically) and ``config.toml``. An autoencoder has no prior to sample from, so
 its artefact also keeps the mean and covariance of its training codes: its "samples" decode draws
 from that Gaussian (a crude generator, for comparison with the VAE).
@@ -23,7 +23,7 @@ from seqlab.generative.vae import VAE
 from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
 
 MODEL_KIND = "generative-model"
-MODEL_FILE = "model.pt"
+MODEL_FILE = "model.safetensors"
 
 
 def build_model(cfg: GenerativeConfig, shape: tuple[int, int, int]) -> nn.Module:
@@ -47,7 +47,7 @@ def model_state(model: nn.Module, cfg: GenerativeConfig, shape: tuple[int, int, 
 
 
 def save_model(path: str | os.PathLike, state: dict) -> Path:
-    """Write a model state into directory ``path`` as model.pt, atomically."""
+    """Write a model state into directory ``path`` as model.safetensors, atomically."""
     return save_model_dir(path, state, MODEL_FILE)
 
 

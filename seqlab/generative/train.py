@@ -5,8 +5,8 @@ negative ELBO, or the GAN's alternating discriminator/generator updates. After e
 is scored on the validation images (lower is better): the autoencoder by its reconstruction loss,
 the VAE by its negative ELBO (one seeded posterior sample per image), the GAN by the MMD^2 between
 ``eval_samples`` seeded samples and the validation images on pixels. The best model so far is saved
-as ``<out>/model.pt`` and the training state as ``<out>/last.pt`` (also every
-``checkpoint_minutes``), both atomically; ``resume`` continues from ``last.pt`` at the batch where it
+as ``<out>/model.safetensors`` and the training state as ``<out>/last.safetensors`` (also every
+``checkpoint_minutes``), both atomically; ``resume`` continues from ``last.safetensors`` at the batch where it
 stopped, with the same random state. At the end the best model is scored the same way on the test set.
 """
 
@@ -27,10 +27,11 @@ from seqlab.generative.distances import mmd
 from seqlab.generative.evaluate import PIXEL_BANDWIDTHS
 from seqlab.generative.gan import GAN
 from seqlab.generative.models import MODEL_FILE, build_model, code_gaussian, model_state, save_model
+from seqlab.io import claim_output
 from seqlab.training import EpochTrainer, check_same_architecture, load_training_state
 
 TRAIN_KIND = "generative-train"
-LAST_FILE = "last.pt"
+LAST_FILE = "last.safetensors"
 SECTION = "generative"
 
 
@@ -158,15 +159,15 @@ def train_generative(cfg: GenerativeConfig, out_dir: str | os.PathLike, device: 
                      quiet: bool = False, log: Callable[[str], None] | None = None,
                      data: ImageData | None = None) -> dict:
     """Train (or with ``resume`` continue) a model into ``out_dir``; returns the run's summary."""
-    out = Path(out_dir)
-    state = None
-    if resume:
-        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "generative")
-        saved = GenerativeConfig(**state["config"])
-        shape = (1, 8, 8)
-        check_same_architecture(saved.model == cfg.model and saved.model_config(shape) == cfg.model_config(shape),
-                                out / LAST_FILE)
-    trainer = GenerativeTrainer(cfg, out, device, data=data, quiet=quiet, log=log)
-    if state:
-        trainer.load_state(state)
-    return trainer.fit()
+    with claim_output(out_dir, directory=True) as out:
+        state = None
+        if resume:
+            state = load_training_state(out / LAST_FILE, TRAIN_KIND, "generative")
+            saved = GenerativeConfig(**state["config"])
+            shape = (1, 8, 8)
+            check_same_architecture(saved.model == cfg.model and saved.model_config(shape) == cfg.model_config(shape),
+                                    out / LAST_FILE)
+        trainer = GenerativeTrainer(cfg, out, device, data=data, quiet=quiet, log=log)
+        if state:
+            trainer.load_state(state)
+        return trainer.fit()

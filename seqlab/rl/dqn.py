@@ -28,7 +28,7 @@ from torch import nn
 from seqlab.device import make_generator
 from seqlab.errors import ConfigError
 from seqlab.rl.envs import make_env
-from seqlab.training import progress_bar, set_postfix
+from seqlab.training import diverged, nonfinite, progress_bar, set_postfix
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def train_dqn(cfg: DQNConfig, device: torch.device | str = "cpu", quiet: bool = 
     best_return, best_state, best_step, evaluations = -float("inf"), copy.deepcopy(q_net.state_dict()), 0, []
     start = time.perf_counter()
     bar = progress_bar(cfg.total_steps, "dqn", "step", quiet)
-    step = 0
+    step, loss = 0, None
     for step in range(1, cfg.total_steps + 1):
         frac = min(1.0, step / cfg.epsilon_steps)
         epsilon = cfg.epsilon_start + frac * (cfg.epsilon_end - cfg.epsilon_start)
@@ -229,6 +229,9 @@ def train_dqn(cfg: DQNConfig, device: torch.device | str = "cpu", quiet: bool = 
             target_net.load_state_dict(q_net.state_dict())
         bar.update(1)
         if step % cfg.eval_every == 0:
+            bad = nonfinite({"loss": loss} if loss is not None else {}, list(q_net.parameters()))
+            if bad:  # a network of NaNs still picks actions: never let it be "best"
+                raise diverged(bad, f"by step {step}", None)
             mean = float(evaluate_policy(q_net, cfg, cfg.eval_episodes, cfg.seed + step, device).mean())
             evaluations.append({"step": step, "mean_return": mean, "seconds": time.perf_counter() - start})
             if mean >= best_return:

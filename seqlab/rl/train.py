@@ -3,7 +3,7 @@
 Q-learning runs on the built-in grid world and is checked against value iteration (the share of
 states whose greedy action is optimal, and the greedy route's return from the start). DQN runs on
 its configured environment; its best network then plays 100 fresh episodes (seeds unseen during
-training) for the reported average return. The output directory gets ``model.pt`` (atomically) and
+training) for the reported average return. The output directory gets ``model.safetensors`` (atomically) and
 ``config.toml``.
 """
 
@@ -20,12 +20,12 @@ import torch
 
 from seqlab.config import build_config, read_toml, to_toml
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import atomic_open, load_checkpoint, save_checkpoint
+from seqlab.io import atomic_open, claim_output, load_checkpoint, model_file, save_checkpoint
 from seqlab.rl.dqn import DQNConfig, QNetwork, evaluate_policy, train_dqn
 from seqlab.rl.gridworld import GridWorld, optimal_actions, value_iteration
 from seqlab.rl.qlearning import QLearningConfig, greedy_policy, q_learning, rollout
 
-MODEL_FILE = "model.pt"
+MODEL_FILE = "model.safetensors"
 FINAL_EPISODES = 100
 
 
@@ -67,6 +67,12 @@ def train_qlearning(cfg: QLearningConfig, out_dir: str | os.PathLike) -> dict:
 def train_rl(cfg: QLearningConfig | DQNConfig, out_dir: str | os.PathLike, device: torch.device | str = "cpu",
              quiet: bool = False, log: Callable[[str], None] | None = None) -> dict:
     """Train the configured agent into ``out_dir``; returns the run's summary."""
+    with claim_output(out_dir, directory=True):
+        return _train(cfg, out_dir, device, quiet, log)
+
+
+def _train(cfg: QLearningConfig | DQNConfig, out_dir: str | os.PathLike, device: torch.device | str,
+           quiet: bool, log: Callable[[str], None] | None) -> dict:
     if isinstance(cfg, QLearningConfig):
         return train_qlearning(cfg, out_dir)
     net, summary = train_dqn(cfg, device, quiet, log)
@@ -83,7 +89,7 @@ def train_rl(cfg: QLearningConfig | DQNConfig, out_dir: str | os.PathLike, devic
 def load_dqn(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[QNetwork, DQNConfig]:
     """A saved DQN (model directory or file) and its settings."""
     p = Path(path)
-    state = load_checkpoint(p / MODEL_FILE if p.is_dir() else p)
+    state = load_checkpoint(model_file(p, MODEL_FILE))
     if state.get("kind") != "rl-dqn":
         raise DataError(f"{p}: not a seqlab DQN model (kind {state.get('kind')!r})")
     cfg = DQNConfig(**state["config"])

@@ -25,21 +25,29 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import load_checkpoint, load_model_dir, open_text, save_checkpoint, save_model_dir
+from seqlab.io import (
+    claim_output,
+    load_checkpoint,
+    load_model_dir,
+    open_text,
+    save_checkpoint,
+    save_model_dir,
+    with_legacy,
+)
 from seqlab.rnn import RNN
 from seqlab.rnn.cells import CELL_NAMES
 from seqlab.sentiment.data import PAD, PAD_WORD, UNK, UNK_WORD, load_vectors, pad_batch
-from seqlab.training import CheckpointClock, progress_bar, set_postfix
+from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
 
 ENCODER_KIND = "sentiment-encoder"
-ENCODER_FILE = "encoder.pt"
+ENCODER_FILE = "encoder.safetensors"
+LAST_FILE = "last.safetensors"
 STATE_KIND = "sentiment-encoder-training"
 SENTENCE_END = frozenset({".", "!", "?"})
 
@@ -145,81 +153,86 @@ def pretrain_encoder(corpus: str | os.PathLike, vectors: str, output: str | os.P
                      log: Callable[[str], None] | None = None) -> dict:
     """Train the biLM on ``corpus`` over ``vectors`` and save the encoder in directory ``output``.
 
-    A checkpoint ``output/last.pt`` is written every ``checkpoint_minutes``; with ``resume`` a run
+    A checkpoint ``output/last.safetensors`` is written every ``checkpoint_minutes``; with ``resume`` a run
     continues from it. Returns a summary (sentences, tokens, final perplexity).
     """
     cfg = cfg or LMConfig()
     cfg.validate()
     log = log or (lambda message: None)
     device = resolve_device(device)
-    out = Path(output)
-    known, matrix = load_vectors(vectors)
-    words = [PAD_WORD, UNK_WORD, *(w for w in known if w not in (PAD_WORD, UNK_WORD))]
-    index = {w: i for i, w in enumerate(words)}
-    rows = {w: i for i, w in enumerate(known)}
-    table = torch.zeros(len(words), matrix.shape[1])
-    table[2:] = torch.as_tensor(matrix[[rows[w] for w in words[2:]]], dtype=torch.float32)
-    sentences = read_sentences(corpus, index, cfg.min_len, cfg.max_len)
-    log(f"{len(sentences):,} sentences of {cfg.min_len}-{cfg.max_len} words, {len(words):,} words")
-    torch.manual_seed(cfg.seed)
-    model = BiLM(table, cfg).to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
-    lengths = [len(s) for s in sentences]
+    with claim_output(output, directory=True) as out:
+        known, matrix = load_vectors(vectors)
+        words = [PAD_WORD, UNK_WORD, *(w for w in known if w not in (PAD_WORD, UNK_WORD))]
+        index = {w: i for i, w in enumerate(words)}
+        rows = {w: i for i, w in enumerate(known)}
+        table = torch.zeros(len(words), matrix.shape[1])
+        table[2:] = torch.as_tensor(matrix[[rows[w] for w in words[2:]]], dtype=torch.float32)
+        sentences = read_sentences(corpus, index, cfg.min_len, cfg.max_len)
+        log(f"{len(sentences):,} sentences of {cfg.min_len}-{cfg.max_len} words, {len(words):,} words")
+        torch.manual_seed(cfg.seed)
+        model = BiLM(table, cfg).to(device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=cfg.lr)
+        lengths = [len(s) for s in sentences]
 
-    def order(epoch: int) -> list[list[int]]:  # each pass over the sentences has its own seeded order
-        return batch_order(lengths, cfg.batch_size, make_generator(cfg.seed * 1_000_003 + epoch, torch.device("cpu")))
+        def order(epoch: int) -> list[list[int]]:  # each pass over the sentences has its own seeded order
+            generator = make_generator(cfg.seed * 1_000_003 + epoch, torch.device("cpu"))
+            return batch_order(lengths, cfg.batch_size, generator)
 
-    epoch, position, done, loss_sum, loss_count = 0, 0, 0, 0.0, 0
-    last = out / "last.pt"
-    if resume and last.exists():
-        state = load_checkpoint(last)
-        if state.get("kind") != STATE_KIND or state["config"] != dataclasses.asdict(cfg) or state["words"] != words:
-            raise DataError(f"{last}: a checkpoint of another pretraining run (settings or vectors differ)")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        epoch, position, done = state["epoch"], state["position"], state["tokens"]
-        torch.set_rng_state(state["torch_rng"])
-        log(f"resumed at {done:,} tokens")
-    clock = CheckpointClock(cfg.checkpoint_minutes)
-    bar = progress_bar(cfg.tokens, "biLM", "tok", quiet, initial=done)
-    model.train()
-    batches = order(epoch)
-    while done < cfg.tokens:
-        if position == len(batches):
-            epoch, position = epoch + 1, 0
-            batches = order(epoch)
-        ids, lengths = pad_batch([sentences[i] for i in batches[position]], device)
-        loss, count = model(ids, lengths)
-        optimizer.zero_grad(set_to_none=True)
-        (loss / max(1, count)).backward()
-        nn.utils.clip_grad_norm_(params, cfg.clip_norm)
-        optimizer.step()
-        position += 1
-        step_tokens = int(lengths.sum())
-        done += step_tokens
-        loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + count
-        bar.update(step_tokens)
-        if position % 20 == 0:
-            set_postfix(bar, ppl=math.exp(min(50.0, loss_sum / max(1, loss_count))))
-            loss_sum, loss_count = 0.0, 0
-        if clock.due(done) and done < cfg.tokens:
-            save_checkpoint({"kind": STATE_KIND, "config": dataclasses.asdict(cfg), "words": words,
-                             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                             "position": position, "tokens": done, "torch_rng": torch.get_rng_state()}, last)
-    bar.close()
-    summary = {"sentences": len(sentences), "tokens": done, "passes": epoch + position / len(batches),
-               "vocabulary": len(words),
-               "perplexity": math.exp(min(50.0, loss_sum / loss_count)) if loss_count else None}
-    rnn = {k: v.detach().cpu() for k, v in model.rnn.state_dict().items()}
-    save_model_dir(out, {"kind": ENCODER_KIND, "words": words, "embedding": table, "rnn": rnn,
-                         "config": dataclasses.asdict(cfg), "summary": summary}, ENCODER_FILE)
-    last.unlink(missing_ok=True)
-    return summary
+        epoch, position, done, loss_sum, loss_count = 0, 0, 0, 0.0, 0
+        last = out / LAST_FILE
+        if resume and with_legacy(last).exists():
+            state = load_checkpoint(with_legacy(last))
+            if state.get("kind") != STATE_KIND or state["config"] != dataclasses.asdict(cfg) or state["words"] != words:
+                raise DataError(f"{last}: a checkpoint of another pretraining run (settings or vectors differ)")
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            epoch, position, done = state["epoch"], state["position"], state["tokens"]
+            torch.set_rng_state(state["torch_rng"])
+            log(f"resumed at {done:,} tokens")
+        clock = CheckpointClock(cfg.checkpoint_minutes)
+        bar = progress_bar(cfg.tokens, "biLM", "tok", quiet, initial=done)
+        model.train()
+        batches = order(epoch)
+        while done < cfg.tokens:
+            if position == len(batches):
+                epoch, position = epoch + 1, 0
+                batches = order(epoch)
+            ids, lengths = pad_batch([sentences[i] for i in batches[position]], device)
+            loss, count = model(ids, lengths)
+            optimizer.zero_grad(set_to_none=True)
+            (loss / max(1, count)).backward()
+            nn.utils.clip_grad_norm_(params, cfg.clip_norm)
+            optimizer.step()
+            position += 1
+            step_tokens = int(lengths.sum())
+            done += step_tokens
+            loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + count
+            if not math.isfinite(loss_sum):
+                raise diverged(["loss"], f"after {done:,} tokens", with_legacy(last))
+            bar.update(step_tokens)
+            if position % 20 == 0:
+                set_postfix(bar, ppl=math.exp(min(50.0, loss_sum / max(1, loss_count))))
+                loss_sum, loss_count = 0.0, 0
+            if clock.due(done) and done < cfg.tokens:
+                if nonfinite({}, params):
+                    raise diverged(["weights"], f"after {done:,} tokens", with_legacy(last))
+                save_checkpoint({"kind": STATE_KIND, "config": dataclasses.asdict(cfg), "words": words,
+                                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                                 "position": position, "tokens": done, "torch_rng": torch.get_rng_state()}, last)
+        bar.close()
+        summary = {"sentences": len(sentences), "tokens": done, "passes": epoch + position / len(batches),
+                   "vocabulary": len(words),
+                   "perplexity": math.exp(min(50.0, loss_sum / loss_count)) if loss_count else None}
+        rnn = {k: v.detach().cpu() for k, v in model.rnn.state_dict().items()}
+        save_model_dir(out, {"kind": ENCODER_KIND, "words": words, "embedding": table, "rnn": rnn,
+                             "config": dataclasses.asdict(cfg), "summary": summary}, ENCODER_FILE)
+        last.unlink(missing_ok=True)
+        return summary
 
 
 def load_encoder(path: str | os.PathLike) -> dict:
-    """A pretrained encoder directory (or its encoder.pt): words, embedding (V, D), rnn state, config."""
+    """A pretrained encoder directory (or its encoder file): words, embedding (V, D), rnn state, config."""
     _, state = load_model_dir(path, ENCODER_KIND, "sentiment encoder", ENCODER_FILE)
     return state
 

@@ -1,6 +1,6 @@
 """A trained sentiment model with its vocabulary and class names: predict, evaluate, save and load.
 
-A model directory holds ``model.pt`` (weights, architecture, the run's settings, the id -> word list
+A model directory holds ``model.safetensors`` (weights, architecture, the run's settings, the id -> word list
 and the class names; written atomically) and ``config.toml``. Metrics come from scikit-learn
 (accuracy, macro-F1, confusion matrix, per-class report).
 """
@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
+from seqlab.io import decode_utf8, incompatible_checkpoint, load_model_dir, model_file, save_model_dir
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import UNK, Examples, encode, pad_batch, tokenize
 from seqlab.sentiment.model import ModelConfig, SentimentModel
 
 MODEL_KIND = "sentiment-model"
-MODEL_FILE = "model.pt"
+MODEL_FILE = "model.safetensors"
 DEFAULT_MODEL = "sentiment_sst2"
 
 
@@ -39,7 +39,7 @@ def model_state(model: SentimentModel, cfg: SentimentConfig, words: Sequence[str
 
 
 def save_model(path: str | os.PathLike, state: dict) -> Path:
-    """Write a model state into directory ``path`` as model.pt, atomically."""
+    """Write a model state into directory ``path`` as model.safetensors, atomically."""
     return save_model_dir(path, state, MODEL_FILE)
 
 
@@ -141,19 +141,21 @@ class Classifier:
             out[index] = torch.softmax(self.model(batch, lengths).float(), dim=-1).cpu()
         return out
 
-    def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[Prediction]:
-        """Label and probabilities of each text; an empty text gets an error, one with no known word a warning."""
-        tokens = [tokenize(t, self.cfg.lowercase) for t in texts]
+    def predict(self, texts: Sequence[str | bytes], batch_size: int = 256) -> list[Prediction]:
+        """Label and probabilities of each text (str, or bytes decoded as UTF-8); an empty or undecodable
+        text gets an error (and does not stop the others), one with no known word a warning."""
+        decoded = [decode_utf8(t, "text") for t in texts]
+        tokens = [tokenize(text, self.cfg.lowercase) if error is None else [] for text, error in decoded]
         good = [i for i, t in enumerate(tokens) if t]
         probs = self.probabilities([tokens[i] for i in good], batch_size)
-        results = [Prediction(t, "", {}, error="empty text") for t in texts]
+        results = [Prediction(text, "", {}, error=error or "empty text") for text, error in decoded]
         for row, i in enumerate(good):
             p = probs[row].tolist()
             unknown = all(self.index.get(w, UNK) == UNK for w in tokens[i])
             warning = ("no word of the text is in the model's vocabulary; the label reflects only the model's "
                        "prior" if unknown else None)
-            results[i] = Prediction(texts[i], self.labels[int(np.argmax(p))], dict(zip(self.labels, p, strict=True)),
-                                    warning=warning)
+            results[i] = Prediction(decoded[i][0], self.labels[int(np.argmax(p))],
+                                    dict(zip(self.labels, p, strict=True)), warning=warning)
         return results
 
     def evaluate(self, examples: Examples, batch_size: int = 256) -> Evaluation:
@@ -170,7 +172,7 @@ def default_model_path() -> Path:
     import seqlab.data
 
     path = Path(seqlab.data.__file__).parent / DEFAULT_MODEL
-    if not (path / MODEL_FILE).exists():
+    if not model_file(path, MODEL_FILE).exists():
         raise DataError(f"{path}: the default sentiment model is missing; train it with 'seqlab sentiment train "
                         f"--config configs/sentiment_sst2_default.toml -o {path}' or pass a model directory")
     return path

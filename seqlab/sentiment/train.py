@@ -2,8 +2,8 @@
 
 Each step minimises the mean cross-entropy (or focal loss) of a shuffled mini-batch. After every
 epoch the model is scored on the dev set; the model with the best dev accuracy so far (ties: lower
-dev loss) is saved as ``<out>/model.pt``, the training state as ``<out>/last.pt`` (also every
-``checkpoint_minutes``), both atomically. ``resume`` continues from ``last.pt`` at the batch where it
+dev loss) is saved as ``<out>/model.safetensors``, the training state as ``<out>/last.safetensors`` (also every
+``checkpoint_minutes``), both atomically. ``resume`` continues from ``last.safetensors`` at the batch where it
 stopped, with the same random state. Training stops after ``patience`` epochs without a better dev
 accuracy; the best model is then scored on the test set when one is configured. With ``ema_decay``
 the weights validated and saved are an exponential moving average of the trained ones
@@ -22,6 +22,7 @@ import torch
 
 from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
+from seqlab.io import claim_output
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import (
     Coverage,
@@ -41,7 +42,7 @@ from seqlab.sentiment.predict import MODEL_FILE, Classifier, model_state, save_m
 from seqlab.training import EpochTrainer, WeightAverage, check_same_architecture, load_training_state
 
 TRAIN_KIND = "sentiment-train"
-LAST_FILE = "last.pt"
+LAST_FILE = "last.safetensors"
 BUCKET_POOL = 20  # batches per length-sorted pool
 
 
@@ -102,7 +103,7 @@ class SentimentTrainer(EpochTrainer):
         self.splits = splits or load_splits(cfg)
         train = self.splits.train
         vectors, encoder = None, None
-        if words is None:  # a resumed run takes its vocabulary, fixed rows and embeddings from last.pt
+        if words is None:  # a resumed run takes its vocabulary, fixed rows and embeddings from the checkpoint
             words = build_words(train.tokens, cfg.min_count, cfg.max_vocab, source=train.source)
             base = len(words)
             if cfg.encoder:  # a pretrained encoder brings its own word vectors
@@ -232,14 +233,14 @@ def train_sentiment(cfg: SentimentConfig, out_dir: str | os.PathLike, device: to
                     splits: Splits | None = None) -> dict:
     """Train (or with ``resume`` continue) a classifier into ``out_dir``; returns the run's summary."""
     device = resolve_device(device)
-    out = Path(out_dir)
-    state = None
-    if resume:
-        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "sentiment")
-        saved = SentimentConfig(**state["config"])
-        check_same_architecture(saved.model_config(1) == cfg.model_config(1), out / LAST_FILE)
-    trainer = SentimentTrainer(cfg, out, device, splits=splits, words=state["words"] if state else None, quiet=quiet,
-                               log=log, fixed_rows=state.get("fixed_rows", 0) if state else 0)
-    if state:
-        trainer.load_state(state)
-    return trainer.fit()
+    with claim_output(out_dir, directory=True) as out:
+        state = None
+        if resume:
+            state = load_training_state(out / LAST_FILE, TRAIN_KIND, "sentiment")
+            saved = SentimentConfig(**state["config"])
+            check_same_architecture(saved.model_config(1) == cfg.model_config(1), out / LAST_FILE)
+        trainer = SentimentTrainer(cfg, out, device, splits=splits, words=state["words"] if state else None,
+                                   quiet=quiet, log=log, fixed_rows=state.get("fixed_rows", 0) if state else 0)
+        if state:
+            trainer.load_state(state)
+        return trainer.fit()

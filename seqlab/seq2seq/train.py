@@ -4,9 +4,9 @@ Each step minimises the label-smoothed cross-entropy (Szegedy et al. 2016) summe
 tokens of the global batch and divided by their number, so that N processes under DDP (each with
 1/N of the batch) take exactly the step one process takes with the whole batch. After every epoch
 the model is scored on the validation set (loss, BLEU with seqlab's sacrebleu-exact metric, exact
-match); the best model so far is saved as ``<out>/model.pt``, the training state as
-``<out>/last.pt`` (also every ``checkpoint_minutes``), both atomically; ``resume`` continues from
-``last.pt`` at the batch where it stopped, with the same random state. Training stops early after
+match); the best model so far is saved as ``<out>/model.safetensors``, the training state as
+``<out>/last.safetensors`` (also every ``checkpoint_minutes``), both atomically; ``resume`` continues from
+``last.safetensors`` at the batch where it stopped, with the same random state. Training stops early after
 ``patience`` epochs without a better validation BLEU. With ``ema_decay`` the weights validated and
 saved are an exponential moving average of the trained ones (:class:`seqlab.training.WeightAverage`).
 With ``sampling_alpha`` every epoch trains on a new sampled segmentation of the pairs (subword
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from seqlab.device import cpu_has_bf16, make_generator
 from seqlab.errors import DataError
+from seqlab.io import claim_output
 from seqlab.metrics.bleu import corpus_bleu
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import ParallelCorpus, read_parallel, read_tsv
@@ -37,7 +38,7 @@ from seqlab.text.subword import PAD, Subword
 from seqlab.training import EpochTrainer, WeightAverage, check_same_architecture, load_training_state
 
 TRAIN_KIND = "seq2seq-train"
-LAST_FILE = "last.pt"
+LAST_FILE = "last.safetensors"
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -256,14 +257,14 @@ class Seq2SeqTrainer(EpochTrainer):
 def train_seq2seq(cfg: Seq2SeqConfig, out_dir: str | os.PathLike, device: torch.device, resume: bool = False,
                   quiet: bool = False, log: Callable[[str], None] | None = None) -> dict:
     """Train (or with ``resume`` continue) a model into ``out_dir``; returns the run's summary."""
-    out = Path(out_dir)
-    state = None
-    if resume:
-        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "seq2seq")
-        saved = Seq2SeqConfig(**state["config"])
-        check_same_architecture(saved.model_config(1, 1) == cfg.model_config(1, 1), out / LAST_FILE)
-    subwords = (Subword(state["src_spm"]), Subword(state["tgt_spm"])) if state else None
-    trainer = Seq2SeqTrainer(cfg, out, device, subwords=subwords, quiet=quiet, log=log)
-    if state:
-        trainer.load_state(state)
-    return trainer.fit()
+    with claim_output(out_dir, directory=True) as out:
+        state = None
+        if resume:
+            state = load_training_state(out / LAST_FILE, TRAIN_KIND, "seq2seq")
+            saved = Seq2SeqConfig(**state["config"])
+            check_same_architecture(saved.model_config(1, 1) == cfg.model_config(1, 1), out / LAST_FILE)
+        subwords = (Subword(state["src_spm"]), Subword(state["tgt_spm"])) if state else None
+        trainer = Seq2SeqTrainer(cfg, out, device, subwords=subwords, quiet=quiet, log=log)
+        if state:
+            trainer.load_state(state)
+        return trainer.fit()

@@ -9,7 +9,7 @@ its other end (Liu et al. 2016; Sennrich et al. 2016, WMT16 sec. 3.3), and re-or
 the same length penalty lp as the search, with |y| the hypothesis's subwords (and EOS). log P is
 the search's own (ensemble) score; the rerankers score the output text with their own subwords.
 
-A model directory holds ``model.pt`` (weights, architecture, the run's settings and both
+A model directory holds ``model.safetensors`` (weights, architecture, the run's settings and both
 sentencepiece models; written atomically) and ``config.toml``. Lines are decoded in length-sorted
 batches; a bad line (empty, too long, or with characters the model never saw) gets a message and
 does not stop the others.
@@ -26,16 +26,16 @@ from pathlib import Path
 import torch
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import incompatible_checkpoint, load_model_dir, save_model_dir
+from seqlab.io import decode_utf8, incompatible_checkpoint, load_model_dir, model_file, save_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.ensemble import Ensemble
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
-from seqlab.seq2seq.search import SearchResult, length_penalty, translate_ids
+from seqlab.seq2seq.search import SearchResult, check_decoding, length_penalty, translate_ids
 from seqlab.text.padding import pad_ids
 from seqlab.text.subword import BOS, EOS, Subword
 
 MODEL_KIND = "seq2seq-model"
-MODEL_FILE = "model.pt"
+MODEL_FILE = "model.safetensors"
 
 
 def model_state(model: Seq2Seq, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Subword,
@@ -46,7 +46,7 @@ def model_state(model: Seq2Seq, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Sub
 
 
 def save_model(path: str | os.PathLike, state: dict) -> Path:
-    """Write a model state into directory ``path`` as model.pt, atomically."""
+    """Write a model state into directory ``path`` as model.safetensors, atomically."""
     return save_model_dir(path, state, MODEL_FILE)
 
 
@@ -132,20 +132,26 @@ class Translator:
         return self.tgt_sp.decode(list(ids)[::-1] if self.cfg.reverse_target else list(ids))
 
     @torch.no_grad()
-    def translate(self, lines: Sequence[str], beam: int | None = None, alpha: float | None = None,
+    def translate(self, lines: Sequence[str | bytes], beam: int | None = None, alpha: float | None = None,
                   nbest: int = 1, batch_size: int = 64, penalty: str | None = None,
                   progress: Callable[[int], None] | None = None, beta: float | None = None) -> list[Translation]:
-        beam = beam or self.cfg.beam
+        """Translate ``lines`` (str, or bytes decoded as UTF-8): one Translation each, in order. A line that
+        cannot be translated (empty, too long, not UTF-8) gets an ``error`` and does not stop the others.
+        Unset settings come from the model's config; settings that would decode garbage raise ConfigError."""
+        beam = self.cfg.beam if beam is None else beam
         alpha = self.cfg.alpha if alpha is None else alpha
         penalty = penalty or self.cfg.penalty
         beta = self.cfg.coverage_beta if beta is None else beta
-        if beta < 0:
-            raise ConfigError(f"the coverage penalty beta must be >= 0, got {beta}")
+        check_decoding(beam, nbest, alpha, beta, penalty, self.cfg.max_len_ratio, self.cfg.max_len_offset)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         if self.rerankers and beta > 0:
             raise ConfigError("reranking scores log-probabilities only: use it without the coverage penalty (beta 0)")
         width = max(beam, nbest) if self.rerankers else nbest
         sizes: dict[int, list[int]] = {}  # the hypotheses' lengths in subwords with EOS
-        checked = [self.check(line) for line in lines]
+        decoded = [_decoded(line) for line in lines]
+        lines = [text for text, _ in decoded]
+        checked = [self.check(text) if error is None else (None, error, None) for text, error in decoded]
         results: list[Translation | None] = [None] * len(lines)
         good = [i for i, (ids, _, _) in enumerate(checked) if ids is not None]
         for i, (_, error, _) in enumerate(checked):
@@ -230,6 +236,19 @@ class Translator:
         return [self.src_sp.id_to_piece(i) for i in src_ids], pieces, weights[0].float().cpu()
 
 
+def _decoded(line: str | bytes) -> tuple[str, str | None]:
+    """(text, error) of one input line (see :func:`seqlab.io.decode_utf8`); a str that UTF-8 cannot hold (a lone
+    surrogate, as Python makes of undecodable bytes) is an error too, not a crash of the subword encoder."""
+    text, error = decode_utf8(line)
+    if error is None:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = text.encode("utf-8", "replace").decode("utf-8")
+            return shown, f"not valid UTF-8 (character {exc.start + 1} of the line is a lone surrogate)"
+    return text, error
+
+
 def _direction(cfg: Seq2SeqConfig) -> str:
     return "right to left" if cfg.reverse_target else "left to right"
 
@@ -239,7 +258,7 @@ def default_model_path() -> Path:
     import seqlab.data
 
     path = Path(seqlab.data.__file__).parent / "dates_model"
-    if not (path / MODEL_FILE).exists():
+    if not model_file(path, MODEL_FILE).exists():
         raise DataError(f"{path}: the default dates model is missing; train it with "
                         f"'seqlab seq2seq train --config configs/dates.toml -o {path}' or pass --model")
     return path

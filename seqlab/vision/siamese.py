@@ -12,6 +12,7 @@ the reported accuracy is on balanced same/different pairs drawn from the *unseen
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import ConfigError
-from seqlab.training import progress_bar, set_postfix
+from seqlab.training import diverged, progress_bar, set_postfix
 from seqlab.vision.data import load_digits_splits
 from seqlab.vision.metric import MINERS, contrastive_loss, mined_triplet_loss, pairwise_distances
 from seqlab.vision.norm import BatchNorm2d
@@ -136,7 +137,7 @@ def train_siamese(cfg: OneShotConfig, device: torch.device, quiet: bool = True) 
     optimizer = torch.optim.Adam(model.parameters(), cfg.lr)
     by_class = [(train_y == c).nonzero().squeeze(1).cpu() for c in seen]
     bar = progress_bar(cfg.steps, f"siamese ({cfg.loss})", "step", quiet)
-    for _ in range(cfg.steps):
+    for step in range(1, cfg.steps + 1):
         index = torch.cat([rows[torch.randint(0, len(rows), (cfg.per_class,), generator=gen)] for rows in by_class])
         model.train()
         emb = model.embed(train_x[index.to(device)])
@@ -150,7 +151,10 @@ def train_siamese(cfg: OneShotConfig, device: torch.device, quiet: bool = True) 
         loss.backward()
         optimizer.step()
         bar.update(1)
-        set_postfix(bar, loss=float(loss.detach()))
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise diverged(["loss"], f"at step {step}", None, "--set lr=...")
+        set_postfix(bar, loss=value)
     bar.close()
 
     vi, vj, vsame = sample_pairs(val_y, cfg.pairs, gen)

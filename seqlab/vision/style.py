@@ -23,6 +23,7 @@ given, else from a randomly initialised single-layer multi-scale CNN (Ustyuzhani
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.training import progress_bar, set_postfix
+from seqlab.training import diverged, progress_bar, set_postfix
 from seqlab.vision.architectures.vgg import CONFIGS, VGG
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -247,6 +248,8 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, extractor: Featur
             c, s = losses()
         history.append(float(cfg.alpha * c + beta * s))
         done += chunk
+        if not math.isfinite(history[-1]):
+            raise diverged(["loss"], f"after step {done}", None, "--lr")
         bar.update(chunk)
         set_postfix(bar, loss=history[-1])
     bar.close()

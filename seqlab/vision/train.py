@@ -6,9 +6,9 @@ crop), and takes one optimiser step per batch on the cross-entropy (or the focal
 optimiser is SGD with momentum, RMSProp (Hinton's lecture 6e) or Adam (Kingma & Ba 2015); the
 learning rate after ``epoch`` epochs is ``lr / (1 + decay_rate * epoch)`` ("inverse") or
 ``lr * decay_base ** epoch`` ("exponential", 0.95 by default), through torch's LambdaLR. After every
-epoch the model is scored on the validation split; the best one is saved as ``<out>/model.pt``,
-the training state as ``<out>/last.pt`` (also every ``checkpoint_minutes``), both atomically;
-``resume`` continues from ``last.pt`` exactly where it stopped, in the middle of an epoch too
+epoch the model is scored on the validation split; the best one is saved as ``<out>/model.safetensors``,
+the training state as ``<out>/last.safetensors`` (also every ``checkpoint_minutes``), both atomically;
+``resume`` continues from ``last.safetensors`` exactly where it stopped, in the middle of an epoch too
 (:class:`seqlab.training.EpochTrainer`). The reported test accuracy is the best model's.
 """
 
@@ -27,7 +27,7 @@ from torch import nn
 
 from seqlab.device import make_generator
 from seqlab.errors import ConfigError
-from seqlab.io import incompatible_checkpoint, load_model_dir, save_checkpoint
+from seqlab.io import claim_output, incompatible_checkpoint, load_model_dir, save_checkpoint
 from seqlab.training import EpochTrainer, load_training_state
 from seqlab.vision.architectures import MODELS, build_model
 from seqlab.vision.data import Digits, ImageSplit, load_digits_splits
@@ -36,7 +36,7 @@ from seqlab.vision.losses import focal_loss
 SECTION = "vision"
 TRAIN_KIND = "vision-train"
 MODEL_KIND = "vision-model"
-MODEL_FILE, LAST_FILE = "model.pt", "last.pt"
+MODEL_FILE, LAST_FILE = "model.safetensors", "last.safetensors"
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 DECAYS = ("none", "inverse", "exponential")
 LOSSES = ("cross_entropy", "focal")
@@ -150,7 +150,7 @@ def model_state(model: nn.Module, cfg: VisionConfig, metrics: dict | None = None
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, VisionConfig]:
-    """A trained classifier (a model directory or its model.pt) in eval mode, with its config."""
+    """A trained classifier (a model directory or its model file) in eval mode, with its config."""
     file, state = load_model_dir(path, MODEL_KIND, "vision", MODEL_FILE)
     with incompatible_checkpoint(file, "vision"):
         cfg = VisionConfig(**state["config"])
@@ -245,15 +245,15 @@ def train_vision(cfg: VisionConfig, out_dir: str | os.PathLike, device: torch.de
                  quiet: bool = False, log: Callable[[str], None] | None = None) -> dict:
     """Train (or with ``resume`` continue) a digits classifier into ``out_dir``; returns the run's summary
     with ``test_accuracy`` (of the best model on the validation split)."""
-    out = Path(out_dir)
-    state = None
-    if resume:
-        state = load_training_state(out / LAST_FILE, TRAIN_KIND, "vision")
-        saved = VisionConfig(**state["config"])
-        if dataclasses.replace(saved, epochs=cfg.epochs, checkpoint_minutes=cfg.checkpoint_minutes) != cfg:
-            raise ConfigError(f"{out / LAST_FILE}: was trained with different settings; resume with its "
-                              f"settings (see {out / 'config.toml'}), changing only epochs")
-    trainer = VisionTrainer(cfg, out, device, quiet=quiet, log=log)
-    if state:
-        trainer.load_state(state)
-    return trainer.fit()
+    with claim_output(out_dir, directory=True) as out:
+        state = None
+        if resume:
+            state = load_training_state(out / LAST_FILE, TRAIN_KIND, "vision")
+            saved = VisionConfig(**state["config"])
+            if dataclasses.replace(saved, epochs=cfg.epochs, checkpoint_minutes=cfg.checkpoint_minutes) != cfg:
+                raise ConfigError(f"{out / LAST_FILE}: was trained with different settings; resume with its "
+                                  f"settings (see {out / 'config.toml'}), changing only epochs")
+        trainer = VisionTrainer(cfg, out, device, quiet=quiet, log=log)
+        if state:
+            trainer.load_state(state)
+        return trainer.fit()

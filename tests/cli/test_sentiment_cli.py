@@ -130,7 +130,8 @@ def test_extend_vocab_and_encoder_flags(data, tmp_path):
     result = run("predict", tmp_path / "m", "--json", "marvellous")
     assert result.exit_code == 0 and "warning" not in result.output
     result = run("train", "-o", tmp_path / "x", "--encoder", tmp_path, *common[:-4], "--model", "rnn")
-    assert result.exit_code == 2 and "not a seqlab sentiment encoder model directory (no encoder.pt)" in result.output
+    assert result.exit_code == 2
+    assert "not a seqlab sentiment encoder model directory (no encoder.safetensors)" in result.output
     assert "Traceback" not in result.output
 
 

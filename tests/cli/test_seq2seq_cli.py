@@ -141,10 +141,10 @@ def test_missing_and_incompatible_models(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     save_checkpoint({"kind": "seq2seq-model", "config": {"bogus": 1}, "model_config": {}, "model": {}},
-                    broken / "model.pt")
+                    broken / "model.safetensors")
     assert "incompatible seq2seq checkpoint" in error_of(run(translate, "--model", broken, input="x\n"))
     (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
-    assert "not a readable seqlab checkpoint" in error_of(run(translate, "--model", tmp_path / "garbage.pt",
+    assert "not a seqlab file" in error_of(run(translate, "--model", tmp_path / "garbage.pt",
                                                               input="x\n"))
 
 

@@ -1,5 +1,5 @@
 """seqlab.training.EpochTrainer, the loop every trainer shares: a run killed in the middle of an epoch and
-resumed from last.pt equals the uninterrupted run; early stopping; best-model selection; bad checkpoints."""
+resumed from last.safetensors equals the uninterrupted run; early stopping; best-model selection; bad checkpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqlab.errors import DataError
+from seqlab.errors import DataError, DivergedError
 from seqlab.io import load_checkpoint, save_checkpoint
 from seqlab.training import EpochTrainer
 
@@ -76,7 +76,7 @@ class ToyTrainer(EpochTrainer):
 
     def save_best(self, record: dict) -> None:
         self.saved.append(record["epoch"])
-        save_checkpoint({"kind": "toy-model", "model": self.model.state_dict()}, self.out / "model.pt")
+        save_checkpoint({"kind": "toy-model", "model": self.model.state_dict()}, self.out / "model.safetensors")
 
     def extra_state(self) -> dict:
         return {"optimizer": self.optimizer.state_dict()}
@@ -99,7 +99,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_run(tmp_path, kill_
     killed = ToyTrainer(cfg, tmp_path / "run", kill_at=kill_at)
     with pytest.raises(Killed):
         killed.fit()
-    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    state = load_checkpoint(tmp_path / "run" / "last.safetensors")
     assert state["step"] == kill_at  # nothing done was lost
     resumed = ToyTrainer(cfg, tmp_path / "run")
     resumed.load_state(state)
@@ -115,7 +115,7 @@ def test_history_holds_epoch_means_and_the_best_model_is_saved(tmp_path):
     assert set(history[0]) == {"epoch", "train_loss", "train_abs", "valid_loss"}
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert trainer.saved == [1, 2]  # a tie (epoch 4) is not better
-    assert trainer.best_key == [-1.0] and (tmp_path / "m" / "model.pt").exists()
+    assert trainer.best_key == [-1.0] and (tmp_path / "m" / "model.safetensors").exists()
 
 
 def test_early_stopping_after_patience_epochs_without_a_better_model(tmp_path):
@@ -134,9 +134,28 @@ def test_a_worker_rank_writes_nothing(tmp_path):
 def test_bad_checkpoints_are_refused_in_one_line(tmp_path):
     trainer = ToyTrainer(ToyConfig(epochs=1), tmp_path / "m")
     trainer.fit()
-    state = load_checkpoint(tmp_path / "m" / "last.pt")
-    with pytest.raises(DataError, match=r"m/last.pt: not a toy training checkpoint"):
+    state = load_checkpoint(tmp_path / "m" / "last.safetensors")
+    with pytest.raises(DataError, match=r"m/last.safetensors: not a toy training checkpoint"):
         ToyTrainer(ToyConfig(), tmp_path / "m").load_state({**state, "kind": "vision-train"})
     del state["history"]
-    with pytest.raises(DataError, match=r"last.pt: the training checkpoint has no 'history'.*without --resume"):
+    with pytest.raises(DataError, match=r"last.safetensors: the training checkpoint has no 'history'.*--resume"):
         ToyTrainer(ToyConfig(), tmp_path / "m").load_state(state)
+
+
+@pytest.mark.parametrize("checkpoint_minutes", [0.0, 1e-9])  # checkpoints at epoch ends only, or after every batch
+def test_a_diverging_run_stops_and_keeps_the_last_finite_checkpoint_and_best_model(tmp_path, checkpoint_minutes):
+    trainer = ToyTrainer(ToyConfig(epochs=3, checkpoint_minutes=checkpoint_minutes), tmp_path / "m")
+    trainer.cfg = dataclasses.replace(trainer.cfg, epochs=1)
+    trainer.fit()
+    best = (tmp_path / "m" / "model.safetensors").read_bytes()
+    last = (tmp_path / "m" / "last.safetensors").read_bytes()
+    trainer.cfg = dataclasses.replace(trainer.cfg, epochs=3)
+    trainer.optimizer.param_groups[0]["lr"] = float("inf")  # the next step makes the weights non-finite
+    with pytest.raises(DivergedError, match=r"training diverged: the .* became NaN or infinite in epoch 2 \(batch \d "
+                                            r"of 7\).*last finite checkpoint is .*m/last.safetensors.*lower learning"):
+        trainer.fit()
+    assert (tmp_path / "m" / "model.safetensors").read_bytes() == best  # the best model is not replaced
+    assert (tmp_path / "m" / "last.safetensors").read_bytes() == last  # nor the checkpoint by a non-finite one
+    state = load_checkpoint(tmp_path / "m" / "last.safetensors")
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+    assert len(trainer.history) == 1 and not list((tmp_path / "m").glob("*.tmp"))

@@ -76,7 +76,7 @@ def test_pretraining_learns_the_grammar_and_the_classifier_starts_from_it(tmp_pa
     summary = pretrain_encoder(corpus, vectors, tmp_path / "enc", cfg, "cpu", quiet=True)
     assert summary["tokens"] >= 30_000 and summary["vocabulary"] == len(WORDS) + 2
     assert summary["perplexity"] < 2.5  # a uniform guess over 14 words would be 14
-    assert not (tmp_path / "enc" / "last.pt").exists()
+    assert not (tmp_path / "enc" / "last.safetensors").exists()
     encoder = load_encoder(tmp_path / "enc")
     assert encoder["words"][2:] == WORDS and encoder["embedding"].shape == (len(WORDS) + 2, 6)
 
@@ -120,7 +120,7 @@ def test_an_interrupted_pretraining_resumes_exactly(tmp_path, vectors, corpus, m
     monkeypatch.setattr(lm, "save_checkpoint", crash_after_third)
     with pytest.raises(KeyboardInterrupt):
         pretrain_encoder(corpus, vectors, tmp_path / "cut", cfg, "cpu", quiet=True)
-    assert (tmp_path / "cut" / "last.pt").exists() and not (tmp_path / "cut" / "encoder.pt").exists()
+    assert (tmp_path / "cut" / "last.safetensors").exists() and not (tmp_path / "cut" / "encoder.safetensors").exists()
     monkeypatch.setattr(lm, "save_checkpoint", real)
     with pytest.raises(DataError, match="another pretraining run"):
         pretrain_encoder(corpus, vectors, tmp_path / "cut", dataclasses.replace(cfg, lr=0.5), "cpu", quiet=True)
@@ -137,5 +137,5 @@ def test_bad_inputs(tmp_path, vectors):
         pretrain_encoder(empty, vectors, tmp_path / "e", LMConfig(), "cpu", quiet=True)
     with pytest.raises(ConfigError, match="max_len"):
         LMConfig(min_len=5, max_len=4).validate()
-    with pytest.raises(DataError, match="no encoder.pt"):
+    with pytest.raises(DataError, match="no encoder.safetensors"):
         load_encoder(tmp_path)

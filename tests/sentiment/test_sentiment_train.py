@@ -31,7 +31,7 @@ def splits(negation_data):
 
 @pytest.mark.parametrize("ema_decay", [0.0, 0.9])
 def test_resume_mid_epoch_is_exact(tmp_path, splits, ema_decay):
-    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the weights (and their moving
+    """Stop after 5 steps, reload last.safetensors in a new trainer: the next losses and the weights (and their moving
     average) are those of an uninterrupted run (dropout on, so the random state must travel too)."""
     cfg = dataclasses.replace(TINY, ema_decay=ema_decay)
     a = SentimentTrainer(cfg, tmp_path / "a", CPU, splits=splits, quiet=True)
@@ -58,8 +58,8 @@ def test_resume_mid_epoch_is_exact(tmp_path, splits, ema_decay):
 def test_ema_validates_and_saves_the_averaged_weights(tmp_path, splits):
     cfg = dataclasses.replace(TINY, epochs=1, ema_decay=0.9)
     trainer = SentimentTrainer(cfg, tmp_path / "m", CPU, splits=splits, quiet=True)
-    summary = trainer.fit()  # one epoch: it is the best, so model.pt holds the average at its end
-    saved = load_checkpoint(tmp_path / "m" / "model.pt")["model"]
+    summary = trainer.fit()  # one epoch: it is the best, so model.safetensors holds the average at its end
+    saved = load_checkpoint(tmp_path / "m" / "model.safetensors")["model"]
     named = dict(trainer.model.named_parameters())
     averaged = {name: s for (name, p), s in zip(named.items(), trainer.average.shadow, strict=True)}
     assert any(not torch.equal(named[k], averaged[k]) for k in averaged)  # the average is not the last weights
@@ -74,13 +74,13 @@ def test_ema_validates_and_saves_the_averaged_weights(tmp_path, splits):
 def test_fit_writes_best_and_last_and_resume_continues(tmp_path, splits):
     out = tmp_path / "m"
     first = train_sentiment(dataclasses.replace(TINY, epochs=1), out, CPU, quiet=True, splits=splits)
-    assert {p.name for p in out.iterdir()} == {"model.pt", "last.pt", "config.toml"}
+    assert {p.name for p in out.iterdir()} == {"model.safetensors", "last.safetensors", "config.toml"}
     summary = train_sentiment(TINY, out, CPU, resume=True, quiet=True, splits=splits)
     assert [h["epoch"] for h in summary["history"]] == [1, 2]
     assert summary["history"][0] == first["history"][0]
     best = max(h["dev_accuracy"] for h in summary["history"])
     assert summary["best_dev_accuracy"] == best
-    assert load_checkpoint(out / "model.pt")["metrics"]["dev_accuracy"] == best
+    assert load_checkpoint(out / "model.safetensors")["metrics"]["dev_accuracy"] == best
     with pytest.raises(ConfigError, match="different architecture"):
         train_sentiment(dataclasses.replace(TINY, hidden_size=9), out, CPU, resume=True, quiet=True, splits=splits)
     with pytest.raises(DataError, match="no checkpoint to resume"):
@@ -146,7 +146,7 @@ def test_extend_vocab_gives_vector_only_words_their_vectors_untouched_by_trainin
     assert any(m.startswith(f"pretrained vectors cover 2/{len(train_words)} ") for m in messages)
     unseen = classifier.predict(["zebra quixotic"])[0]
     assert unseen.error is None and unseen.warning is None  # known words now, not UNK
-    # resume keeps the vocabulary and the fixed rows: one more epoch from last.pt
+    # resume keeps the vocabulary and the fixed rows: one more epoch from last.safetensors
     train_sentiment(dataclasses.replace(cfg, epochs=2), tmp_path / "m", CPU, quiet=True, splits=splits, resume=True)
     again = Classifier.load(tmp_path / "m")
     assert again.words == classifier.words
@@ -175,7 +175,7 @@ def test_float16_storage_and_held_out_dev(tmp_path, negation_data):
     cfg = dataclasses.replace(TINY, train=str(tmp_path / "train.tsv"), dev="", dev_fraction=0.2, epochs=1,
                               store_dtype="float16", test=str(tmp_path / "train.tsv"))
     summary = train_sentiment(cfg, tmp_path / "m", CPU, quiet=True)
-    state = load_checkpoint(tmp_path / "m" / "model.pt")
+    state = load_checkpoint(tmp_path / "m" / "model.safetensors")
     assert state["model"]["embedding.weight"].dtype == torch.float16
     assert "test_accuracy" in summary
     classifier = Classifier.load(tmp_path / "m")

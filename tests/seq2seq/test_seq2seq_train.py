@@ -50,7 +50,7 @@ SAMPLED = {"spm_type": "unigram", "vocab_size": 200, "sampling_alpha": 0.2, "sam
 @pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("settings", [{}, {"ema_decay": 0.9}, SAMPLED], ids=["plain", "ema", "subword-sampling"])
 def test_resume_mid_epoch_is_exact(tmp_path, settings):
-    """Stop after 5 steps, reload last.pt in a new trainer: the next losses and the final weights (and
+    """Stop after 5 steps, reload last.safetensors in a new trainer: the next losses and the final weights (and
     their moving average) are those of an uninterrupted run (dropout on, so the random state must travel too;
     with subword sampling, the epoch's sampled segmentation too)."""
     cfg = dataclasses.replace(TINY, **settings)
@@ -101,7 +101,7 @@ def test_subword_sampling_segments_each_epoch_anew(tmp_path):
     assert trainer.valid.src_ids == trainer.src_sp.encode_batch(data[2])
     trainer.epoch = 0
     summary = trainer.fit()
-    assert len(summary["history"]) == cfg.epochs and (tmp_path / "m" / "model.pt").exists()
+    assert len(summary["history"]) == cfg.epochs and (tmp_path / "m" / "model.safetensors").exists()
     for bad, message in (({"sampling_alpha": -0.1}, "sampling_alpha must be >= 0"),
                          ({"sampling_alpha": 0.1, "spm_type": "char"}, "needs spm_type unigram or bpe"),
                          ({"sampling_alpha": 1.0, "spm_type": "bpe"}, "below 1 for spm_type bpe"),
@@ -112,11 +112,11 @@ def test_subword_sampling_segments_each_epoch_anew(tmp_path):
 
 @pytest.mark.usefixtures("one_thread")
 def test_ema_validates_and_saves_the_averaged_weights(tmp_path):
-    """With ema_decay, model.pt holds the moving average, and the trained weights stay in last.pt."""
+    """With ema_decay, model.safetensors holds the moving average, and the trained weights stay in last.safetensors."""
     cfg = dataclasses.replace(TINY, epochs=1, ema_decay=0.9)
     trainer = Seq2SeqTrainer(cfg, tmp_path / "m", torch.device("cpu"), quiet=True)
     trainer.fit()
-    saved = load_checkpoint(tmp_path / "m" / "model.pt")["model"]
+    saved = load_checkpoint(tmp_path / "m" / "model.safetensors")["model"]
     trained = dict(trainer.model.named_parameters())
     shadow = dict(zip([n for n, p in trainer.model.named_parameters() if p.requires_grad], trainer.average.shadow,
                       strict=True))
@@ -163,7 +163,7 @@ def test_fit_resume_continues_and_keeps_history(tmp_path):
     summary = train_seq2seq(dataclasses.replace(cfg, epochs=2), tmp_path / "m", torch.device("cpu"), resume=True,
                             quiet=True)
     assert [h["epoch"] for h in summary["history"]] == [1, 2]
-    assert (tmp_path / "m" / "model.pt").exists() and not list((tmp_path / "m").glob("*.tmp"))
+    assert (tmp_path / "m" / "model.safetensors").exists() and not list((tmp_path / "m").glob("*.tmp"))
 
 
 def _free_port() -> int:
