@@ -66,6 +66,26 @@ def check_finite(cfg: Any) -> None:
             raise ConfigError(f"{field.name} must be a finite number, got {value!r}")
 
 
+def require(*checks: tuple[bool, str]) -> None:
+    """Raise ConfigError with the message of the first (ok, message) check that failed."""
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+MAX_LEARNING_RATE = 100.0
+
+
+def learning_rate_check(value: float, name: str = "lr", zero_ok: bool = False) -> tuple[bool, str]:
+    """A ``validate()`` check (ok, message) that a learning rate is in (0, MAX_LEARNING_RATE] (or 0 with
+    ``zero_ok``, where 0 means a default): steps past that overflow float32 inside torch's optimisers
+    (Adam's first step is lr / (1 - beta1) = 10 lr), which would be a traceback, not an answer."""
+    low = 0 <= value if zero_ok else 0 < value
+    return (low and value <= MAX_LEARNING_RATE,
+            f"{name} must be in {'[' if zero_ok else '('}0, {MAX_LEARNING_RATE:g}], got {value:g} (larger steps "
+            f"overflow the optimiser; published settings use 1e-4 to 1)")
+
+
 def read_toml(path: str | os.PathLike, section: str | None = None) -> dict[str, Any]:
     """Read a TOML file into a dict (the ``section`` table if the file has one)."""
     p = Path(path)

@@ -38,6 +38,7 @@ from typing import Any
 
 import torch
 
+from seqlab.config import learning_rate_check, require
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
@@ -84,12 +85,12 @@ class GloveConfig:
 
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
-        limits.check(limits.finite(x_max=self.x_max, alpha=self.alpha, eta=self.eta, grad_clip=self.grad_clip,
+        require(*limits.finite(x_max=self.x_max, alpha=self.alpha, eta=self.eta, grad_clip=self.grad_clip,
                                    checkpoint_minutes=self.checkpoint_minutes) + [
             *limits.shared_checks(self),
             (self.x_max > 0, "x_max must be positive"),
             (self.alpha > 0, "alpha must be positive"),
-            (self.eta > 0, "eta must be positive"),
+            learning_rate_check(self.eta, "eta"),
             (self.grad_clip > 0, "grad_clip must be positive"),
             limits.at_most("batch_size", self.batch_size, MAX_BATCH, "a step holds several batch_size x dim "
                            "tables; the defaults are 4,096 on the CPU, 16,384 on a GPU"),

@@ -25,13 +25,6 @@ MAX_SENTENCE_WORDS = 1_000_000  # a sentence is a list of words in memory; glove
 MAX_SEED = 2**40 - 1  # the epoch generators are seeded with seed * 100,003 + epoch: 64 bits
 
 
-def check(checks: list[tuple[bool, str]]) -> None:
-    """Raise ConfigError with the message of the first check that is False."""
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
-
-
 def finite(**numbers: float) -> list[tuple[bool, str]]:
     """Checks that each number is finite (first, so that no comparison meets a NaN)."""
     return [(math.isfinite(value), f"{name} must be a finite number, got {value}") for name, value in numbers.items()]

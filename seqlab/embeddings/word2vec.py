@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from seqlab.config import learning_rate_check, require
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
 from seqlab.embeddings.huffman import build_huffman
@@ -83,7 +84,7 @@ class Word2VecConfig:
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
         ns = self.loss == "ns"
-        limits.check(limits.finite(ns_exponent=self.ns_exponent, sample=self.sample, alpha=self.alpha,
+        require(*limits.finite(ns_exponent=self.ns_exponent, sample=self.sample, alpha=self.alpha,
                                    min_alpha=self.min_alpha, checkpoint_minutes=self.checkpoint_minutes) + [
             (self.model in ("sg", "cbow"), f"model must be sg or cbow, got {self.model!r}"),
             (self.loss in ("ns", "hs"), f"loss must be ns or hs, got {self.loss!r}"),
@@ -94,7 +95,8 @@ class Word2VecConfig:
             limits.at_most("|ns_exponent|", abs(self.ns_exponent), 10, "the noise distribution is count ** "
                            "ns_exponent, which overflows beyond; word2vec.c uses 0.75"),
             (self.sample >= 0, "sample must be >= 0"),
-            (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha, "need 0 <= min_alpha <= alpha, alpha > 0"),
+            learning_rate_check(self.alpha, "alpha"),
+            (0 <= self.min_alpha <= self.alpha, "need 0 <= min_alpha <= alpha"),
             limits.at_most("batch_size", self.batch_size, MAX_BATCH, f"a block of {BLOCK_STEPS} steps holds "
                            "batch_size x 2 x window context slots; the defaults are 512 on the CPU, 8,192 on a GPU"),
             (self.max_row_hits >= 0, "max_row_hits must be >= 0"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from seqlab.config import learning_rate_check
 from seqlab.errors import ConfigError
 from seqlab.generative.autoencoder import AutoencoderConfig
 from seqlab.generative.gan import GANConfig
@@ -59,7 +60,8 @@ class GenerativeConfig:
             (self.model in MODELS, f"model must be one of {', '.join(MODELS)}, got {self.model!r}"),
             (self.epochs >= 1 and self.batch_size >= 1 and self.d_steps >= 1,
              "epochs, batch_size and d_steps must be >= 1"),
-            (self.lr > 0 and self.lr_d >= 0, "lr must be positive and lr_d >= 0"),
+            learning_rate_check(self.lr),
+            learning_rate_check(self.lr_d, "lr_d", zero_ok=True),
             (0 <= self.adam_beta1 < 1, "adam_beta1 must be in [0, 1)"),
             (self.image_size >= 0 and self.eval_samples >= 2, "image_size must be >= 0 and eval_samples >= 2"),
         ]

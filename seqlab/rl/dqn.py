@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.config import learning_rate_check
 from seqlab.device import make_generator
 from seqlab.errors import ConfigError
 from seqlab.rl.envs import make_env
@@ -63,7 +64,8 @@ class DQNConfig:
                  self.train_every, self.total_steps, self.eval_every, self.eval_episodes) >= 1,
              "sizes, intervals and step counts must be >= 1"),
             (self.buffer_size >= self.batch_size, "buffer_size must be at least batch_size"),
-            (0 <= self.gamma <= 1 and self.lr > 0, "gamma must be in [0, 1] and lr positive"),
+            (0 <= self.gamma <= 1, "gamma must be in [0, 1]"),
+            learning_rate_check(self.lr),
             (0 <= self.epsilon_end <= self.epsilon_start <= 1, "need 0 <= epsilon_end <= epsilon_start <= 1"),
             (self.reward_clip >= 0 and self.huber_delta > 0, "reward_clip must be >= 0 and huber_delta > 0"),
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqlab.config import check_finite
+from seqlab.config import check_finite, learning_rate_check
 from seqlab.errors import ConfigError
 from seqlab.memory import check_fits, rnn_weight_count
 from seqlab.sentiment.data import FORMATS
@@ -84,7 +84,8 @@ class SentimentConfig:
             (self.embedding_dropout < 1, "embedding_dropout must be below 1 (< 0: the same as dropout)"),
             (self.epochs >= 1 and self.batch_size >= 1 and self.patience >= 1,
              "epochs, batch_size and patience must be at least 1"),
-            (self.lr > 0 and self.focal_gamma >= 0, "lr must be positive and focal_gamma >= 0"),
+            learning_rate_check(self.lr),
+            (self.focal_gamma >= 0, "focal_gamma must be >= 0"),
             (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1) (0 = no weight average)"),
             (self.embedding_lr_scale > 0, "embedding_lr_scale must be positive (freeze_embeddings = true for 0)"),
         ]

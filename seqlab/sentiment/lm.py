@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from seqlab.config import learning_rate_check, require
 from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import (
@@ -77,6 +78,7 @@ class LMConfig:
             raise ConfigError("hidden_size, num_layers, batch_size and tokens must be >= 1 and min_len >= 2")
         if self.max_len < self.min_len:
             raise ConfigError(f"max_len ({self.max_len}) is below min_len ({self.min_len})")
+        require(learning_rate_check(self.lr))
 
 
 def split_sentences(tokens: Sequence[str]) -> list[list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqlab.config import check_finite
+from seqlab.config import check_finite, learning_rate_check
 from seqlab.errors import ConfigError
 from seqlab.memory import check_fits, rnn_weight_count
 from seqlab.seq2seq.attention import ATTENTION_KINDS
@@ -109,7 +109,7 @@ class Seq2SeqConfig:
             (0 <= self.teacher_forcing <= 1, "teacher_forcing must be in [0, 1]"),
             (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1) (0 = no weight average)"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
+            learning_rate_check(self.lr),
             (self.beam >= 1 and self.valid_beam >= 1, "beam sizes must be at least 1"),
             (self.valid_size >= 1 and self.train_size >= 1, "valid_size and train_size must be at least 1"),
             (not self.tie_embeddings or self.emb_dim == self.hidden_size,

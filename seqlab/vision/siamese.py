@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.config import learning_rate_check, require
 from seqlab.errors import ConfigError
 from seqlab.training import diverged, progress_bar, set_postfix
 from seqlab.vision.data import load_digits_splits
@@ -87,6 +88,7 @@ class OneShotConfig:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.mining not in MINERS:
             raise ConfigError(f"mining must be one of {', '.join(MINERS)}, got {self.mining!r}")
+        require(learning_rate_check(self.lr))
 
 
 def sample_pairs(labels: torch.Tensor, count: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.config import learning_rate_check, require
 from seqlab.errors import ConfigError, DataError
 from seqlab.training import diverged, progress_bar, set_postfix
 from seqlab.vision.architectures.vgg import CONFIGS, VGG
@@ -183,6 +184,7 @@ class StyleConfig:
             raise ConfigError(f"init must be content or noise, got {self.init!r}")
         if self.steps < 1:
             raise ConfigError("steps must be at least 1")
+        require(learning_rate_check(self.lr, zero_ok=True))
 
 
 @dataclass

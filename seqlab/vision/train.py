@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.config import learning_rate_check
 from seqlab.device import make_generator
 from seqlab.errors import ConfigError
 from seqlab.io import claim_output, incompatible_checkpoint, load_model_dir, save_checkpoint
@@ -83,7 +84,7 @@ class VisionConfig:
             (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
             (self.shortcut in ("A", "B", "C"), f"shortcut must be A, B or C, got {self.shortcut!r}"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
+            learning_rate_check(self.lr),
             (self.in_channels >= 1 and self.image_size >= 8, "in_channels >= 1 and image_size >= 8 are needed"),
             (self.shift >= 0, "shift must be >= 0"),
         ]

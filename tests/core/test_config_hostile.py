@@ -79,7 +79,7 @@ def test_integers_beyond_64_bits_are_refused(tmp_path):
         build_config(Seq2SeqConfig, path, "seq2seq")
     with pytest.raises(ConfigError, match="command line: epochs is too large"):
         build_config(SentimentConfig, None, epochs=1e30)
-    assert build_config(SentimentConfig, None, lr=1e30).lr == 1e30  # a float field may be large
+    assert build_config(SentimentConfig, None, clip_norm=1e30).clip_norm == 1e30  # a float field may be large
 
 
 @pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8", b"lr = 0.1\n\xff\xfe\n",
