@@ -82,6 +82,8 @@ def _eval_data(translator: Translator, src: str | None, ref: str | None, size: i
     return held_out(size, cfg.seed + 1000, cfg.seed, cfg.train_size + cfg.valid_size)
 
 
+size_option = click.option("--size", type=click.IntRange(1), default=1000, show_default=True,
+                           help="Dates task: generated test pairs.")
 model_option = click.option("--model", "model_paths", type=click.Path(path_type=str), multiple=True,
                             help="Model directory (default: the shipped dates model); repeat it to decode with "
                                  "an ensemble of models that share their subword vocabularies.")
@@ -114,7 +116,7 @@ beta_option = click.option("--beta", type=click.FloatRange(min=0), default=None,
 @model_option
 @click.option("--src", type=click.Path(path_type=str), help="Source sentences, one a line.")
 @click.option("--ref", type=click.Path(path_type=str), help="Reference translations, one a line.")
-@click.option("--size", type=int, default=1000, show_default=True, help="Dates task: generated test pairs.")
+@size_option
 @click.option("--output", "-o", type=click.Path(path_type=str), help="Also write the translations here.")
 @beam_option
 @alpha_option
@@ -150,7 +152,7 @@ def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None,
 @model_option
 @click.option("--src", type=click.Path(path_type=str), help="Source sentences, one a line.")
 @click.option("--ref", type=click.Path(path_type=str), help="Reference translations, one a line.")
-@click.option("--size", type=int, default=1000, show_default=True, help="Dates task: generated test pairs.")
+@size_option
 @click.option("--examples", type=int, default=5, show_default=True, help="Wrong sentences to show.")
 @beam_option
 @alpha_option

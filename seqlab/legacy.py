@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ def _refused(p: Path, why: str) -> DataError:
 def load_legacy(path: str | os.PathLike) -> Any:
     """What ``torch.save`` wrote to ``path``, read without running code; DataError when that is impossible."""
     p = Path(path)
+    if not zipfile.is_zipfile(p):  # what torch.save has written since torch 1.6
+        raise DataError(f"{p}: not a seqlab model or checkpoint (neither a safetensors file nor a seqlab 0.1 one)")
     allowed = {f"{g.__module__}.{g.__qualname__}": g for g in _numpy_globals()}
     try:  # a static scan of the pickle's opcodes (nothing runs), to name what it would call
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(p)

@@ -140,7 +140,7 @@ def test_bad_corpus(tmp_path, name, content, fragments):
     (["--min-count", "1000"], ["town.txt: no word occurs at least 1000 times", "lower --min-count"]),
     (["--x-max", "0"], ["x_max must be positive"]),
     (["--config", "nothere.toml"], ["nothere.toml: no such config file"]),
-    (["--cooc", "{tmp}/bad.cooc"], ["bad.cooc: not a seqlab file"]),
+    (["--cooc", "{tmp}/bad.cooc"], ["bad.cooc: not a seqlab model or checkpoint"]),
 ])
 def test_bad_options(corpus, tmp_path, args, fragments):
     (tmp_path / "bad.cooc").write_bytes(b"garbage")

@@ -144,7 +144,7 @@ def test_missing_and_incompatible_models(tmp_path):
                     broken / "model.safetensors")
     assert "incompatible seq2seq checkpoint" in error_of(run(translate, "--model", broken, input="x\n"))
     (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
-    assert "not a seqlab file" in error_of(run(translate, "--model", tmp_path / "garbage.pt",
+    assert "not a seqlab model or checkpoint" in error_of(run(translate, "--model", tmp_path / "garbage.pt",
                                                               input="x\n"))
 
 

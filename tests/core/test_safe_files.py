@@ -114,7 +114,7 @@ def test_newer_foreign_and_damaged_files_are_refused_in_one_line(tmp_path):
     with pytest.raises(DataError, match="cut.safetensors: not a readable seqlab file"):
         load_checkpoint(tmp_path / "cut.safetensors")
     (tmp_path / "junk").write_bytes(b"\x00" * 64)
-    with pytest.raises(DataError, match="junk: not a seqlab file"):
+    with pytest.raises(DataError, match="junk: not a seqlab model or checkpoint"):
         load_checkpoint(tmp_path / "junk")
     save_checkpoint({"kind": "vision-model"}, tmp_path / "v.safetensors")
     with pytest.raises(DataError, match="not a seq2seq model .*'vision-model'"):

@@ -130,7 +130,7 @@ def test_errors(tmp_path):
     with pytest.raises(ConfigError, match="bad.toml.*model must be one of"):
         build_config(VisionConfig, bad, "vision")
     (tmp_path / "x.pt").write_bytes(b"junk")
-    with pytest.raises(DataError, match="x.pt: not a seqlab file"):
+    with pytest.raises(DataError, match="x.pt: not a seqlab model or checkpoint"):
         load_model(tmp_path / "x.pt")
     save_checkpoint({"kind": "seq2seq-model"}, tmp_path / "y.pt")
     with pytest.raises(DataError, match="y.pt: not a vision model"):
