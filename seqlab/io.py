@@ -228,8 +228,14 @@ def read_lines(path: str | os.PathLike, stream: IO[bytes] | None = None) -> list
 
 def decode_utf8(data: str | bytes, what: str = "line") -> tuple[str, str | None]:
     """(text, error) of one input ``what`` (a line, a text): bytes are decoded as UTF-8; undecodable ones
-    give the text with U+FFFD in place of the bad bytes (to show) and an error naming the first bad byte."""
+    give the text with U+FFFD in place of the bad bytes (to show) and an error naming the first bad byte.
+    A str that UTF-8 cannot hold (a lone surrogate, as Python makes of undecodable bytes) is an error too."""
     if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = data.encode("utf-8", "replace").decode("utf-8")
+            return shown, f"not valid UTF-8 (character {exc.start + 1} of the {what} is a lone surrogate)"
         return data, None
     try:
         return data.decode("utf-8"), None

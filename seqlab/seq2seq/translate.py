@@ -149,7 +149,7 @@ class Translator:
             raise ConfigError("reranking scores log-probabilities only: use it without the coverage penalty (beta 0)")
         width = max(beam, nbest) if self.rerankers else nbest
         sizes: dict[int, list[int]] = {}  # the hypotheses' lengths in subwords with EOS
-        decoded = [_decoded(line) for line in lines]
+        decoded = [decode_utf8(line) for line in lines]
         lines = [text for text, _ in decoded]
         checked = [self.check(text) if error is None else (None, error, None) for text, error in decoded]
         results: list[Translation | None] = [None] * len(lines)
@@ -234,19 +234,6 @@ class Translator:
         _, weights = self.model(src, torch.tensor([len(src_ids)], device=self.device), tgt_in, return_attention=True)
         pieces = [self.tgt_sp.id_to_piece(i) for i in tgt_ids] + ["</s>"]
         return [self.src_sp.id_to_piece(i) for i in src_ids], pieces, weights[0].float().cpu()
-
-
-def _decoded(line: str | bytes) -> tuple[str, str | None]:
-    """(text, error) of one input line (see :func:`seqlab.io.decode_utf8`); a str that UTF-8 cannot hold (a lone
-    surrogate, as Python makes of undecodable bytes) is an error too, not a crash of the subword encoder."""
-    text, error = decode_utf8(line)
-    if error is None:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            shown = text.encode("utf-8", "replace").decode("utf-8")
-            return shown, f"not valid UTF-8 (character {exc.start + 1} of the line is a lone surrogate)"
-    return text, error
 
 
 def _direction(cfg: Seq2SeqConfig) -> str:

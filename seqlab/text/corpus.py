@@ -122,9 +122,9 @@ def _sentences(text: IO[str], name: Path, lowercase: bool, max_sentence_length: 
             if "\x00" in block:
                 line = line_no + block.count("\n", 0, block.index("\x00"))
                 raise DataError(f"{name}: line {line} contains a NUL byte; is this a text file?")
-            if lowercase:
-                block = block.lower()
             block, carry = _cut_unfinished(carry + block)
+            if lowercase:  # whole tokens only: a capital sigma's lower case depends on what follows it
+                block = block.lower()
             segments = block.split("\n")
             for i, segment in enumerate(segments):
                 tokens = segment.split()
@@ -142,6 +142,7 @@ def _sentences(text: IO[str], name: Path, lowercase: bool, max_sentence_length: 
                         current = []
         if carry:
             any_token = True
+            carry = carry.lower() if lowercase else carry
             if len(carry) > MAX_TOKEN_CHARS:
                 carry = carry[:MAX_TOKEN_CHARS]
                 long_tokens, first_long = long_tokens + 1, first_long or line_no
@@ -200,14 +201,19 @@ def _bad_utf8_line(path: Path, raw: IO[bytes] | None = None) -> int:
     decoder = codecs.getincrementaldecoder("utf-8")()
     line = 1
     with raw if raw is not None else open_binary(path) as fh:
-        while chunk := fh.read(1 << 20):
+        while True:
+            try:
+                chunk = fh.read(1 << 20)
+            except (OSError, EOFError, lzma.LZMAError):  # a truncated stream: the bad byte is where it ends
+                return line
+            if not chunk:
+                return line
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 pending = len(decoder.getstate()[0])
                 return line + chunk[: max(exc.start - pending, 0)].count(b"\n")
             line += chunk.count(b"\n")
-    return line
 
 
 # ------------------------------------------------------------------------- passes and streams
