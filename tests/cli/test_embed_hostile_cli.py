@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from one_line import assert_one_line_error as one_line_error
 
 from seqlab.cli.main import main
 from seqlab.embeddings import limits
@@ -45,11 +46,7 @@ def train(command: str, corpus: Path | str, output: Path, *extra: str):
 
 
 def assert_one_line_error(result, output: Path, *fragments: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("seqlab: error: ") and result.stderr.count("\n") == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
+    one_line_error(result, *fragments)
     assert not output.exists() and not list(output.parent.glob("*.tmp"))
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from click.testing import CliRunner
+from one_line import assert_one_line_error, invoke
 
 from seqlab import memory
-from seqlab.cli.main import main
 from seqlab.config import build_config
 from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.errors import ConfigError
@@ -26,18 +25,6 @@ CONFIGS = [(Seq2SeqConfig, "seq2seq", "lr"), (SentimentConfig, "sentiment", "dro
            (Word2VecConfig, "word2vec", "alpha"), (Seq2SeqConfig, "seq2seq", "hidden_size"),
            (SentimentConfig, "sentiment", "epochs"), (Word2VecConfig, "word2vec", "dim")]
 TRAIN = {"seq2seq": ["seq2seq", "train"], "sentiment": ["sentiment", "train"], "word2vec": ["embed", "train"]}
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("seqlab: error: ") and result.stderr.count("\n") == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "+inf"])

@@ -79,9 +79,9 @@ def _configs():
     from seqlab.vision.style import StyleConfig
     from seqlab.vision.train import VisionConfig
 
-    return [(Seq2SeqConfig, "lr", {"task": "dates"}), (SentimentConfig, "lr"), (VisionConfig, "lr"), (GenerativeConfig, "lr"),
-            (GenerativeConfig, "lr_d"), (DQNConfig, "lr"), (LMConfig, "lr"), (OneShotConfig, "lr"),
-            (StyleConfig, "lr"), (Word2VecConfig, "alpha"), (GloveConfig, "eta")]
+    return [(Seq2SeqConfig, "lr", {"task": "dates"}), (SentimentConfig, "lr"), (VisionConfig, "lr"),
+            (GenerativeConfig, "lr"), (GenerativeConfig, "lr_d"), (DQNConfig, "lr"), (LMConfig, "lr"),
+            (OneShotConfig, "lr"), (StyleConfig, "lr"), (Word2VecConfig, "alpha"), (GloveConfig, "eta")]
 
 
 @pytest.mark.parametrize("index", range(11))

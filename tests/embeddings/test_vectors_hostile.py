@@ -13,9 +13,9 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from one_line import assert_one_line_error as one_line_error
+from one_line import invoke
 
-from seqlab.cli.main import main
 from seqlab.embeddings import keyed_vectors as kv_module
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.errors import DataError
@@ -33,16 +33,8 @@ def write(path, data: bytes):
     return path
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
 def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("seqlab: error: ") and result.stderr.count("\n") == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
+    one_line_error(result, *fragments)
     assert result.stdout == ""
 
 

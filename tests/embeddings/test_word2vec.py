@@ -12,12 +12,10 @@ import torch
 from seqlab.config import build_config
 from seqlab.embeddings.evaluate import gensim_test_data
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.word2vec import EncodedCorpus, Word2Vec, Word2VecConfig, train_word2vec
+from seqlab.embeddings.word2vec import Word2Vec, Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_native import native_available
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import load_checkpoint
-from seqlab.text.corpus import Corpus
-from seqlab.text.vocab import Vocab
 
 LEE = gensim_test_data("lee_background.cor")
 CONFIGS = [("sg", "ns"), ("sg", "hs"), ("cbow", "ns"), ("cbow", "hs")]
@@ -30,13 +28,6 @@ KERNELS = [pytest.param("native", marks=pytest.mark.skipif(not NATIVE_OK, reason
 @pytest.fixture(autouse=True)
 def _single_thread(one_thread):
     """Every test here runs with one torch thread (see conftest.one_thread)."""
-
-
-@pytest.fixture(scope="module")
-def lee() -> tuple[Vocab, EncodedCorpus]:
-    corpus = Corpus(str(LEE), lowercase=True)
-    vocab = Vocab.build(corpus, min_count=2)
-    return vocab, EncodedCorpus.encode(corpus, vocab)
 
 
 def small_config(**changes) -> Word2VecConfig:

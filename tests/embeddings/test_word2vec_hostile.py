@@ -25,7 +25,6 @@ from seqlab.embeddings.word2vec_native import native_available
 from seqlab.errors import ConfigError, DataError, DivergedError
 from seqlab.memory import format_bytes
 from seqlab.text import vocab as vocab_module
-from seqlab.text.corpus import Corpus
 from seqlab.text.vocab import EncodedCorpus, Vocab
 
 LEE = gensim_test_data("lee_background.cor")
@@ -37,13 +36,6 @@ KERNELS = [pytest.param("native", marks=pytest.mark.skipif(not NATIVE_OK, reason
 @pytest.fixture(autouse=True)
 def _single_thread(one_thread):
     """Every test here runs with one torch thread (see conftest.one_thread)."""
-
-
-@pytest.fixture(scope="module")
-def lee() -> tuple[Vocab, EncodedCorpus]:
-    corpus = Corpus(str(LEE), lowercase=True)
-    vocab = Vocab.build(corpus, min_count=2)
-    return vocab, EncodedCorpus.encode(corpus, vocab)
 
 
 def small(**changes) -> Word2VecConfig:
