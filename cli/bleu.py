@@ -57,18 +57,7 @@ def bleu(hypothesis: str, references: tuple[str, ...], tokenize: str, lowercase:
     metric = BLEU(lowercase=lowercase, tokenize=tokenize, smooth_method=smooth, smooth_value=smooth_value,
                   max_order=max_order, effective_order=sentence)
     hyps, refs = load_pair(hypothesis, references)
-    target = resolve_device(device)
-    if target.type == "cpu":
-        rows = metric.statistics(hyps, refs)
-    else:
-        from seqlab.metrics.bleu_ids import string_statistics
-
-        rows = string_statistics(metric, hyps, refs, target).tolist()
-    if sentence:
-        for i, row in enumerate(rows, 1):
-            score = metric.score_statistics(row)
-            click.echo(json.dumps({"line": i, **score.to_dict()}) if as_json else score.format(width))
-        return
-    summed = [sum(column) for column in zip(*rows, strict=True)]
-    score = metric.score_statistics(summed)
-    click.echo(json.dumps(score.to_dict()) if as_json else score.format(width))
+    scores = metric.scores(hyps, refs, sentence, resolve_device(device))
+    for i, score in enumerate(scores, 1):
+        line = {"line": i, **score.to_dict()} if sentence else score.to_dict()
+        click.echo(json.dumps(line) if as_json else score.format(width))

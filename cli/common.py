@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import math
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -88,6 +90,56 @@ def parse_sets(sets: tuple[str, ...]) -> dict[str, Any]:
             raise ConfigError(f"--set {item!r}: the value must be a finite number")
         overrides[name] = parsed
     return overrides
+
+
+def config_flags(cls: type, from_config: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The dedicated options of a command, generated from the fields of the config dataclass ``cls``
+    declared with ``setting(..., flag=...)``: name, type, choices, help and the default it shows all come
+    from the declaration. Each option defaults to None (not given), so a TOML file's value stands unless
+    the flag is used; the command passes them on to ``build_config`` as ``**settings``. With ``from_config``
+    (commands whose --config sets most things) the help says the default is the config file's."""
+    import dataclasses
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for field in reversed(dataclasses.fields(cls)):
+            flag = field.metadata.get("flag")
+            if flag:
+                func = _flag_option(field, flag, from_config)(func)
+        return func
+
+    return decorate
+
+
+def _flag_option(field: Any, flag: bool | str, from_config: bool) -> Callable[..., Any]:
+    default, choices = field.default, field.metadata.get("choices")
+    name = flag if isinstance(flag, str) else "--" + field.name.replace("_", "-")
+    value = f"{default:g}" if isinstance(default, float) else str(default).lower() if isinstance(default, bool) \
+        else str(default) or "''"
+    shown = f"  [default: the config's, else {value}]" if from_config else \
+        "" if isinstance(default, bool) else f"  [default: {value}]"
+    text = field.metadata["help"] + shown
+    if isinstance(default, bool):
+        if isinstance(flag, str):  # a switch that only turns the setting on
+            return click.option(name, field.name, is_flag=True, default=None, help=text)
+        return click.option(f"{name}/--no-{name[2:]}", field.name, default=None, help=text)
+    kind = click.Choice(choices) if choices else type(default)
+    return click.option(name, field.name, type=kind, default=None, help=text)
+
+
+def run_training(train: Callable[..., dict], cfg: Any, output: str, last_file: str, *, resume: bool, device: str,
+                 quiet: bool, as_json: bool, start: Callable[[Any], str], report: Callable[[dict], str]) -> None:
+    """The body of every model-directory ``train`` command: ``train(cfg, output, device, resume=, quiet=, log=)``
+    with the line ``start(device)`` first, log lines on stderr, the interruption message that names the
+    checkpoint to ``--resume`` from, and the summary as JSON or as the line ``report(summary)``."""
+    from seqlab.device import resolve_device
+
+    target = resolve_device(device)
+    click.echo(start(target), err=True)
+    try:
+        summary = train(cfg, output, target, resume=resume, quiet=quiet, log=lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt:
+        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / last_file})", 130)
+    click.echo(json.dumps(summary) if as_json else report(summary))
 
 
 def training_options(func: Callable[..., Any]) -> Callable[..., Any]:

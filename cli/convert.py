@@ -18,7 +18,7 @@ def convert(path: str) -> None:
     without that risk; model.pt becomes model.safetensors beside it, and a .ckpt or .cooc file is
     replaced, its pickle kept as NAME.pickle.
     """
-    from seqlab.legacy import convert as convert_files
+    from seqlab.io import convert_legacy
 
-    for old, new in convert_files(path):
+    for old, new in convert_legacy(path):
         click.echo(f"converted {old} -> {new}")

@@ -9,7 +9,7 @@ import click
 from seqlab.cli.common import device_option, handle_errors, json_option
 from seqlab.device import resolve_device
 from seqlab.embeddings.bias import direct_bias, neutral_words
-from seqlab.embeddings.debias import METHODS, hard_debias
+from seqlab.embeddings.debias import METHODS, debias_vectors
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word_lists import load_gender_lists
 from seqlab.io import claim_output
@@ -36,7 +36,7 @@ def debias(vectors: str, output: str, method: str, lists_dir: str | None, device
     with claim_output(output, directory=None):
         lists = load_gender_lists(lists_dir)
         kv = KeyedVectors.load(vectors).to(resolve_device(device))
-        debiased, result = hard_debias(kv, lists, device)
+        debiased, result = debias_vectors(kv, lists, method, device)
         path = debiased.save(output)
     g = result.direction.direction
     professions = neutral_words(lists.professions, lists)

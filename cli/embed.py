@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, fail, handle_errors, quiet_option
+from seqlab.cli.common import config_flags, device_option, fail, handle_errors, quiet_option
 from seqlab.cli.embed_bias import bias_command
 from seqlab.cli.embed_eval import eval_command
 from seqlab.cli.embed_plot import plot_bias_command, plot_command
@@ -29,26 +29,7 @@ def embed() -> None:
               help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native directory.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML config (configs/); flags override it.")
-@click.option("--model", type=click.Choice(["sg", "cbow"]), help="Skip-gram or CBOW.  [default: sg]")
-@click.option("--loss", type=click.Choice(["ns", "hs"]),
-              help="Negative sampling or hierarchical softmax.  [default: ns]")
-@click.option("--dim", type=int, help="Vector size.  [default: 100]")
-@click.option("--window", type=int, help="Maximum window (drawn per centre word from 1..window).  [default: 5]")
-@click.option("--negative", type=int, help="Negative samples per pair.  [default: 5]")
-@click.option("--min-count", type=int, help="Drop words rarer than this.  [default: 5]")
-@click.option("--max-vocab", type=int, help="Keep at most this many words (0: all).")
-@click.option("--sample", type=float, help="Subsampling threshold (0: off).  [default: 1e-3]")
-@click.option("--epochs", type=int, help="Passes over the corpus.  [default: 5]")
-@click.option("--alpha", type=float, help="Initial learning rate.  [default: 0.025]")
-@click.option("--min-alpha", type=float, help="Final learning rate.  [default: 0.0001]")
-@click.option("--batch-size", type=int, help="Centre words per step (0: 512 on CPU, 8192 on GPU).")
-@click.option("--seed", type=int, help="Random seed.  [default: 1]")
-@click.option("--cpu-kernel", type=click.Choice(["auto", "native", "torch"]),
-              help="On the CPU: word2vec.c's loop in C (native, built on first use), batched torch steps, "
-                   "or native when it builds (auto).  [default: auto]")
-@click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the corpus.")
-@click.option("--checkpoint-minutes", type=float, help="Checkpoint interval in minutes.  [default: 10]")
-@click.option("--checkpoint-words", type=int, help="Also checkpoint every N processed words (0: off).")
+@config_flags(Word2VecConfig)
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
               help="Checkpoint file.  [default: OUTPUT.ckpt]")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
@@ -58,9 +39,8 @@ def embed() -> None:
 @quiet_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @handle_errors
-def train(corpus, output, config_path, model, loss, dim, window, negative, min_count, max_vocab, sample,
-          epochs, alpha, min_alpha, batch_size, seed, cpu_kernel, lowercase, checkpoint_minutes, checkpoint_words,
-          checkpoint_path, resume, store_dtype, device, quiet, as_json) -> None:
+def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, device, quiet, as_json,
+          **settings) -> None:
     """Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style).
 
     Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
@@ -69,11 +49,7 @@ def train(corpus, output, config_path, model, loss, dim, window, negative, min_c
     if corpus is None:
         corpus, default_config = default_corpus()
         config_path = config_path or default_config
-    cfg = build_config(Word2VecConfig, config_path, section="word2vec", model=model, loss=loss, dim=dim,
-                       window=window, negative=negative, min_count=min_count, max_vocab=max_vocab, sample=sample,
-                       epochs=epochs, alpha=alpha, min_alpha=min_alpha, batch_size=batch_size, seed=seed,
-                       cpu_kernel=cpu_kernel, lowercase=lowercase, checkpoint_minutes=checkpoint_minutes,
-                       checkpoint_words=checkpoint_words)
+    cfg = build_config(Word2VecConfig, config_path, section="word2vec", **settings)
     dev = resolve_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     check_readable(corpus)  # a missing corpus is reported before anything else is said

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from seqlab.cli.common import (
+    config_flags,
     device_option,
-    fail,
     handle_errors,
     json_option,
     parse_sets,
+    run_training,
     training_options,
 )
 from seqlab.config import build_config
@@ -31,31 +31,23 @@ def generative() -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=str),
               help="TOML settings (configs/digits_vae.toml, digits_gan.toml, digits_ae.toml).")
 @click.option("-o", "--output", default="generative_model", show_default=True, help="Model directory to write.")
-@click.option("--epochs", type=int, help="Override: training epochs.")
-@click.option("--batch-size", type=int, help="Override: images per batch.")
-@click.option("--lr", type=float, help="Override: Adam learning rate.")
-@click.option("--seed", type=int, help="Override: random seed.")
+@config_flags(GenerativeConfig, from_config=True)
 @training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train the model of --config (flags override it); the best model goes to OUTPUT/model.safetensors."""
     from seqlab.generative.train import LAST_FILE, train_generative
 
-    overrides.update(parse_sets(sets))
-    cfg = build_config(GenerativeConfig, config_path, SECTION, **overrides)
-    target = resolve_device(device)
-    click.echo(f"training {cfg.model} on {cfg.data} ({target}) -> {output}", err=True)
-    try:
-        summary = train_generative(cfg, output, target, resume=resume, quiet=quiet,
-                                   log=lambda m: click.echo(m, err=True))
-    except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
-    if as_json:
-        click.echo(json.dumps(summary))
-        return
+    cfg = build_config(GenerativeConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
+    run_training(train_generative, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet,
+                 as_json=as_json, start=lambda target: f"training {cfg.model} on {cfg.data} ({target}) -> {output}",
+                 report=_report)
+
+
+def _report(summary: dict) -> str:
     tests = ", ".join(f"{k[5:]} {v:.4g}" for k, v in summary.items() if k.startswith("test_") and k != "test_score")
-    click.echo(f"{summary['kind']}: best epoch {summary['best_epoch']} of {summary['epochs']}; test {tests}; "
-               f"model: {summary['model']}")
+    return (f"{summary['kind']}: best epoch {summary['best_epoch']} of {summary['epochs']}; test {tests}; "
+            f"model: {summary['model']}")
 
 
 @generative.command("sample")
@@ -68,21 +60,15 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
 @handle_errors
 def sample_command(model_dir: str, count: int, output: str, columns: int | None, seed: int, device: str) -> None:
     """Draw N images from a trained model into a PNG grid (or a .npy array of shape (N, C, H, W))."""
-    import numpy as np
-
     from seqlab.generative.models import load_model, sample_images
-    from seqlab.generative.plot import save_grid
-    from seqlab.io import atomic_open, check_writable
+    from seqlab.generative.plot import write_samples
+    from seqlab.io import check_writable
 
     check_writable(output)
     target = resolve_device(device)
     model, _, state = load_model(model_dir, target)
     images = sample_images(model, count, tuple(state["shape"]), make_generator(seed, target), state.get("codes"))
-    if output.endswith(".npy"):
-        with atomic_open(output, "wb") as fh:
-            np.save(fh, images.cpu().numpy())
-    else:
-        save_grid(images, output, columns)
+    write_samples(images, output, columns)
     click.echo(f"{count} samples written to {output}", err=True)
 
 
@@ -96,20 +82,10 @@ def sample_command(model_dir: str, count: int, output: str, columns: int | None,
 def eval_command(model_dir: str, count: int, seed: int, device: str, as_json: bool) -> None:
     """Samples vs held-out test images: MMD on pixels and classifier features, confidently classified share;
     the same for uniform noise as a reference."""
-    from seqlab.generative.evaluate import DigitClassifier, noise_like, sample_report
-    from seqlab.generative.models import load_model, sample_images
-    from seqlab.generative.train import load_data
+    from seqlab.generative.evaluate import evaluate_model
 
-    target = resolve_device(device)
-    model, cfg, state = load_model(model_dir, target)
-    data = load_data(cfg)
-    classifier = DigitClassifier.fit(data.train, data.train_labels) if int(data.train_labels.min()) >= 0 else None
-    generator = make_generator(seed, target)
-    samples = sample_images(model, count, tuple(state["shape"]), generator, state.get("codes"))
-    noise = noise_like(count, data.shape, make_generator(seed, "cpu"))
-    result = {"model": sample_report(samples, data.test, classifier),
-              "noise": sample_report(noise, data.test, classifier),
-              "classifier_test_accuracy": classifier.accuracy(data.test, data.test_labels) if classifier else None}
+    result = evaluate_model(model_dir, count, seed, device)
+    classifier = result["classifier_test_accuracy"] is not None
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli.common import device_option, fail, handle_errors, json_option, quiet_option
+from seqlab.cli.common import config_flags, device_option, fail, handle_errors, json_option, quiet_option
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.embeddings.glove import GloveConfig, glove_default_corpus, train_glove
@@ -26,22 +26,9 @@ def glove() -> None:
               help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native directory.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML config (configs/glove_*.toml); flags override it.")
-@click.option("--dim", type=int, help="Vector size.  [default: 50]")
-@click.option("--window", type=int, help="Context words on each side (weighted 1/distance).  [default: 15]")
-@click.option("--x-max", type=float, help="Cutoff of the weighting function f.  [default: 100]")
-@click.option("--alpha", type=float, help="Exponent of the weighting function f.  [default: 0.75]")
-@click.option("--eta", type=float, help="Initial AdaGrad learning rate.  [default: 0.05]")
-@click.option("--epochs", type=int, help="Passes over the non-zero co-occurrences.  [default: 25]")
-@click.option("--min-count", type=int, help="Drop words rarer than this.  [default: 5]")
-@click.option("--max-vocab", type=int, help="Keep at most this many words (0: all).")
-@click.option("--batch-size", type=int, help="Non-zero entries per step (0: 512 on CPU, 16384 on GPU).")
-@click.option("--word-only", is_flag=True, default=None, help="Output the word vectors w, not w + w~.")
-@click.option("--seed", type=int, help="Random seed.  [default: 1]")
-@click.option("--lowercase/--no-lowercase", default=None, help="Lowercase the corpus.")
+@config_flags(GloveConfig)
 @click.option("--cooc", "cooc_path", type=click.Path(dir_okay=False),
               help="Co-occurrence matrix file: read when it exists (same settings), written otherwise.")
-@click.option("--checkpoint-minutes", type=float, help="Checkpoint interval in minutes.  [default: 10]")
-@click.option("--checkpoint-entries", type=int, help="Also checkpoint every N trained entries (0: off).")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
               help="Checkpoint file.  [default: OUTPUT.ckpt]")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
@@ -51,9 +38,8 @@ def glove() -> None:
 @quiet_option
 @json_option
 @handle_errors
-def train(corpus, output, config_path, dim, window, x_max, alpha, eta, epochs, min_count, max_vocab, batch_size,
-          word_only, seed, lowercase, cooc_path, checkpoint_minutes, checkpoint_entries, checkpoint_path, resume,
-          store_dtype, device, quiet, as_json) -> None:
+def train(corpus, output, config_path, cooc_path, checkpoint_path, resume, store_dtype, device, quiet, as_json,
+          **settings) -> None:
     """Train GloVe on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style).
 
     Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
@@ -62,10 +48,7 @@ def train(corpus, output, config_path, dim, window, x_max, alpha, eta, epochs, m
     if corpus is None:
         corpus, default_config = glove_default_corpus()
         config_path = config_path or default_config
-    cfg = build_config(GloveConfig, config_path, section="glove", dim=dim, window=window, x_max=x_max, alpha=alpha,
-                       eta=eta, epochs=epochs, min_count=min_count, max_vocab=max_vocab, batch_size=batch_size,
-                       word_only=word_only, seed=seed, lowercase=lowercase, checkpoint_minutes=checkpoint_minutes,
-                       checkpoint_entries=checkpoint_entries)
+    cfg = build_config(GloveConfig, config_path, section="glove", **settings)
     dev = resolve_device(device)
     ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
     check_readable(corpus)  # a missing corpus is reported before anything else is said

@@ -9,17 +9,20 @@ from pathlib import Path
 import click
 
 from seqlab.cli.common import (
+    config_flags,
     device_option,
     fail,
     handle_errors,
     json_option,
     parse_sets,
+    run_training,
     training_options,
 )
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.io import check_writable, model_file
 from seqlab.sentiment.config import SentimentConfig
+from seqlab.sentiment.lm import LMConfig
 from seqlab.sentiment.predict import MODEL_FILE, Classifier, default_model_path
 
 SECTION = "sentiment"
@@ -33,42 +36,49 @@ def sentiment() -> None:
 @sentiment.command("train")
 @click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/sst*.toml).")
 @click.option("-o", "--output", default="sentiment_model", show_default=True, help="Model directory to write.")
-@click.option("--vectors", help="Pretrained vectors: 'default', a word2vec .txt/.bin, a seqlab directory or a "
-                                "GloVe text file; '' for random init.")
-@click.option("--encoder", help="A pretrained encoder directory (python -m seqlab.sentiment.pretrain ... --encoder "
-                                "DIR): the RNN and its word vectors start from it.")
-@click.option("--extend-vocab/--no-extend-vocab", "extend_vocab", default=None,
-              help="Also give every word of the pretrained vectors a row, not only the training words.")
-@click.option("--model", "model", type=click.Choice(["rnn", "nbow"]), help="Override: model kind.")
-@click.option("--cell", help="Override: recurrent cell (lstm, gru, mingru, peephole, cifg, rnn).")
-@click.option("--pooling", type=click.Choice(["last", "max", "mean", "maxmean"]),
-              help="Override: RNN sentence vector (maxmean: max and mean side by side).")
-@click.option("--epochs", type=int, help="Override: maximum epochs.")
-@click.option("--batch-size", type=int, help="Override: sentences per batch.")
-@click.option("--lr", type=float, help="Override: Adam learning rate.")
-@click.option("--seed", type=int, help="Override: random seed.")
+@config_flags(SentimentConfig, from_config=True)
 @training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier with the settings of --config (flags override them); the best model goes to OUTPUT."""
     from seqlab.sentiment.train import LAST_FILE, train_sentiment
 
-    overrides.update(parse_sets(sets))
-    cfg = build_config(SentimentConfig, config_path, SECTION, **overrides)
-    target = resolve_device(device)
+    cfg = build_config(SentimentConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
     what = cfg.model if cfg.model == "nbow" else f"{'bi' if cfg.bidirectional else ''}{cfg.cell}"
-    click.echo(f"training sentiment {what} ({cfg.num_classes} classes) on {target} -> {output}", err=True)
-    try:
-        summary = train_sentiment(cfg, output, target, resume=resume, quiet=quiet,
-                                  log=lambda m: click.echo(m, err=True))
-    except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
-    if as_json:
-        click.echo(json.dumps(summary))
-    else:
-        test = f", test accuracy {100 * summary['test_accuracy']:.2f}%" if "test_accuracy" in summary else ""
-        click.echo(f"best dev accuracy {100 * summary['best_dev_accuracy']:.2f}% after {summary['epochs']} "
-                   f"epochs{test}; model: {summary['model']}")
+    run_training(train_sentiment, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet,
+                 as_json=as_json, start=lambda target: f"training sentiment {what} ({cfg.num_classes} classes) on "
+                                                       f"{target} -> {output}", report=_report)
+
+
+def _report(summary: dict) -> str:
+    test = f", test accuracy {100 * summary['test_accuracy']:.2f}%" if "test_accuracy" in summary else ""
+    return (f"best dev accuracy {100 * summary['best_dev_accuracy']:.2f}% after {summary['epochs']} epochs{test}; "
+            f"model: {summary['model']}")
+
+
+@sentiment.command("pretrain")
+@click.argument("imdb_dir", type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, help="The corpus file to write (kept if it exists and more is asked).")
+@click.option("--vectors", help="Also train word2vec vectors on the corpus and save them here.")
+@click.option("--config", "config_path", help="word2vec settings (default: configs/imdb_vectors.toml).")
+@click.option("--encoder", help="Also pretrain a BiLSTM encoder on the corpus as a bidirectional language model "
+                                "over the vectors (seqlab.sentiment.lm) and save it here.")
+@click.option("--tokens", type=click.IntRange(1), default=LMConfig.tokens, show_default=True,
+              help="Words the encoder is trained on.")
+@click.option("--hidden-size", type=click.IntRange(1), default=LMConfig.hidden_size, show_default=True)
+@click.option("--threads", type=click.IntRange(0), default=1, show_default=True,
+              help="CPU threads for the vectors (1: the same vectors at every build; 0: torch's count, faster but "
+                   "different each time).")
+@device_option
+@handle_errors
+def pretrain_command(imdb_dir: str, output: str, vectors: str | None, config_path: str | None, encoder: str | None,
+                     tokens: int, hidden_size: int, threads: int, device: str) -> None:
+    """Write the IMDB reviews in IMDB_DIR (imdb_{unsup,train,test}.tsv.xz) as a tokenised word2vec corpus,
+    and with --vectors / --encoder train in-domain vectors and a pretrained encoder on it."""
+    from seqlab.sentiment.pretrain import prepare_imdb
+
+    prepare_imdb(imdb_dir, output, vectors, config_path, encoder, LMConfig(tokens=tokens, hidden_size=hidden_size),
+                 device, threads, log=lambda m: click.echo(m))
 
 
 @sentiment.command("eval")

@@ -6,17 +6,18 @@ import json
 import lzma
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO
 
 import click
 
 from seqlab.cli.common import (
+    config_flags,
     device_option,
     fail,
     handle_errors,
     json_option,
     parse_sets,
+    run_training,
     training_options,
 )
 from seqlab.config import build_config
@@ -38,35 +39,19 @@ def seq2seq() -> None:
 @seq2seq.command("train")
 @click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/*.toml).")
 @click.option("-o", "--output", default="seq2seq_model", show_default=True, help="Model directory to write.")
-@click.option("--epochs", type=int, help="Override: training epochs.")
-@click.option("--batch-size", type=int, help="Override: sentences per batch.")
-@click.option("--lr", type=float, help="Override: Adam learning rate.")
-@click.option("--cell", help="Override: recurrent cell (gru, lstm, mingru, peephole, cifg, rnn).")
-@click.option("--attention", help="Override: additive or general.")
-@click.option("--hidden-size", type=int, help="Override: RNN hidden size.")
-@click.option("--train-size", type=int, help="Override (dates task): generated training pairs.")
-@click.option("--seed", type=int, help="Override: random seed.")
+@config_flags(Seq2SeqConfig, from_config=True)
 @training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a model with the settings of --config (flags override them); the best model goes to OUTPUT."""
     from seqlab.seq2seq.train import LAST_FILE, train_seq2seq
 
-    overrides.update(parse_sets(sets))
-    cfg = build_config(Seq2SeqConfig, config_path, SECTION, **overrides)
-    target = resolve_device(device)
-    click.echo(f"training seq2seq ({cfg.task}, {cfg.cell}, {cfg.attention} attention) on {target} -> {output}",
-               err=True)
-    try:
-        summary = train_seq2seq(cfg, output, target, resume=resume, quiet=quiet,
-                                log=lambda m: click.echo(m, err=True))
-    except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
-    if as_json:
-        click.echo(json.dumps(summary))
-    else:
-        click.echo(f"best validation BLEU {summary['best_valid_bleu']:.2f} after {summary['epochs']} epochs; "
-                   f"model: {summary['model']}")
+    cfg = build_config(Seq2SeqConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
+    run_training(train_seq2seq, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet, as_json=as_json,
+                 start=lambda target: f"training seq2seq ({cfg.task}, {cfg.cell}, {cfg.attention} attention) on "
+                                      f"{target} -> {output}",
+                 report=lambda s: f"best validation BLEU {s['best_valid_bleu']:.2f} after {s['epochs']} epochs; "
+                                  f"model: {s['model']}")
 
 
 def _eval_data(translator: Translator, src: str | None, ref: str | None, size: int) -> tuple[list[str], list[str]]:

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import click
 
 from seqlab.cli.common import (
+    config_flags,
     device_option,
-    fail,
     handle_errors,
     json_option,
     parse_sets,
     quiet_option,
+    run_training,
     training_options,
 )
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.errors import ConfigError
 from seqlab.io import check_writable
+from seqlab.vision.train import VisionConfig
 
 
 @click.group("vision")
@@ -43,38 +44,26 @@ def _set_threads(threads: int | None) -> None:
 @vision.command("train")
 @click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/digits_*.toml).")
 @click.option("-o", "--output", default="vision_model", show_default=True, help="Model directory to write.")
-@click.option("--model", help="Override: lenet5, alexnet, vgg11/13/16/19, googlenet, resnet18/34/50.")
-@click.option("--epochs", type=int, help="Override: training epochs.")
-@click.option("--batch-size", type=int, help="Override: images per batch.")
-@click.option("--lr", type=float, help="Override: initial learning rate.")
-@click.option("--optimizer", help="Override: sgd, momentum, rmsprop or adam.")
-@click.option("--decay", help="Override: none, inverse (1/(1+decay_rate*epoch)) or exponential (decay_base^epoch).")
-@click.option("--seed", type=int, help="Override: random seed.")
+@config_flags(VisionConfig, from_config=True)
 @threads_option
 @training_options
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, threads: int | None,
                   device: str, quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier on scikit-learn's digits; prints the best model's test accuracy."""
-    from seqlab.vision.train import LAST_FILE, SECTION, VisionConfig, train_vision
+    from seqlab.vision.train import LAST_FILE, SECTION, train_vision
 
     _set_threads(threads)
-    overrides.update(parse_sets(sets))
-    cfg = build_config(VisionConfig, config_path, SECTION, **overrides)
-    target = resolve_device(device)
-    click.echo(f"training {cfg.model} on digits ({cfg.image_size}x{cfg.image_size}, {cfg.optimizer}) on {target} "
-               f"-> {output}", err=True)
-    try:
-        summary = train_vision(cfg, output, target, resume=resume, quiet=quiet,
-                               log=lambda m: click.echo(m, err=True))
-    except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / LAST_FILE})", 130)
-    if as_json:
-        click.echo(json.dumps(summary))
-    else:
-        best = summary["best_valid_accuracy"]
-        valid = f"best validation {100 * best:.2f}%, " if best is not None else ""
-        click.echo(f"test accuracy {100 * summary['test_accuracy']:.2f}% ({valid}{summary['epochs']} epochs, "
-                   f"{summary['seconds']:.1f} s); model: {summary['model']}")
+    cfg = build_config(VisionConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
+    run_training(train_vision, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet, as_json=as_json,
+                 start=lambda target: f"training {cfg.model} on digits ({cfg.image_size}x{cfg.image_size}, "
+                                      f"{cfg.optimizer}) on {target} -> {output}", report=_report)
+
+
+def _report(summary: dict) -> str:
+    best = summary["best_valid_accuracy"]
+    valid = f"best validation {100 * best:.2f}%, " if best is not None else ""
+    return (f"test accuracy {100 * summary['test_accuracy']:.2f}% ({valid}{summary['epochs']} epochs, "
+            f"{summary['seconds']:.1f} s); model: {summary['model']}")
 
 
 @vision.command("style")
@@ -97,13 +86,10 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
 @quiet_option
 @json_option
 @handle_errors
-def style_command(content: str | None, style: str | None, output: str, steps: int, size: int, optimizer: str,
-                  alpha: float, beta: float, init: str, vgg_weights: str | None, seed: int, threads: int | None,
-                  device: str, quiet: bool, as_json: bool) -> None:
+def style_command(content: str | None, style: str | None, output: str, size: int, vgg_weights: str | None,
+                  threads: int | None, device: str, quiet: bool, as_json: bool, **settings) -> None:
     """Gatys style transfer: CONTENT painted in the style of STYLE (default: scikit-learn's china.jpg
-    in the style of flower.jpg)."""
-    import torch
-
+    in the style of flower.jpg). The options steps, optimizer, alpha, beta, init and seed are StyleConfig's."""
     from seqlab.vision.images import load_image, sample_image, save_image
     from seqlab.vision.style import StyleConfig, make_extractor, style_transfer
 
@@ -111,13 +97,11 @@ def style_command(content: str | None, style: str | None, output: str, steps: in
     if (content is None) != (style is None):
         raise ConfigError("give both CONTENT and STYLE images, or neither (scikit-learn's sample images)")
     check_writable(output)
-    cfg = build_config(StyleConfig, None, steps=steps, optimizer=optimizer, alpha=alpha, beta=beta, init=init,
-                       seed=seed)
+    cfg = build_config(StyleConfig, None, **settings)
     target = resolve_device(device)
     content_image = load_image(content, size) if content else sample_image("china.jpg", size)
     style_image = load_image(style, size) if style else sample_image("flower.jpg", size)
-    torch.manual_seed(seed)
-    extractor = make_extractor(vgg_weights, seed).to(target)
+    extractor = make_extractor(vgg_weights, cfg.seed).to(target)  # seeded by its own generator
     start = time.perf_counter()
     result = style_transfer(content_image.to(target), style_image.to(target), extractor, cfg, quiet=quiet)
     save_image(result.image, output)
@@ -126,7 +110,7 @@ def style_command(content: str | None, style: str | None, output: str, steps: in
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"loss {summary['initial_loss']:.4g} -> {summary['final_loss']:.4g} in {steps} steps "
+        click.echo(f"loss {summary['initial_loss']:.4g} -> {summary['final_loss']:.4g} in {cfg.steps} steps "
                    f"({summary['seconds']:.1f} s); image: {output}")
 
 

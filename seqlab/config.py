@@ -20,6 +20,27 @@ T = TypeVar("T")
 _INT_LIMIT = 2**63  # settings are 64-bit numbers, as in TOML
 
 
+def setting(default: Any, help: str, *, flag: bool | str = False, choices: tuple[str, ...] | None = None) -> Any:
+    """A config field declared once: its default, its help text and, with ``flag``, a dedicated option of
+    the commands that train with it (``--name`` from the field's name, or the flag given, e.g.
+    ``"--word-only"`` for a switch with no ``--no-`` form). The TOML key, ``--set``, the flag, its help and
+    shown default, and the saved ``config.toml`` all come from this (see ``seqlab.cli.common.config_flags``).
+    """
+    meta = {"help": help, "flag": flag, "choices": tuple(choices) if choices else None}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def choice_checks(cfg: Any) -> list[tuple[bool, str]]:
+    """The (ok, message) checks that every field of ``cfg`` declared with ``choices`` holds one of them."""
+    return [(getattr(cfg, f.name) in f.metadata["choices"],
+             f"{f.name} must be {_one_of(f.metadata['choices'])}, got {getattr(cfg, f.name)!r}")
+            for f in dataclasses.fields(cfg) if f.metadata.get("choices")]
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return " or ".join(choices) if len(choices) < 3 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
 def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
     if default is None or value is None:
         return value
@@ -116,26 +137,66 @@ def read_toml(path: str | os.PathLike, section: str | None = None) -> dict[str, 
     return data
 
 
+def sections(cls: type) -> dict[str, type]:
+    """The named sections of a config class: the dataclasses it is made of that set ``SECTION`` (e.g.
+    seq2seq's data, model, train and decode), each declaring its own fields."""
+    return {vars(base)["SECTION"]: base for base in reversed(cls.__mro__[1:])  # in the order of the fields
+            if dataclasses.is_dataclass(base) and "SECTION" in vars(base)}
+
+
+def part(cfg: Any, section: type[T]) -> T:
+    """The ``section`` dataclass holding ``cfg``'s values of its fields (the object a model or a search takes)."""
+    return section(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(section)})
+
+
+def _flat_keys(data: dict[str, Any], cls: type, source: str) -> list[tuple[str, str, Any]]:
+    """(field name, key as written, value) of a TOML table whose keys are fields of ``cls`` or tables named
+    after its sections (one level: ``[model]`` / ``[seq2seq.model]``, or ``model.hidden_size`` in ``--set``)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    named = sections(cls)
+    out = []
+    for key, value in data.items():
+        section, dot, rest = key.partition(".")
+        if isinstance(value, dict) and key in named:
+            out += [(k.replace("-", "_"), f"{key}.{k}", v) for k, v in value.items()]
+            members = {f.name for f in dataclasses.fields(named[key])}
+            stray = [k for k in value if k.replace("-", "_") not in members]
+            if stray:
+                raise ConfigError(f"{source}: unknown key {stray[0]!r} in [{key}] "
+                                  f"(known: {', '.join(sorted(members))})")
+        elif dot and section in named:
+            if rest.replace("-", "_") not in {f.name for f in dataclasses.fields(named[section])}:
+                raise ConfigError(f"{source}: unknown key {key!r} (section {section} has no {rest!r})")
+            out.append((rest.replace("-", "_"), key, value))
+        else:
+            out.append((key.replace("-", "_"), key, value))
+    for name, key, _ in out:
+        if name not in known:
+            raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+    return out
+
+
 def build_config(cls: type[T], path: str | os.PathLike | None = None, section: str | None = None,
                  **overrides: Any) -> T:
-    """Make ``cls`` from its defaults, then the TOML file at ``path``, then non-None ``overrides``."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    """Make ``cls`` from its defaults, then the TOML file at ``path``, then non-None ``overrides``.
+
+    The file is flat (``key = value``, or under a ``[section]`` table) or split into the tables of the
+    class's :func:`sections`; an override may name its section (``model.hidden_size``).
+    """
     base = cls()
     values: dict[str, Any] = {}
     if path is not None:
-        for key, value in read_toml(path, section).items():
-            name = key.replace("-", "_")
-            if name not in fields:
-                raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(fields))})")
+        for name, key, value in _flat_keys(read_toml(path, section), cls, str(path)):
             if name in values:
-                raise ConfigError(f"{path}: {name} is set twice (as {name!r} and {name.replace('_', '-')!r}); keep one")
+                raise ConfigError(f"{path}: {name} is set twice (as {name!r} and {key!r}); keep one")
             values[name] = _coerce(value, getattr(base, name), key, str(path))
-    for name, value in overrides.items():
-        if value is None:
-            continue
-        if name not in fields:
-            raise ConfigError(f"unknown option {name!r}")
-        values[name] = _coerce(value, getattr(base, name), name, "command line")
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        flat = _flat_keys(given, cls, "command line")
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("command line: unknown key", "unknown option")) from None
+    for name, key, value in flat:
+        values[name] = _coerce(value, getattr(base, name), key, "command line")
     cfg = dataclasses.replace(base, **values)
     validate = getattr(cfg, "validate", None)
     if validate:
@@ -147,18 +208,28 @@ def build_config(cls: type[T], path: str | os.PathLike | None = None, section: s
     return cfg
 
 
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def to_toml(cfg: Any, section: str | None = None) -> str:
-    """Render a flat dataclass as TOML (strings, numbers and booleans only)."""
-    lines = [f"[{section}]"] if section else []
-    for field in dataclasses.fields(cfg):
-        value = getattr(cfg, field.name)
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, (int, float)):
-            text = repr(value)
-        else:
-            text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        lines.append(f"{field.name} = {text}")
+    """Render a config dataclass as TOML (strings, numbers, booleans and lists): flat under ``[section]``,
+    or, for a class made of :func:`sections`, one ``[section.name]`` table each (``[name]`` without
+    ``section``). :func:`build_config` reads both."""
+    named = sections(type(cfg))
+    groups = [(f"{section}.{name}" if section else name, dataclasses.fields(part_cls))
+              for name, part_cls in named.items()] if named else [(section, dataclasses.fields(cfg))]
+    lines: list[str] = []
+    for title, fields in groups:
+        if lines:
+            lines.append("")
+        if title:
+            lines.append(f"[{title}]")
+        lines += [f"{f.name} = {_toml_value(getattr(cfg, f.name))}" for f in fields if getattr(cfg, f.name) is not None]
     return "\n".join(lines) + "\n"

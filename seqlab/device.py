@@ -1,10 +1,7 @@
-"""Devices and seeds: the one place that turns ``--device auto|cpu|cuda`` into a torch.device."""
+"""Devices and seeded generators: the one place that turns ``--device auto|cpu|cuda`` into a torch.device."""
 
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
 
 from seqlab.errors import ConfigError
@@ -33,13 +30,6 @@ def make_generator(seed: int, device: torch.device) -> torch.Generator:
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))
     return gen
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch's global generators (for scripts and tests only)."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
 
 
 def cpu_has_bf16() -> bool:

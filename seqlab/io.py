@@ -200,6 +200,37 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
+def convert_legacy(path: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """Convert the seqlab 0.1 file ``path`` (or every ``*.pt``, ``*.ckpt`` and ``*.cooc`` file of a model
+    directory) to the safe format; returns the (old, new) pairs.
+
+    **Reads with ``torch.load(weights_only=False)``, which runs whatever code the file holds: only for
+    files you trust.** ``name.pt`` becomes ``name.safetensors`` beside it (the loaders prefer it); a file
+    whose name stays (``.ckpt``, ``.cooc``) is replaced, and the pickle kept as ``name.pickle``.
+    """
+    import shutil
+
+    from seqlab.legacy import converted_name, unpickle
+    from seqlab.state_file import is_state_file
+
+    p = Path(path)
+    files = sorted(f for pattern in ("*.pt", "*.ckpt", "*.cooc") for f in p.glob(pattern)) if p.is_dir() else [p]
+    files = [check_readable(f) for f in files if not is_state_file(f)]
+    if not files:
+        raise DataError(f"{p}: nothing to convert (no seqlab 0.1 pickle files)")
+    done = []
+    for old in files:
+        state, new = unpickle(old), converted_name(old)
+        if new == old:
+            shutil.copy2(old, old.with_name(old.name + ".pickle"))
+        try:
+            save_checkpoint(state, new)
+        except TypeError as exc:
+            raise DataError(f"{old}: holds something seqlab's safe format cannot store ({exc})") from None
+        done.append((old, new))
+    return done
+
+
 def read_lines(path: str | os.PathLike, stream: IO[bytes] | None = None) -> list[str]:
     """All lines of a UTF-8 text file (plain, .gz, .bz2, .xz) without their newlines.
 

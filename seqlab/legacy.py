@@ -4,15 +4,14 @@
 A pickle names functions to call while it is read, so :func:`load_legacy` reads one only with
 torch's weights-only unpickler (tensors, numbers, strings, containers; plus what a numpy array
 needs, which seqlab 0.1 stored in its checkpoints), and refuses anything else with the command that
-converts it. :func:`convert` is that command's library side: it reads a file the user trusts with
-the full unpickler, which can run code, and writes it in the safe format of :mod:`seqlab.state_file`.
+converts it (``seqlab.io.convert_legacy``): that reads a file the user trusts with the full unpickler
+(:func:`unpickle`), which can run code, and writes it in the safe format of :mod:`seqlab.state_file`.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 import torch
 
 from seqlab.errors import DataError
-from seqlab.io import check_readable, save_checkpoint
 
 
 def _numpy_globals() -> list[Any]:
@@ -65,41 +63,19 @@ def load_legacy(path: str | os.PathLike) -> Any:
 
 
 def converted_name(path: Path) -> Path:
-    """Where :func:`convert` writes: ``model.pt`` -> ``model.safetensors``; other names are kept."""
+    """Where ``seqlab convert`` writes: ``model.pt`` -> ``model.safetensors``; other names are kept."""
     if path.suffix == ".pt":
         return path.with_suffix(".safetensors")
     return path
 
 
-def convert(path: str | os.PathLike) -> list[tuple[Path, Path]]:
-    """Convert the seqlab 0.1 file ``path`` (or every ``*.pt``, ``*.ckpt`` and ``*.cooc`` file of a model
-    directory) to the safe format; returns the (old, new) pairs.
-
-    **Reads with ``torch.load(weights_only=False)``, which runs whatever code the file holds: only for
-    files you trust.** ``name.pt`` becomes ``name.safetensors`` beside it (the loaders prefer it); a file
-    whose name stays (``.ckpt``, ``.cooc``) is replaced, and the pickle kept as ``name.pickle``.
-    """
-    from seqlab.state_file import is_state_file
-
-    p = Path(path)
-    files = sorted(f for pattern in ("*.pt", "*.ckpt", "*.cooc") for f in p.glob(pattern)) if p.is_dir() else [p]
-    files = [check_readable(f) for f in files if not is_state_file(f)]
-    if not files:
-        raise DataError(f"{p}: nothing to convert (no seqlab 0.1 pickle files)")
-    done = []
-    for old in files:
-        try:
-            state = torch.load(old, map_location="cpu", weights_only=False)
-        except Exception as exc:  # unpickling can raise anything
-            raise DataError(f"{old}: not a readable torch file ({_first_line(exc)})") from None
-        if not isinstance(state, dict) or "kind" not in state:
-            raise DataError(f"{old}: not a seqlab file (no 'kind')")
-        new = converted_name(old)
-        if new == old:
-            shutil.copy2(old, old.with_name(old.name + ".pickle"))
-        try:
-            save_checkpoint(state, new)
-        except TypeError as exc:
-            raise DataError(f"{old}: holds something seqlab's safe format cannot store ({exc})") from None
-        done.append((old, new))
-    return done
+def unpickle(path: Path) -> dict:
+    """What ``torch.save`` wrote to ``path``, read with ``torch.load(weights_only=False)``: **this runs whatever
+    code the file holds**; only ``seqlab convert``, on a file the user trusts, calls it."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # unpickling can raise anything
+        raise DataError(f"{path}: not a readable torch file ({_first_line(exc)})") from None
+    if not isinstance(state, dict) or "kind" not in state:
+        raise DataError(f"{path}: not a seqlab file (no 'kind')")
+    return state

@@ -42,18 +42,6 @@ def format_bytes(size: float) -> str:
     return f"{int(value)} bytes" if unit == 0 else f"{value:.3g} {_UNITS[unit]}"
 
 
-def rnn_weight_count(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                     bidirectional: bool = False) -> int:
-    """The weight matrices of a stacked RNN of seqlab's ``cell`` (biases and peepholes left out, so a
-    lower bound): per layer and direction, ``gates * hidden * (layer input + hidden)``."""
-    from seqlab.rnn.cells import cell_spec
-
-    gates, directions = cell_spec(cell).num_gates, 2 if bidirectional else 1
-    first = gates * hidden_size * (input_size + hidden_size)
-    later = gates * hidden_size * (directions * hidden_size + hidden_size)
-    return directions * (first + (num_layers - 1) * later)
-
-
 def check_fits(needed: int, what: str, available: int | None = None) -> None:
     """ConfigError when ``needed`` bytes are more than the memory available (``available``, or this
     machine's); ``what`` names the thing in the message. Nothing is checked where the figure is unknown."""

@@ -28,7 +28,7 @@ from sklearn.decomposition import PCA
 from seqlab.device import resolve_device
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word_lists import GenderLists
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 
 METHODS = ("hard",)
 
@@ -141,3 +141,11 @@ def hard_debias(kv: KeyedVectors, lists: GenderLists, device: str | torch.device
     debiased = KeyedVectors(kv.words, out.cpu(), kv.counts)
     debiased.source = kv.source
     return debiased, DebiasResult(direction, int(mask.sum()), chosen)
+
+
+def debias_vectors(kv: KeyedVectors, lists: GenderLists, method: str = "hard", device: str | torch.device = "cpu",
+                   n_components: int = 10) -> tuple[KeyedVectors, DebiasResult]:
+    """Debias ``kv`` with ``method`` (one of METHODS; ``hard``: :func:`hard_debias`)."""
+    if method not in METHODS:
+        raise ConfigError(f"debias method must be one of {', '.join(METHODS)}, got {method!r}")
+    return hard_debias(kv, lists, device, n_components)

@@ -15,11 +15,9 @@ cosine of each pair and the human score, as gensim's ``evaluate_word_pairs``.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +26,7 @@ from scipy import stats
 from seqlab.embeddings.keyed_vectors import KeyedVectors, cosmul_scores, topk_excluding
 from seqlab.errors import DataError
 from seqlab.io import check_readable, open_binary
+from seqlab.shipped import gensim_test_data as gensim_test_data  # where it was
 
 ANALOGY_TOPN = 5  # gensim looks at the 5 best answers and takes the first that is not a query word
 METHODS = ("add", "mul")
@@ -96,17 +95,6 @@ class SimilarityResult:
     def to_dict(self) -> dict:
         """JSON-ready summary."""
         return asdict(self)
-
-
-def gensim_test_data(name: str) -> Path:
-    """Path of ``gensim/test/test_data/<name>`` (questions-words.txt, wordsim353.tsv, simlex999.txt...)."""
-    spec = importlib.util.find_spec("gensim")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError(f"gensim is not installed, so its test file {name!r} is not available")
-    path = Path(next(iter(spec.submodule_search_locations))) / "test" / "test_data" / name
-    if not path.is_file():
-        raise DataError(f"{path}: no such file in gensim's test data")
-    return path
 
 
 def _ok_vocab(kv: KeyedVectors, restrict_vocab: int | None, case_insensitive: bool) -> tuple[dict, int]:

@@ -38,16 +38,16 @@ from typing import Any
 
 import torch
 
-from seqlab.config import learning_rate_check, require
+from seqlab.config import learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.word2vec import EncodedCorpus, _counted
-from seqlab.embeddings.word2vec_io import config_file, default_corpus
 from seqlab.errors import DataError
 from seqlab.io import load_checkpoint, save_checkpoint
+from seqlab.shipped import default_corpus
 from seqlab.text.corpus import Corpus, corpus_name
+from seqlab.text.encode import build_vocab, encode_corpus
 from seqlab.text.vocab import Vocab
 from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
 
@@ -64,24 +64,25 @@ COUNT_PAIRS = (1 << 23, 1 << 26)  # the most pairs a counting chunk makes at onc
 class GloveConfig:
     """Training settings; defaults are glove.c's (x_max 100 and alpha 0.75 are the paper's)."""
 
-    dim: int = 50
-    window: int = 15
-    x_max: float = 100.0
-    alpha: float = 0.75
-    epochs: int = 25
-    eta: float = 0.05
-    grad_clip: float = 100.0
-    min_count: int = 5
-    max_vocab: int = 0  # 0: no limit
-    distance_weighting: bool = True
-    word_only: bool = False  # output w instead of w + w~
-    batch_size: int = 0  # non-zero entries per step; 0: 4096 on CPU, 16384 on GPU
-    seed: int = 1
-    lowercase: bool = False
-    max_sentence_length: int = 1_000_000  # cooccur.c never cuts a line; this bounds memory per line
-    count_chunk_tokens: int = 0  # positions per counting chunk; 0: 262144 on CPU, 4194304 on GPU
-    checkpoint_minutes: float = 10.0
-    checkpoint_entries: int = 0  # also checkpoint every N trained entries (0: off)
+    dim: int = setting(50, "Vector size.", flag=True)
+    window: int = setting(15, "Context words on each side (weighted 1/distance).", flag=True)
+    x_max: float = setting(100.0, "Cutoff of the weighting function f.", flag=True)
+    alpha: float = setting(0.75, "Exponent of the weighting function f.", flag=True)
+    epochs: int = setting(25, "Passes over the non-zero co-occurrences.", flag=True)
+    eta: float = setting(0.05, "Initial AdaGrad learning rate.", flag=True)
+    grad_clip: float = setting(100.0, "Clip each gradient component to this size (glove.c).")
+    min_count: int = setting(5, "Drop words rarer than this.", flag=True)
+    max_vocab: int = setting(0, "Keep at most this many words (0: all).", flag=True)
+    distance_weighting: bool = setting(True, "Weight a co-occurrence by 1/distance (cooccur.c).")
+    word_only: bool = setting(False, "Output the word vectors w, not w + w~.", flag="--word-only")
+    batch_size: int = setting(0, "Non-zero entries per step (0: 4096 on CPU, 16384 on GPU).", flag=True)
+    seed: int = setting(1, "Random seed.", flag=True)
+    lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
+    max_sentence_length: int = setting(1_000_000, "Cut longer lines into pieces of this many words (cooccur.c "
+                                       "never cuts a line; this bounds memory per line).")
+    count_chunk_tokens: int = setting(0, "Positions per counting chunk (0: 262144 on CPU, 4194304 on GPU).")
+    checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
+    checkpoint_entries: int = setting(0, "Also checkpoint every N trained entries (0: off).", flag=True)
 
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
@@ -313,9 +314,8 @@ def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveCo
     config.validate()  # before reading the corpus
     with Corpus(str(corpus), config.lowercase, config.max_sentence_length) as sentences:
         if vocab is None:
-            vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
-                                source=str(corpus))
-        data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), vocab)
+            vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
+        data = encode_corpus(sentences, vocab, quiet)
     keys, sums = count_encoded_pairs(data, len(vocab), config.window, config.distance_weighting,
                                      config.chunk_for(dev), dev, quiet)
     settings = {**config.count_settings(), "corpus": corpus_name(corpus), "tokens": len(data.ids)}
@@ -376,5 +376,5 @@ def train_glove(corpus: str | os.PathLike, config: GloveConfig = GloveConfig(), 
 
 def glove_default_corpus() -> tuple[Path, Path]:
     """The embedded default corpus (gensim's Lee background corpus) and configs/glove_lee.toml."""
-    return default_corpus()[0], config_file("glove_lee.toml")
+    return default_corpus("glove_lee.toml")
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from seqlab.config import learning_rate_check, require
+from seqlab.config import choice_checks, learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
 from seqlab.embeddings.huffman import build_huffman
@@ -46,6 +45,7 @@ from seqlab.embeddings.word2vec_native import NativeTables, announce_fallback, n
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import load_checkpoint, save_checkpoint
 from seqlab.text.corpus import Corpus, corpus_name
+from seqlab.text.encode import build_vocab, encode_corpus
 from seqlab.text.vocab import EncodedCorpus, Vocab
 from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
 
@@ -60,34 +60,35 @@ WINDOW_SLOT_BYTES = 40  # a block's windows: positions, word ids, sentence ids, 
 class Word2VecConfig:
     """Training settings; defaults are word2vec.c's / gensim's."""
 
-    model: str = "sg"  # sg | cbow
-    loss: str = "ns"  # ns (negative sampling) | hs (hierarchical softmax)
-    dim: int = 100
-    window: int = 5
-    negative: int = 5
-    ns_exponent: float = 0.75
-    min_count: int = 5
-    max_vocab: int = 0  # 0: no limit
-    sample: float = 1e-3
-    epochs: int = 5
-    alpha: float = 0.025
-    min_alpha: float = 0.0001
-    batch_size: int = 0  # centre words per step; 0: 512 on CPU, 8192 on GPU
-    max_row_hits: int = 64  # scale down a row's summed update past this many hits per step (0: off)
-    seed: int = 1
-    lowercase: bool = False
-    max_sentence_length: int = 10_000
-    checkpoint_minutes: float = 10.0
-    checkpoint_words: int = 0  # also checkpoint every N processed words (0: off)
-    cpu_kernel: str = "auto"  # auto: the C kernel when it builds, else torch | native | torch
+    model: str = setting("sg", "Skip-gram or CBOW.", flag=True, choices=("sg", "cbow"))
+    loss: str = setting("ns", "Negative sampling or hierarchical softmax.", flag=True, choices=("ns", "hs"))
+    dim: int = setting(100, "Vector size.", flag=True)
+    window: int = setting(5, "Maximum window (drawn per centre word from 1..window).", flag=True)
+    negative: int = setting(5, "Negative samples per pair.", flag=True)
+    ns_exponent: float = setting(0.75, "Exponent of the noise distribution (count ** ns_exponent).")
+    min_count: int = setting(5, "Drop words rarer than this.", flag=True)
+    max_vocab: int = setting(0, "Keep at most this many words (0: all).", flag=True)
+    sample: float = setting(1e-3, "Subsampling threshold (0: off).", flag=True)
+    epochs: int = setting(5, "Passes over the corpus.", flag=True)
+    alpha: float = setting(0.025, "Initial learning rate.", flag=True)
+    min_alpha: float = setting(0.0001, "Final learning rate.", flag=True)
+    batch_size: int = setting(0, "Centre words per step (0: 512 on CPU, 8192 on GPU).", flag=True)
+    max_row_hits: int = setting(64, "Scale down a row's summed update past this many hits per step (0: off).")
+    seed: int = setting(1, "Random seed.", flag=True)
+    lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
+    max_sentence_length: int = setting(10_000, "Cut longer sentences into pieces of this many words.")
+    checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
+    checkpoint_words: int = setting(0, "Also checkpoint every N processed words (0: off).", flag=True)
+    cpu_kernel: str = setting("auto", "On the CPU: word2vec.c's loop in C (native, built on first use), batched "
+                              "torch steps, or native when it builds (auto).", flag=True,
+                              choices=("auto", "native", "torch"))
 
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
         ns = self.loss == "ns"
         require(*limits.finite(ns_exponent=self.ns_exponent, sample=self.sample, alpha=self.alpha,
                                    min_alpha=self.min_alpha, checkpoint_minutes=self.checkpoint_minutes) + [
-            (self.model in ("sg", "cbow"), f"model must be sg or cbow, got {self.model!r}"),
-            (self.loss in ("ns", "hs"), f"loss must be ns or hs, got {self.loss!r}"),
+            *choice_checks(self),
             *limits.shared_checks(self),
             (not ns or self.negative >= 1, "negative must be at least 1 with loss ns"),
             limits.at_most("negative", self.negative if ns else 0, limits.MAX_NEGATIVE, "each negative sample "
@@ -101,8 +102,6 @@ class Word2VecConfig:
                            "batch_size x 2 x window context slots; the defaults are 512 on the CPU, 8,192 on a GPU"),
             (self.max_row_hits >= 0, "max_row_hits must be >= 0"),
             (self.checkpoint_words >= 0, "checkpoint_words must be >= 0"),
-            (self.cpu_kernel in ("auto", "native", "torch"),
-             f"cpu_kernel must be auto, native or torch, got {self.cpu_kernel!r}"),
         ])
 
     def batch_for(self, device: torch.device) -> int:
@@ -382,14 +381,6 @@ class Word2Vec:
             raise diverged(bad, where, checkpoint, f"--alpha, now {self.config.alpha:g}")
 
 
-def _counted(sentences: Iterable[list[str]], desc: str, quiet: bool) -> Iterable[list[str]]:
-    """``sentences`` with a words-read progress bar (the corpus passes before training)."""
-    with progress_bar(0, desc, "word", quiet) as bar:
-        for sentence in sentences:
-            bar.update(len(sentence))
-            yield sentence
-
-
 def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecConfig(),
                    device: str | torch.device = "auto", checkpoint_path: str | os.PathLike | None = None,
                    resume: bool = False, quiet: bool = False) -> tuple[KeyedVectors, dict[str, Any]]:
@@ -414,10 +405,9 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
     config.validate()  # before reading the corpus
     with Corpus(str(corpus), config.lowercase, config.max_sentence_length) as sentences:
         if model is None:
-            vocab = Vocab.build(_counted(sentences, "vocabulary", quiet), config.min_count, config.max_vocab or None,
-                                source=str(corpus))
+            vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
             model = Word2Vec(vocab, config, dev)
-        data = EncodedCorpus.encode(_counted(sentences, "encoding", quiet), model.vocab)
+        data = encode_corpus(sentences, model.vocab, quiet)
     model.corpus = name
     if len(data.ids) < 2:
         raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")

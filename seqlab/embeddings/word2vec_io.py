@@ -1,28 +1,22 @@
-"""Where word2vec's inputs come from and how its outputs are stored (the default corpus, the config
-saved beside the vectors)."""
+"""How trained vectors are stored: the vectors (format from the name) with the config used beside them.
+
+``config_file`` and ``default_corpus`` (the shipped presets and corpus) live in :mod:`seqlab.shipped`
+and are still importable from here.
+"""
 
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 from seqlab.config import to_toml
-from seqlab.embeddings.evaluate import gensim_test_data
-from seqlab.embeddings.keyed_vectors import KeyedVectors, _format_of
+from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.embeddings.vectors_io import format_of
 from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.errors import ConfigError
 from seqlab.io import atomic_open
-
-
-def config_file(name: str) -> Path:
-    """Path of a preset in the repository's configs/ folder (installed as ``seqlab.configs``)."""
-    return Path(str(resources.files("seqlab.configs") / name))
-
-
-def default_corpus() -> tuple[Path, Path]:
-    """The embedded default corpus (gensim's bundled Lee background corpus) and its config file."""
-    return gensim_test_data("lee_background.cor"), config_file("word2vec_lee.toml")
+from seqlab.shipped import config_file as config_file  # where it was
+from seqlab.shipped import default_corpus as default_corpus  # where it was
 
 
 def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.PathLike,
@@ -30,7 +24,7 @@ def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.Path
     """Save vectors (format from the extension) and the config used (a ``[section]`` table), as
     ``<output>.toml`` or ``<dir>/config.toml`` for the native format; word2vec files also get ``<output>.vocab`` with
     the word counts (gensim reads it with ``load_word2vec_format(path, fvocab=...)``)."""
-    native = _format_of(Path(output), None) == "native"
+    native = format_of(output) == "native"
     if store_dtype != "float32" and not native:
         raise ConfigError(f"{output}: --store-dtype {store_dtype} is only for the native format")
     path = Path(kv.save(output, dtype=store_dtype))

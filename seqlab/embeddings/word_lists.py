@@ -12,7 +12,6 @@ against their SHA-256 before every use.
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import json
 import os
 import urllib.error
@@ -23,6 +22,7 @@ from typing import Any
 
 from seqlab.errors import DataError
 from seqlab.io import atomic_open, check_readable
+from seqlab.shipped import debias_file
 
 RELEASE_REPO = "tolga-b/debiaswe"
 RELEASE_COMMIT = "6bb03ee2a0d7214339e513ca71cd0a99069dc29c"
@@ -64,13 +64,7 @@ class WeatTest:
 # ----------------------------------------------------------------------------- shipped lists
 def data_path(name: str) -> Path:
     """Path of a shipped file under ``data/debias/`` (installed as ``seqlab.data``)."""
-    try:
-        root = importlib.resources.files("seqlab.data")
-        if isinstance(root, Path):
-            return root / "debias" / name
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / "data" / "debias" / name
+    return debias_file(name)
 
 
 def _read_json(path: Path) -> Any:

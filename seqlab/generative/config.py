@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqlab.config import learning_rate_check
+from seqlab.config import learning_rate_check, setting
 from seqlab.errors import ConfigError
 from seqlab.generative.autoencoder import AutoencoderConfig
 from seqlab.generative.gan import GANConfig
@@ -49,11 +49,11 @@ class GenerativeConfig:
     adam_beta1: float = 0.9  # 0.5 for GANs (Radford et al. 2016)
     eval_samples: int = 500  # gan: samples compared with the validation set (MMD) to pick the best epoch
     # training
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
+    epochs: int = setting(100, "Training epochs.", flag=True)
+    batch_size: int = setting(64, "Images per batch.", flag=True)
+    lr: float = setting(1e-3, "Adam learning rate.", flag=True)
     checkpoint_minutes: float = 10.0
-    seed: int = 1
+    seed: int = setting(1, "Random seed.", flag=True)
 
     def validate(self) -> None:
         checks = [

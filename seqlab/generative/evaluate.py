@@ -98,3 +98,22 @@ def sample_report(samples: torch.Tensor, held_out: torch.Tensor, classifier: Dig
         if classifier.reject:
             report["rejected_rate"] = float((probs.argmax(1) == classifier.num_digits).mean())
     return report
+
+
+def evaluate_model(model_dir: str, count: int = 500, seed: int = 0, device: torch.device | str = "auto") -> dict:
+    """``count`` samples of the model in ``model_dir`` against its data's held-out test images, and uniform noise
+    as a reference: :func:`sample_report` of each (MMD on pixels and, for digit data, classifier features and the
+    confidently classified share) and the classifier's test accuracy (None where the data has no labels)."""
+    from seqlab.device import make_generator, resolve_device
+    from seqlab.generative.models import load_model, sample_images
+    from seqlab.generative.train import load_data
+
+    target = resolve_device(device)
+    model, cfg, state = load_model(model_dir, target)
+    data = load_data(cfg)
+    classifier = DigitClassifier.fit(data.train, data.train_labels) if int(data.train_labels.min()) >= 0 else None
+    samples = sample_images(model, count, tuple(state["shape"]), make_generator(seed, target), state.get("codes"))
+    noise = noise_like(count, data.shape, make_generator(seed, "cpu"))
+    return {"model": sample_report(samples, data.test, classifier),
+            "noise": sample_report(noise, data.test, classifier),
+            "classifier_test_accuracy": classifier.accuracy(data.test, data.test_labels) if classifier else None}

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from seqlab.device import resolve_device
 from seqlab.errors import DataError
 from seqlab.generative.autoencoder import Autoencoder
 from seqlab.generative.config import GenerativeConfig
@@ -52,7 +53,8 @@ def save_model(path: str | os.PathLike, state: dict) -> Path:
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, GenerativeConfig, dict]:
-    """(model in eval mode on ``device``, its settings, the whole saved state) from a model directory or file."""
+    """(model in eval mode on ``device`` (``auto``, ``cpu``, ``cuda[:N]``), its settings, the whole saved state)
+    from a model directory or file."""
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: no such model (train one with: seqlab generative train --config ... -o {p})")
@@ -61,7 +63,7 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
         cfg = GenerativeConfig(**state["config"])
         model = build_model(cfg, tuple(state["shape"]))
         model.load_state_dict(state["model"])
-    return model.to(device).eval(), cfg, state
+    return model.to(resolve_device(device)).eval(), cfg, state
 
 
 @torch.no_grad()

@@ -48,3 +48,14 @@ def save_grid(images: torch.Tensor, path: str | os.PathLike, columns: int | None
         grid = 1.0 - grid  # digits are bright strokes on black: draw them dark on white
     with atomic_path(path) as tmp:
         plt.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0.0, vmax=1.0, format="png")
+
+
+def write_samples(images: torch.Tensor, path: str | os.PathLike, columns: int | None = None) -> None:
+    """Write ``images`` (N, C, H, W) as a ``.npy`` array (a path ending in .npy) or a PNG grid, atomically."""
+    if str(path).endswith(".npy"):
+        from seqlab.io import atomic_open
+
+        with atomic_open(path, "wb") as fh:
+            np.save(fh, images.detach().cpu().numpy())
+    else:
+        save_grid(images, path, columns)

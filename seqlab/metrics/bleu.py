@@ -291,10 +291,25 @@ class BLEU:
 
     def corpus_score(self, hypotheses: Sequence[str], references: Sequence[Sequence[str | None]]) -> BLEUScore:
         """Corpus BLEU of ``hypotheses`` (S,) against K reference streams of S lines each."""
-        rows = self.statistics(hypotheses, references)
+        return self.score_statistics(self.summed(self.statistics(hypotheses, references)))
+
+    def summed(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """The corpus statistics row: the column sums of the sentences' rows."""
         width = 2 + 2 * self.max_order
-        summed = [sum(row[j] for row in rows) for j in range(width)] if rows else [0] * width
-        return self.score_statistics(summed)
+        return [sum(row[j] for row in rows) for j in range(width)] if rows else [0] * width
+
+    def scores(self, hypotheses: Sequence[str], references: Sequence[Sequence[str | None]], sentence: bool = False,
+               device: object = "cpu") -> list[BLEUScore]:
+        """Corpus BLEU (a list of one score) or, with ``sentence``, one score a line. The statistics are counted
+        on ``device`` (a GPU counts n-grams of token ids, :func:`seqlab.metrics.bleu_ids.string_statistics`;
+        the numbers are the same)."""
+        if str(getattr(device, "type", device)).split(":")[0] == "cpu":
+            rows = self.statistics(hypotheses, references)
+        else:
+            from seqlab.metrics.bleu_ids import string_statistics
+
+            rows = string_statistics(self, hypotheses, references, device).tolist()
+        return [self.score_statistics(row) for row in rows] if sentence else [self.score_statistics(self.summed(rows))]
 
     def sentence_scores(self, hypotheses: Sequence[str],
                         references: Sequence[Sequence[str | None]]) -> list[BLEUScore]:

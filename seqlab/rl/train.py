@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from seqlab.config import build_config, read_toml, to_toml
+from seqlab.device import resolve_device
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import atomic_open, claim_output, load_checkpoint, model_file, save_checkpoint
 from seqlab.rl.dqn import DQNConfig, QNetwork, evaluate_policy, train_dqn
@@ -87,7 +88,7 @@ def _train(cfg: QLearningConfig | DQNConfig, out_dir: str | os.PathLike, device:
 
 
 def load_dqn(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[QNetwork, DQNConfig]:
-    """A saved DQN (model directory or file) and its settings."""
+    """A saved DQN (model directory or file) on ``device`` (``auto``, ``cpu``, ``cuda[:N]``) and its settings."""
     p = Path(path)
     state = load_checkpoint(model_file(p, MODEL_FILE))
     if state.get("kind") != "rl-dqn":
@@ -95,4 +96,4 @@ def load_dqn(path: str | os.PathLike, device: torch.device | str = "cpu") -> tup
     cfg = DQNConfig(**state["config"])
     net = QNetwork(state["input_size"], state["num_actions"], cfg.hidden_size, cfg.num_layers)
     net.load_state_dict(state["model"])
-    return net.to(device).eval(), cfg
+    return net.to(resolve_device(device)).eval(), cfg

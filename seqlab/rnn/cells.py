@@ -127,6 +127,16 @@ def cell_spec(cell: str, nonlinearity: str = "tanh") -> CellSpec:
     return SPECS[cell]
 
 
+def rnn_weight_count(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                     bidirectional: bool = False) -> int:
+    """The weight matrices of a stacked RNN of seqlab's ``cell`` (biases and peepholes left out, so a
+    lower bound): per layer and direction, ``gates * hidden * (layer input + hidden)``."""
+    gates, directions = cell_spec(cell).num_gates, 2 if bidirectional else 1
+    first = gates * hidden_size * (input_size + hidden_size)
+    later = gates * hidden_size * (directions * hidden_size + hidden_size)
+    return directions * (first + (num_layers - 1) * later)
+
+
 def init_weights_(spec: CellSpec, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
                   bias_hh: Tensor | None, weight_ch: Tensor | None, forget_bias: float = 1.0) -> None:
     """Initialise one cell's parameters in place: Glorot-uniform input weights and orthogonal

@@ -1,24 +1,28 @@
-"""Settings of a sentiment run: data, vocabulary and vectors, model, training (one flat TOML table)."""
+"""Settings of a sentiment run, in four sections: data, vectors (and vocabulary), model, train."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from seqlab.config import check_finite, learning_rate_check
+from seqlab.config import check_finite, learning_rate_check, part, setting
 from seqlab.errors import ConfigError
-from seqlab.memory import check_fits, rnn_weight_count
+from seqlab.memory import check_fits
+from seqlab.rnn.cells import rnn_weight_count
 from seqlab.sentiment.data import FORMATS
-from seqlab.sentiment.model import ModelConfig
+from seqlab.sentiment.model import Architecture, ModelConfig
 
 LOSSES = ("ce", "focal")
 CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass(frozen=True)
-class SentimentConfig:
-    """Defaults: a one-layer BiLSTM over 100-d pretrained vectors on SST-5 (paths relative to the repo root)."""
+class DataSettings:
+    """The data section: SST (``LABEL text``), tsv (``label<TAB>text``) or csv files; dev = "" holds out
+    dev_fraction of train."""
 
-    # data: SST (``LABEL text``), tsv (``label<TAB>text``) or csv files; dev = "" holds out dev_fraction of train
+    SECTION = "data"
+
     train: str = "../shared/data/sst/stsa.fine.train"
     dev: str = "../shared/data/sst/stsa.fine.dev"
     test: str = "../shared/data/sst/stsa.fine.test"
@@ -31,41 +35,61 @@ class SentimentConfig:
     dev_fraction: float = 0.1
     lowercase: bool = True
     max_train: int = 0  # use only the first N training sentences (0 = all)
-    # vocabulary and vectors
+
+
+@dataclass(frozen=True)
+class VectorsSettings:
+    """The vectors section: the vocabulary and the pretrained vectors or encoder it starts from."""
+
+    SECTION = "vectors"
+
     min_count: int = 1
     max_vocab: int = 0
-    vectors: str = "default"  # "default" (data/default_vectors), "" (random init) or a vectors file/directory
-    freeze_embeddings: bool = False
-    encoder: str = ""  # a pretrained encoder directory (seqlab.sentiment.lm): its vectors replace `vectors`
-    extend_vocab: bool = False  # also give every word of the vectors a row (not only the training words)
+    vectors: str = setting("default", "Pretrained vectors: 'default', a word2vec .txt/.bin, a seqlab directory or a "
+                                      "GloVe text file; '' for random init.", flag=True)
+    encoder: str = setting("", "A pretrained encoder directory (seqlab sentiment pretrain ... --encoder DIR): the RNN "
+                               "and its word vectors start from it.", flag=True)
+    extend_vocab: bool = setting(False, "Also give every word of the pretrained vectors a row, not only the "
+                                        "training words.", flag=True)
     extend_vocab_limit: int = 200_000  # at most this many words added from the vectors (0 = all)
-    # model
-    model: str = "rnn"  # rnn or nbow
-    emb_dim: int = 100  # must equal the vectors' size when vectors are used
-    hidden_layers: int = 0  # nbow: ReLU layers after the average (deep averaging network)
-    hidden_size: int = 150
-    cell: str = "lstm"
-    num_layers: int = 1
-    bidirectional: bool = True
-    pooling: str = "last"
-    dropout: float = 0.5
-    embedding_dropout: float = -1.0  # rnn: dropout on the word vectors before the RNN (< 0: the same as dropout)
-    word_dropout: float = 0.0
-    # training
+
+
+@dataclass(frozen=True)
+class ModelSettings(Architecture):
+    """The model section: the architecture and its kind."""
+
+    SECTION = "model"
+
+    model: str = setting("rnn", "Model kind.", flag=True, choices=("rnn", "nbow"))  # ModelConfig.kind
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The train section: loss, optimisation, early stopping, checkpoints, the stored precision."""
+
+    SECTION = "train"
+
     loss: str = "ce"
     focal_gamma: float = 2.0
     class_weights: str = "none"
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 1e-3
+    epochs: int = setting(20, "Maximum epochs.", flag=True)
+    batch_size: int = setting(32, "Sentences per batch.", flag=True)
+    lr: float = setting(1e-3, "Adam learning rate.", flag=True)
     weight_decay: float = 0.0
     embedding_lr_scale: float = 1.0  # the embeddings' learning rate is lr times this (0 < scale)
     clip_norm: float = 5.0
     ema_decay: float = 0.0  # > 0: validate and save a moving average of the weights (e.g. 0.998; 0 = off)
     patience: int = 5  # epochs without a better dev accuracy before stopping
     checkpoint_minutes: float = 10.0
-    seed: int = 1
+    seed: int = setting(1, "Random seed.", flag=True)
     store_dtype: str = "float32"  # float16 halves model.safetensors (embeddings and weights; computed in float32)
+
+
+@dataclass(frozen=True)
+class SentimentConfig(TrainSettings, ModelSettings, VectorsSettings, DataSettings):
+    """A sentiment run in four sections (data, vectors, model, train), each field declared once; flat TOML
+    (``key = value`` or a ``[sentiment]`` table) and sectioned (``[sentiment.model]``) read the same. Defaults:
+    a one-layer BiLSTM over 100-d pretrained vectors on SST-5 (paths relative to the repo root)."""
 
     def validate(self) -> None:
         check_finite(self)
@@ -100,12 +124,8 @@ class SentimentConfig:
         ConfigError when its float32 weights alone could not be allocated in the memory available."""
         check_fits(4 * weight_count(self, vocab_size), f"a sentiment {self.model} model with emb_dim {self.emb_dim}, "
                    f"hidden_size {self.hidden_size} and {vocab_size} words")
-        return ModelConfig(vocab_size=vocab_size, fixed_rows=fixed_rows, num_classes=self.num_classes, kind=self.model,
-                           emb_dim=self.emb_dim,
-                           hidden_layers=self.hidden_layers, hidden_size=self.hidden_size, cell=self.cell,
-                           num_layers=self.num_layers, bidirectional=self.bidirectional, pooling=self.pooling,
-                           dropout=self.dropout, embedding_dropout=self.embedding_dropout,
-                           word_dropout=self.word_dropout, freeze_embeddings=self.freeze_embeddings)
+        return ModelConfig(**dataclasses.asdict(part(self, Architecture)), vocab_size=vocab_size,
+                           num_classes=self.num_classes, kind=self.model, fixed_rows=fixed_rows)
 
 
 def weight_count(cfg: SentimentConfig, vocab_size: int) -> int:

@@ -15,13 +15,15 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from seqlab.embeddings.keyed_vectors import load_default_vectors
+from seqlab.embeddings.vectors_io import format_of, read_vectors
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import open_binary, read_lines
 from seqlab.text.padding import pad_ids
@@ -250,50 +252,31 @@ class Coverage:
 
 
 def read_glove_text(path: str | os.PathLike, wanted: set[str] | None = None) -> tuple[list[str], np.ndarray]:
-    """A GloVe text file (``word v1 ... vD`` per line, no header), only the ``wanted`` words if given."""
-    words, rows = [], []
-    size = None
-    with open_binary(path) as fh:
-        for number, raw in enumerate(fh, 1):
-            parts = raw.decode("utf-8", errors="replace").rstrip().split(" ")
-            if len(parts) < 2:
-                continue
-            size = size or len(parts) - 1
-            if len(parts) - 1 != size:
-                raise DataError(f"{path}: line {number}: expected {size} values after {parts[0]!r}, "
-                                f"got {len(parts) - 1}")
-            if wanted is not None and parts[0] not in wanted and parts[0].lower() not in wanted:
-                continue
-            try:
-                rows.append(np.asarray(parts[1:], dtype=np.float32))
-            except ValueError:
-                raise DataError(f"{path}: line {number}: a value of {parts[0]!r} is not a number") from None
-            words.append(parts[0])
-    if size is None:
-        raise DataError(f"{path}: no vectors")
-    return words, np.stack(rows) if rows else np.zeros((0, size), np.float32)
+    """A GloVe text file (``word v1 ... vD`` per line, no header), only the ``wanted`` words (exact or
+    lowercased) if given."""
+    words, matrix, _ = read_vectors(path, "text", keep=_wanted(wanted))
+    return words, matrix
 
 
 def load_vectors(spec: str, wanted: set[str] | None = None) -> tuple[list[str], np.ndarray]:
     """(words, (N, D) matrix) from ``default`` (the shipped vectors), a word2vec text/binary file,
-    a native seqlab directory or a headerless GloVe text file."""
-    from seqlab.embeddings.keyed_vectors import KeyedVectors, load_default_vectors
-
+    a native seqlab directory or a headerless GloVe text file; only the ``wanted`` words (exact or
+    lowercased) if given, except from the default vectors."""
     if spec == "default":
         kv = load_default_vectors()
         return kv.words, kv.vectors.numpy()
     path = Path(spec)
     if not path.exists():
         raise DataError(f"{path}: no such vectors file or directory")
-    if path.is_file() and path.suffix.lower() not in (".bin",):
-        with open_binary(path) as fh:
-            first = fh.readline().split()
-        if len(first) != 2:  # not a word2vec header "count dim": a GloVe text file
-            return read_glove_text(path, wanted)
-        kv = KeyedVectors.load(path, fmt="text")
-    else:
-        kv = KeyedVectors.load(path)
-    return kv.words, kv.vectors.numpy()
+    # a file whose name says neither word2vec text nor binary is text: word2vec, or GloVe without a header
+    fmt = "text" if path.is_file() and format_of(path) == "native" else None
+    words, matrix, _ = read_vectors(path, fmt, keep=_wanted(wanted))
+    return words, matrix
+
+
+def _wanted(words: set[str] | None) -> Callable[[str], bool] | None:
+    """Accepts a vectors word when it or its lowercase form is in ``words`` (every word when None)."""
+    return None if words is None else lambda word: word in words or word.lower() in words
 
 
 def align_vectors(words: Sequence[str], counts: dict[str, int], vectors: tuple[list[str], np.ndarray],

@@ -12,7 +12,7 @@ then dropout and ``softmax(W s + b)``. Unlike the average, the RNN sees word ord
 "not good" need not mean what "good" and "not" mean on their own.
 
 Losses: cross-entropy with optional class weights, or focal loss
-``-(1 - p_t)^gamma log p_t`` (Lin et al. 2017, eq. 4; gamma 2).
+``-(1 - p_t)^gamma log p_t`` (Lin et al. 2017, eq. 4; gamma 2; the one in :mod:`seqlab.losses`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqlab import losses
+from seqlab.config import setting
 from seqlab.errors import ConfigError
 from seqlab.rnn import RNN
 from seqlab.rnn.cells import CELL_NAMES
@@ -34,23 +36,31 @@ POOLINGS = ("last", "max", "mean", "maxmean")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """The architecture: everything needed to rebuild the module from a state dict."""
+class Architecture:
+    """The network's shape: what the model section of a sentiment config and :class:`ModelConfig` share."""
 
-    vocab_size: int
-    num_classes: int
-    kind: str = "rnn"
     emb_dim: int = 100
     hidden_layers: int = 0  # nbow: layers after the average (0 = NBoW, >= 1 = DAN)
     hidden_size: int = 150
-    cell: str = "lstm"
+    cell: str = setting("lstm", "Recurrent cell (lstm, gru, mingru, peephole, cifg, rnn).", flag=True)
     num_layers: int = 1
     bidirectional: bool = True
-    pooling: str = "last"
+    pooling: str = setting("last", "RNN sentence vector (maxmean: max and mean side by side).", flag=True,
+                           choices=POOLINGS)
     dropout: float = 0.5
     embedding_dropout: float = -1.0  # rnn: dropout on the word vectors (< 0: the same as dropout)
     word_dropout: float = 0.0
     freeze_embeddings: bool = False
+
+
+@dataclass(frozen=True)
+class ModelConfig(Architecture):
+    """Everything needed to rebuild the module from a state dict: the architecture, its kind (``rnn`` or
+    ``nbow``: the ``model`` setting of a config) and what the data gave it."""
+
+    vocab_size: int = 0
+    num_classes: int = 2
+    kind: str = "rnn"
     fixed_rows: int = 0  # the last rows of the vocabulary: pretrained vectors of words not in the training data
 
     def validate(self) -> None:
@@ -167,13 +177,9 @@ class SentimentModel(nn.Module):
 
 
 def focal_loss(logits: Tensor, target: Tensor, gamma: float = 2.0, weight: Tensor | None = None) -> Tensor:
-    """Mean focal loss -(1 - p_t)^gamma * w_t * log p_t over the batch: logits (batch, C), target (batch,)."""
-    log_p = F.log_softmax(logits.float(), dim=-1).gather(1, target[:, None]).squeeze(1)
-    loss = -((1.0 - log_p.exp()) ** gamma) * log_p
-    if weight is not None:
-        w = weight[target]
-        return (loss * w).sum() / w.sum()
-    return loss.mean()
+    """Mean focal loss -(1 - p_t)^gamma * w_t * log p_t / sum w_t over the batch, in float32: logits
+    (batch, C), target (batch,), class weights (C,). :func:`seqlab.losses.focal_loss` with this order."""
+    return losses.focal_loss(logits.float(), target, gamma, weight=weight)
 
 
 def classification_loss(logits: Tensor, target: Tensor, loss: str = "ce", weight: Tensor | None = None,

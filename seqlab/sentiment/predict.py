@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqlab.device import resolve_device
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import decode_utf8, incompatible_checkpoint, load_model_dir, model_file, save_model_dir
+from seqlab.io import decode_utf8, incompatible_checkpoint, load_model_dir, save_model_dir
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import UNK, Examples, encode, pad_batch, tokenize
 from seqlab.sentiment.model import ModelConfig, SentimentModel
+from seqlab.shipped import shipped_model
 
 MODEL_KIND = "sentiment-model"
 MODEL_FILE = "model.safetensors"
@@ -121,12 +123,13 @@ class Classifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> Classifier:
+        """A model directory (or its model file) on ``device`` (``auto``, ``cpu``, ``cuda[:N]`` or a torch.device)."""
         file, state = load_model_dir(path, MODEL_KIND, "sentiment", MODEL_FILE)
         with incompatible_checkpoint(file, "sentiment"):
             cfg = SentimentConfig(**state["config"])
             model = SentimentModel(ModelConfig(**state["model_config"]))
             model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
-        device = torch.device(device)
+        device = resolve_device(device)
         return cls(model.to(device), cfg, state["words"], state["labels"], device)
 
     @torch.no_grad()
@@ -168,11 +171,6 @@ class Classifier:
 
 
 def default_model_path() -> Path:
-    """The small binary SST-2 model shipped in ``data/sentiment_sst2`` (see data/README.md)."""
-    import seqlab.data
-
-    path = Path(seqlab.data.__file__).parent / DEFAULT_MODEL
-    if not model_file(path, MODEL_FILE).exists():
-        raise DataError(f"{path}: the default sentiment model is missing; train it with 'seqlab sentiment train "
-                        f"--config configs/sentiment_sst2_default.toml -o {path}' or pass a model directory")
-    return path
+    """The small binary SST-2 model shipped in ``data/sentiment_sst2`` (see data/README.md); DataError when
+    missing."""
+    return shipped_model(DEFAULT_MODEL)

@@ -7,23 +7,23 @@ Wikipedia vectors. This module writes the reviews one a line, tokenised like SST
 ``--vectors`` trains seqlab's word2vec on them (``configs/imdb_vectors.toml``: CBOW, 300
 dimensions; about 11 minutes on one CPU thread, which makes every build the same):
 
-    python -m seqlab.sentiment.pretrain ../shared/data/sentiment-extra/imdb -o imdb.txt --vectors imdb_vectors
+    seqlab sentiment pretrain ../shared/data/sentiment-extra/imdb -o imdb.txt --vectors imdb_vectors
     seqlab sentiment train --config configs/sst5_bilstm.toml --vectors imdb_vectors --set emb_dim=300 -o runs/x
     python benchmarks/sentiment_sst.py --vectors imdb      # builds them once, in the cache, if absent
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from seqlab.config import build_config
 from seqlab.embeddings.word2vec_io import config_file
-from seqlab.errors import ConfigError, DataError, SeqlabError
+from seqlab.errors import ConfigError, DataError
 from seqlab.io import atomic_open, open_text
 from seqlab.sentiment.lm import LMConfig, pretrain_encoder
 
@@ -106,39 +106,29 @@ def imdb_vectors(corpus: str | os.PathLike, output: str | os.PathLike, config: s
     return Path(path)
 
 
+def prepare_imdb(imdb_dir: str | os.PathLike, output: str | os.PathLike, vectors: str | None = None,
+                 config: str | None = None, encoder: str | None = None, lm: LMConfig | None = None,
+                 device: str = "auto", threads: int = 1, log: Callable[[str], None] = print) -> None:
+    """Write the IMDB corpus to ``output`` (kept when it exists and more is asked), then, when asked, train
+    ``vectors`` on it (unless they exist) and pretrain the biLM ``encoder`` over them (``lm`` settings)."""
+    if Path(output).exists() and (vectors or encoder):
+        log(f"reusing the corpus {output}")
+    else:
+        log(f"{imdb_corpus(imdb_dir, output):,} tokens written to {output}")
+    if vectors and not Path(vectors).exists():
+        log(f"vectors written to {imdb_vectors(output, vectors, config, device, threads=threads)}")
+    if encoder:
+        if not vectors:
+            raise ConfigError("--encoder needs --vectors (the encoder's fixed input embeddings)")
+        summary = pretrain_encoder(output, vectors, encoder, lm or LMConfig(), device, log=log)
+        log(f"encoder written to {encoder}: {summary['tokens']:,} tokens, perplexity {summary['perplexity']:.1f}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Write IMDB reviews as a tokenised word2vec corpus "
-                                                 "and optionally train vectors on it.")
-    parser.add_argument("imdb_dir", help="folder with imdb_{unsup,train,test}.tsv.xz")
-    parser.add_argument("-o", "--output", required=True, help="the corpus file to write")
-    parser.add_argument("--vectors", help="also train vectors and save them here")
-    parser.add_argument("--config", help=f"word2vec settings (default {VECTORS_CONFIG.name})")
-    parser.add_argument("--encoder", help="also pretrain a BiLSTM encoder on the text as a bidirectional language "
-                                          "model over the vectors (seqlab.sentiment.lm) and save it here")
-    parser.add_argument("--tokens", type=int, default=LMConfig.tokens, help="words the encoder is trained on")
-    parser.add_argument("--hidden-size", type=int, default=LMConfig.hidden_size)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads for the vectors (1: the same vectors at every build; 0: torch's count, "
-                             "faster but different each time)")
-    args = parser.parse_args()
-    try:
-        if Path(args.output).exists() and (args.vectors or args.encoder):
-            print(f"reusing the corpus {args.output}")
-        else:
-            print(f"{imdb_corpus(args.imdb_dir, args.output):,} tokens written to {args.output}")
-        if args.vectors and not Path(args.vectors).exists():
-            path = imdb_vectors(args.output, args.vectors, args.config, args.device, threads=args.threads)
-            print(f"vectors written to {path}")
-        if args.encoder:
-            if not args.vectors:
-                raise ConfigError("--encoder needs --vectors (the encoder's fixed input embeddings)")
-            cfg = LMConfig(tokens=args.tokens, hidden_size=args.hidden_size)
-            summary = pretrain_encoder(args.output, args.vectors, args.encoder, cfg, args.device, log=print)
-            print(f"encoder written to {args.encoder}: {summary['tokens']:,} tokens, "
-                  f"perplexity {summary['perplexity']:.1f}")
-    except SeqlabError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    """``python -m seqlab.sentiment.pretrain ...``: the same as ``seqlab sentiment pretrain ...``."""
+    from seqlab.cli.sentiment import pretrain_command
+
+    pretrain_command(prog_name="python -m seqlab.sentiment.pretrain")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
-"""Settings of a seq2seq run: data, subwords, model, training and decoding (one flat TOML table)."""
+"""Settings of a seq2seq run, in four sections: data (with the subwords), model, train and decode."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from seqlab.config import check_finite, learning_rate_check
+from seqlab.config import check_finite, learning_rate_check, part, setting
 from seqlab.errors import ConfigError
-from seqlab.memory import check_fits, rnn_weight_count
+from seqlab.memory import check_fits
+from seqlab.rnn.cells import rnn_weight_count
 from seqlab.seq2seq.attention import ATTENTION_KINDS
-from seqlab.seq2seq.model import ModelConfig
-from seqlab.seq2seq.search import PENALTIES, check_decoding
+from seqlab.seq2seq.model import Architecture, ModelConfig
+from seqlab.seq2seq.search import PENALTIES, Decoding
 from seqlab.text.subword import MODEL_TYPES
 
 TASKS = ("parallel", "tsv", "dates")
@@ -18,10 +20,12 @@ DECAYS = ("none", "cosine", "plateau")
 
 
 @dataclass(frozen=True)
-class Seq2SeqConfig:
-    """Defaults follow Luong et al. 2015 where the paper fixes a choice, scaled to Multi30k."""
+class DataSettings:
+    """The data section: aligned files (task "parallel"), one tab-separated file ("tsv") or the generated
+    dates task, and the sentencepiece subwords made from them."""
 
-    # data: aligned files (task "parallel"), one tab-separated file ("tsv") or the generated dates task
+    SECTION = "data"
+
     task: str = "parallel"
     train_src: str = ""
     train_tgt: str = ""
@@ -31,8 +35,7 @@ class Seq2SeqConfig:
     src_column: int = 1
     tgt_column: int = 0
     valid_size: int = 1000  # tsv and dates: pairs held out for validation
-    train_size: int = 40000  # dates: generated training pairs
-    # subwords (sentencepiece)
+    train_size: int = setting(40000, "Dates task: generated training pairs.", flag=True)
     vocab_size: int = 8000
     spm_type: str = "unigram"
     joint_vocab: bool = False
@@ -42,23 +45,20 @@ class Seq2SeqConfig:
     # bpe: BPE-dropout (Provilkov et al. 2020), alpha = the merge-dropout probability (paper: 0.1)
     sampling_alpha: float = 0.0
     sampling_nbest: int = 64
-    # model
-    cell: str = "gru"
-    emb_dim: int = 256
-    hidden_size: int = 512
-    enc_layers: int = 2
-    dec_layers: int = 1
-    dropout: float = 0.3
-    attention: str = "general"
-    input_feeding: bool = True
-    tie_embeddings: bool = False
     # right-to-left: the decoder generates the target reversed (last subword first). Such a model is a
     # reranker of a left-to-right model's n-best lists (Liu et al. 2016; Sennrich et al. 2016, WMT16 sec. 3.3)
     reverse_target: bool = False
-    # training
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 1e-3
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The train section: optimisation, schedule, validation during training, checkpoints."""
+
+    SECTION = "train"
+
+    epochs: int = setting(20, "Training epochs.", flag=True)
+    batch_size: int = setting(64, "Sentences per batch.", flag=True)
+    lr: float = setting(1e-3, "Adam learning rate.", flag=True)
     warmup_steps: int = 0
     decay: str = "plateau"
     label_smoothing: float = 0.1
@@ -69,16 +69,19 @@ class Seq2SeqConfig:
     amp_cpu: bool = False  # bfloat16 autocast on the CPU too, where it has native bf16 (about 2x faster training)
     patience: int = 5  # epochs without a better validation score before stopping
     checkpoint_minutes: float = 10.0
-    seed: int = 1
-    # decoding and validation
-    beam: int = 5
-    alpha: float = 0.7
-    penalty: str = "length"
-    coverage_beta: float = 0.0  # GNMT coverage penalty weight in beam search (Wu et al. 2016 used 0.2; 0 = off)
-    max_len_ratio: float = 1.5
-    max_len_offset: int = 10
-    valid_beam: int = 1
+    seed: int = setting(1, "Random seed.", flag=True)
+    valid_beam: int = 1  # the beam of the validation translations
     bleu_tokenize: str = "13a"
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig(Decoding, TrainSettings, Architecture, DataSettings):
+    """A seq2seq run: its data, model, train and decode sections (:func:`seqlab.config.sections`), each
+    field declared once in its section. Reads flat TOML files (``key = value`` or a ``[seq2seq]`` table) and
+    sectioned ones (``[seq2seq.model]`` or ``[model]``); ``--set model.hidden_size=512`` or ``hidden_size=512``.
+    The model section is the :class:`Architecture` the model is built from, the decode section the
+    :class:`Decoding` a search takes. Defaults follow Luong et al. 2015 where the paper fixes a choice,
+    scaled to Multi30k."""
 
     def validate(self) -> None:
         check_finite(self)
@@ -118,8 +121,7 @@ class Seq2SeqConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
-        check_decoding(self.beam, 1, self.alpha, self.coverage_beta, self.penalty, self.max_len_ratio,
-                       self.max_len_offset)
+        part(self, Decoding).check()
         self.check_memory(8, 8)  # the smallest vocabularies: absurd sizes are refused before any data is read
 
     def check_memory(self, src_vocab: int, tgt_vocab: int) -> None:
@@ -128,12 +130,13 @@ class Seq2SeqConfig:
                    f"{self.hidden_size}, emb_dim {self.emb_dim} and vocabularies of {src_vocab} and {tgt_vocab}")
 
     def model_config(self, src_vocab: int, tgt_vocab: int) -> ModelConfig:
-        """The architecture for these vocabulary sizes (after :meth:`check_memory`: nothing is allocated yet)."""
+        """The model section with these vocabulary sizes (after :meth:`check_memory`: nothing is allocated yet)."""
         self.check_memory(src_vocab, tgt_vocab)
-        return ModelConfig(src_vocab=src_vocab, tgt_vocab=tgt_vocab, cell=self.cell, emb_dim=self.emb_dim,
-                           hidden_size=self.hidden_size, enc_layers=self.enc_layers, dec_layers=self.dec_layers,
-                           dropout=self.dropout, attention=self.attention, input_feeding=self.input_feeding,
-                           tie_embeddings=self.tie_embeddings)
+        return ModelConfig(**dataclasses.asdict(part(self, Architecture)), src_vocab=src_vocab, tgt_vocab=tgt_vocab)
+
+    def decoding(self, **changes: object) -> Decoding:
+        """The decode section, with the non-None ``changes`` (a call's own beam, alpha, ...)."""
+        return dataclasses.replace(part(self, Decoding), **{k: v for k, v in changes.items() if v is not None})
 
 
 def weight_count(cfg: Seq2SeqConfig, src_vocab: int, tgt_vocab: int) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from seqlab.config import setting
 from seqlab.errors import ConfigError
 from seqlab.seq2seq.attention import Attention
 from seqlab.text.padding import length_mask
@@ -32,20 +33,30 @@ State = torch.Tensor | tuple[torch.Tensor, ...]
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """The architecture (saved with every checkpoint)."""
+class Architecture:
+    """The model section of a seq2seq config: everything about the network but the vocabulary sizes."""
 
-    src_vocab: int
-    tgt_vocab: int
-    cell: str = "gru"
+    SECTION = "model"
+
+    cell: str = setting("gru", "Recurrent cell (gru, lstm, mingru, peephole, cifg, rnn).", flag=True)
     emb_dim: int = 256
-    hidden_size: int = 512
+    hidden_size: int = setting(512, "RNN hidden size.", flag=True)
     enc_layers: int = 2
     dec_layers: int = 1
     dropout: float = 0.3
-    attention: str = "general"
+    attention: str = setting("general", "Attention: general or additive (Luong et al. 2015; Bahdanau et al. 2015).",
+                             flag=True)
     input_feeding: bool = True
     tie_embeddings: bool = False
+
+
+@dataclass(frozen=True)
+class ModelConfig(Architecture):
+    """What :class:`Seq2Seq` is built from (saved with every checkpoint): the architecture and the
+    vocabulary sizes the data gave it."""
+
+    src_vocab: int = 0
+    tgt_vocab: int = 0
 
 
 def make_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,

@@ -234,10 +234,38 @@ def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, be
     return SearchResult(fin_tokens[:, :nbest], fin_lengths[:, :nbest], fin_logp[:, :nbest], fin_scores[:, :nbest])
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How to decode: the decode section of a seq2seq config, and the one object a search takes (see the
+    module docstring for each setting; ``coverage_beta`` is the ``beta`` of the command line and the API)."""
+
+    SECTION = "decode"
+
+    beam: int = 5
+    alpha: float = 0.7
+    penalty: str = "length"
+    coverage_beta: float = 0.0  # GNMT coverage penalty weight in beam search (Wu et al. 2016 used 0.2; 0 = off)
+    max_len_ratio: float = 1.5
+    max_len_offset: int = 10
+    nbest: int = 1  # hypotheses kept per sentence
+
+    def check(self) -> None:
+        """ConfigError for settings that would decode garbage (see :func:`check_decoding`)."""
+        check_decoding(self.beam, self.nbest, self.alpha, self.coverage_beta, self.penalty, self.max_len_ratio,
+                       self.max_len_offset)
+
+
+def search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, decoding: Decoding) -> SearchResult:
+    """Greedy search for beam 1 with nbest 1, beam search otherwise."""
+    d = decoding
+    if d.beam == 1 and d.nbest == 1:
+        return greedy_search(model, src, src_lengths, d.max_len_ratio, d.max_len_offset)
+    return beam_search(model, src, src_lengths, beam=d.beam, alpha=d.alpha, penalty=d.penalty, nbest=d.nbest,
+                       max_len_ratio=d.max_len_ratio, max_len_offset=d.max_len_offset, beta=d.coverage_beta)
+
+
 def translate_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5,
                   alpha: float = 0.7, penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
                   max_len_offset: int = 10, beta: float = 0.0) -> SearchResult:
-    """Greedy search for beam 1 with nbest 1, beam search otherwise."""
-    if beam == 1 and nbest == 1:
-        return greedy_search(model, src, src_lengths, max_len_ratio, max_len_offset)
-    return beam_search(model, src, src_lengths, beam, alpha, penalty, nbest, max_len_ratio, max_len_offset, beta)
+    """:func:`search` with the settings spelt out (greedy for beam 1 with nbest 1, beam search otherwise)."""
+    return search(model, src, src_lengths, Decoding(beam, alpha, penalty, beta, max_len_ratio, max_len_offset, nbest))

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import torch
 
-from seqlab.errors import ConfigError, DataError
-from seqlab.io import decode_utf8, incompatible_checkpoint, load_model_dir, model_file, save_model_dir
+from seqlab.device import resolve_device
+from seqlab.errors import ConfigError
+from seqlab.io import decode_utf8, incompatible_checkpoint, load_model_dir, save_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.ensemble import Ensemble
 from seqlab.seq2seq.model import ModelConfig, Seq2Seq
-from seqlab.seq2seq.search import SearchResult, check_decoding, length_penalty, translate_ids
+from seqlab.seq2seq.search import Decoding, SearchResult, length_penalty, search
+from seqlab.shipped import shipped_model
 from seqlab.text.padding import pad_ids
 from seqlab.text.subword import BOS, EOS, Subword
 
@@ -72,12 +74,13 @@ class Translator:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device | str = "cpu") -> Translator:
+        """A model directory (or its model file) on ``device`` (``auto``, ``cpu``, ``cuda[:N]`` or a torch.device)."""
         file, state = load_model_dir(path, MODEL_KIND, "seq2seq", MODEL_FILE)
         with incompatible_checkpoint(file, "seq2seq"):
             cfg = Seq2SeqConfig(**state["config"])
             model = Seq2Seq(ModelConfig(**state["model_config"]))
             model.load_state_dict(state["model"])
-        device = torch.device(device)
+        device = resolve_device(device)
         return cls(model.to(device), cfg, Subword(state["src_spm"]), Subword(state["tgt_spm"]), device)
 
     @classmethod
@@ -86,6 +89,7 @@ class Translator:
         averaged; see :mod:`seqlab.seq2seq.ensemble`). The first model's decoding settings apply."""
         if not paths:
             raise ConfigError("no model directory given")
+        device = resolve_device(device)
         first = cls.load(paths[0], device)
         if len(paths) == 1:
             return first
@@ -138,16 +142,14 @@ class Translator:
         """Translate ``lines`` (str, or bytes decoded as UTF-8): one Translation each, in order. A line that
         cannot be translated (empty, too long, not UTF-8) gets an ``error`` and does not stop the others.
         Unset settings come from the model's config; settings that would decode garbage raise ConfigError."""
-        beam = self.cfg.beam if beam is None else beam
-        alpha = self.cfg.alpha if alpha is None else alpha
-        penalty = penalty or self.cfg.penalty
-        beta = self.cfg.coverage_beta if beta is None else beta
-        check_decoding(beam, nbest, alpha, beta, penalty, self.cfg.max_len_ratio, self.cfg.max_len_offset)
+        decoding = self.cfg.decoding(beam=beam, alpha=alpha, penalty=penalty or None, coverage_beta=beta, nbest=nbest)
+        decoding.check()
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if self.rerankers and beta > 0:
+        if self.rerankers and decoding.coverage_beta > 0:
             raise ConfigError("reranking scores log-probabilities only: use it without the coverage penalty (beta 0)")
-        width = max(beam, nbest) if self.rerankers else nbest
+        # rerankers choose among the whole beam
+        searched = dataclasses.replace(decoding, nbest=decoding.beam) if self.rerankers else decoding
         sizes: dict[int, list[int]] = {}  # the hypotheses' lengths in subwords with EOS
         decoded = [decode_utf8(line) for line in lines]
         lines = [text for text, _ in decoded]
@@ -161,7 +163,7 @@ class Translator:
         for start in range(0, len(good), batch_size):
             index = good[start:start + batch_size]
             src, lengths = pad_ids([checked[i][0] for i in index], self.device)
-            found = self.search(src, lengths, beam, alpha, penalty, width, beta)
+            found = self.search(src, lengths, searched)
             for i, hyps in zip(index, found.nbest(), strict=True):
                 texts = [(self.target_text(ids), score) for ids, score in hyps]
                 results[i] = Translation(texts[0][0] if texts else "", texts, warning=checked[i][2])
@@ -169,11 +171,11 @@ class Translator:
             if progress:
                 progress(len(index))
         if self.rerankers:
-            self._rerank(lines, results, sizes, alpha, penalty, nbest, batch_size)  # type: ignore[arg-type]
+            self._rerank(lines, results, sizes, decoding, batch_size)  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
 
-    def _rerank(self, lines: Sequence[str], results: list[Translation], sizes: dict[int, list[int]], alpha: float,
-                penalty: str, nbest: int, batch_size: int) -> None:
+    def _rerank(self, lines: Sequence[str], results: list[Translation], sizes: dict[int, list[int]],
+                decoding: Decoding, batch_size: int) -> None:
         """Re-order each result's hypotheses by the reranking score, keeping the ``nbest`` best (in place). This
         model's log P(y | x) is the search's score times the length penalty; the rerankers score the texts."""
         lines_of, texts, lengths, own = [], [], [], []
@@ -185,7 +187,7 @@ class Translator:
                 own.append(score)
         if not texts:
             return
-        divisor = length_penalty(torch.tensor(lengths), alpha, penalty)
+        divisor = length_penalty(torch.tensor(lengths), decoding.alpha, decoding.penalty)
         sources = [lines[i] for i in lines_of]
         others = torch.stack([r.log_probs(sources, texts, batch_size) for r in self.rerankers]).mean(0)
         w = self.rerank_weight
@@ -194,7 +196,7 @@ class Translator:
         for i, text, score in zip(lines_of, texts, scores.tolist(), strict=True):
             grouped.setdefault(i, {}).setdefault(text, score)  # a text found twice: its search-best segmentation
         for i, hyps in grouped.items():
-            best = sorted(hyps.items(), key=lambda h: -h[1])[:nbest]
+            best = sorted(hyps.items(), key=lambda h: -h[1])[:decoding.nbest]
             results[i] = Translation(best[0][0], best, warning=results[i].warning)
 
     def teacher_batches(self, sources: Sequence[str], targets: Sequence[str],
@@ -219,10 +221,13 @@ class Translator:
             out[index] = self.model.score(src, lengths, tgt).float()
         return out.cpu()
 
-    def search(self, src: torch.Tensor, lengths: torch.Tensor, beam: int, alpha: float, penalty: str,
-               nbest: int, beta: float = 0.0) -> SearchResult:
-        return translate_ids(self.model, src, lengths, beam=beam, alpha=alpha, penalty=penalty, nbest=nbest,
-                             max_len_ratio=self.cfg.max_len_ratio, max_len_offset=self.cfg.max_len_offset, beta=beta)
+    def search(self, src: torch.Tensor, lengths: torch.Tensor, decoding: Decoding | int, alpha: float | None = None,
+               penalty: str | None = None, nbest: int | None = None, beta: float | None = None) -> SearchResult:
+        """The search of a padded batch of source ids (batch, time) with this model and ``decoding`` (the older
+        form ``search(src, lengths, beam, alpha, penalty, nbest, beta)`` takes the settings one by one)."""
+        if not isinstance(decoding, Decoding):
+            decoding = self.cfg.decoding(beam=decoding, alpha=alpha, penalty=penalty, nbest=nbest, coverage_beta=beta)
+        return search(self.model, src, lengths, decoding)
 
     @torch.no_grad()
     def attention(self, source: str, target: str) -> tuple[list[str], list[str], torch.Tensor]:
@@ -241,11 +246,5 @@ def _direction(cfg: Seq2SeqConfig) -> str:
 
 
 def default_model_path() -> Path:
-    """The small dates model shipped in ``data/dates_model`` (see data/README.md)."""
-    import seqlab.data
-
-    path = Path(seqlab.data.__file__).parent / "dates_model"
-    if not model_file(path, MODEL_FILE).exists():
-        raise DataError(f"{path}: the default dates model is missing; train it with "
-                        f"'seqlab seq2seq train --config configs/dates.toml -o {path}' or pass --model")
-    return path
+    """The small dates model shipped in ``data/dates_model`` (see data/README.md); DataError when missing."""
+    return shipped_model("dates_model")

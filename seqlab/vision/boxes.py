@@ -22,6 +22,9 @@ import torch
 
 from seqlab.errors import ConfigError
 
+__all__ = ["FORMATS", "anchor_boxes", "batched_nms", "box_area", "box_convert", "box_iou", "detect", "elementwise_iou",
+           "kmeans_anchors", "nms", "shape_iou"]
+
 FORMATS = ("xyxy", "cxcywh")
 
 

@@ -3,7 +3,8 @@
 Each image holds 1 to ``max_objects`` shapes; the class of a shape is its colour (red, green,
 blue), its form (square or disc) and size vary, and shapes may overlap (the later one is drawn on
 top). Boxes are corners (x1, y1, x2, y2) as fractions of the image side, the format
-``seqlab.vision.yolo`` takes. Used to check that a small YOLO learns to find objects.
+``seqlab.vision.yolo`` takes: the training and test data of the detection example in the README
+(and of the test that a small YOLO learns to find objects).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+__all__ = ["CLASSES", "COLOURS", "Scenes", "make_shapes"]
 
 COLOURS = {"red": (0.9, 0.1, 0.1), "green": (0.1, 0.85, 0.1), "blue": (0.15, 0.25, 0.95)}
 CLASSES = tuple(COLOURS)

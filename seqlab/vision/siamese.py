@@ -23,7 +23,7 @@ from seqlab.config import learning_rate_check, require
 from seqlab.errors import ConfigError
 from seqlab.training import diverged, progress_bar, set_postfix
 from seqlab.vision.data import load_digits_splits
-from seqlab.vision.metric import MINERS, contrastive_loss, mined_triplet_loss, pairwise_distances
+from seqlab.vision.metric import MINERS, contrastive_loss, mined_triplet_loss
 from seqlab.vision.norm import BatchNorm2d
 
 LOSSES = ("contrastive", "triplet")
@@ -169,8 +169,3 @@ def train_siamese(cfg: OneShotConfig, device: torch.device, quiet: bool = True) 
             "threshold": threshold, "unseen_classes": list(unseen), "pairs": len(tsame),
             "loss": cfg.loss, "mining": cfg.mining if cfg.loss == "triplet" else None, "model": model}
 
-
-def pairwise_embedding_distances(model: SiameseNetwork, images: torch.Tensor) -> torch.Tensor:
-    """(N, N) Euclidean distances between the embeddings of ``images``."""
-    with torch.no_grad():
-        return pairwise_distances(model.eval().embed(images), squared=False)

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.config import learning_rate_check
-from seqlab.device import make_generator
+from seqlab.config import learning_rate_check, setting
+from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError
 from seqlab.io import claim_output, incompatible_checkpoint, load_model_dir, save_checkpoint
 from seqlab.training import EpochTrainer, load_training_state
@@ -54,27 +54,28 @@ class VisionConfig:
     valid_fraction: float = 0.1
     shift: int = 0  # augmentation: random shifts of up to this many pixels
     # model
-    model: str = "lenet5"
+    model: str = setting("lenet5", "lenet5, alexnet, vgg11/13/16/19, googlenet, resnet18/34/50.", flag=True)
     width: float = 1.0
     shortcut: str = "B"
     batch_norm: bool = False
     small_input: bool = True
     dropout: float = 0.5
     # training
-    epochs: int = 20
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
+    epochs: int = setting(20, "Training epochs.", flag=True)
+    batch_size: int = setting(64, "Images per batch.", flag=True)
+    optimizer: str = setting("adam", "sgd, momentum, rmsprop or adam.", flag=True)
+    lr: float = setting(1e-3, "Initial learning rate.", flag=True)
     momentum: float = 0.9  # SGD momentum, and RMSProp's momentum term
     rmsprop_alpha: float = 0.99  # RMSProp's decay of the squared-gradient average
     weight_decay: float = 0.0
-    decay: str = "none"
+    decay: str = setting("none", "none, inverse (1/(1+decay_rate*epoch)) or exponential (decay_base^epoch).",
+                         flag=True)
     decay_rate: float = 1.0  # inverse: lr / (1 + decay_rate * epoch)
     decay_base: float = 0.95  # exponential: lr * decay_base ** epoch
     loss: str = "cross_entropy"
     focal_gamma: float = 2.0
     checkpoint_minutes: float = 10.0
-    seed: int = 0
+    seed: int = setting(0, "Random seed.", flag=True)
 
     def validate(self) -> None:
         checks = [
@@ -151,13 +152,14 @@ def model_state(model: nn.Module, cfg: VisionConfig, metrics: dict | None = None
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, VisionConfig]:
-    """A trained classifier (a model directory or its model file) in eval mode, with its config."""
+    """A trained classifier (a model directory or its model file) in eval mode on ``device`` (``auto``, ``cpu``,
+    ``cuda[:N]``), with its config."""
     file, state = load_model_dir(path, MODEL_KIND, "vision", MODEL_FILE)
     with incompatible_checkpoint(file, "vision"):
         cfg = VisionConfig(**state["config"])
         model = cfg.build_model()
         model.load_state_dict(state["model"])
-    return model.to(device).eval(), cfg
+    return model.to(resolve_device(device)).eval(), cfg
 
 
 class VisionTrainer(EpochTrainer):

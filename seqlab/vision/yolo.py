@@ -35,6 +35,9 @@ from torch import nn
 from seqlab.vision.boxes import box_convert, box_iou, detect, shape_iou
 from seqlab.vision.norm import BatchNorm2d
 
+__all__ = ["Detections", "TinyYolo", "YoloConfig", "YoloTargets", "assign_targets", "decode", "decode_boxes",
+           "split_output", "yolo_loss"]
+
 
 @dataclass(frozen=True)
 class YoloConfig:

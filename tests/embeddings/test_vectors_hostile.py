@@ -16,7 +16,7 @@ import pytest
 from one_line import assert_one_line_error as one_line_error
 from one_line import invoke
 
-from seqlab.embeddings import keyed_vectors as kv_module
+from seqlab.embeddings import vectors_io as kv_module
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.errors import DataError
 

@@ -85,3 +85,25 @@ def test_imdb_vectors_train_on_one_thread_so_every_build_is_the_same(tmp_path, m
     assert torch.equal(torch.as_tensor(first.vectors), torch.as_tensor(second.vectors))
     with pytest.raises(ConfigError, match="threads must be"):
         imdb_vectors(tmp_path / "imdb.txt", tmp_path / "d.txt", config, "cpu", quiet=True, threads=-1)
+
+
+def test_the_pretrain_command_and_its_module_alias(tmp_path):
+    """``seqlab sentiment pretrain`` (library: prepare_imdb) and ``python -m seqlab.sentiment.pretrain``."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from seqlab.cli.main import main
+
+    with lzma.open(tmp_path / "imdb_train.tsv.xz", "wt", encoding="utf-8") as fh:
+        fh.write("id\trating\tlabel\ttext\n1\t9\tpos\tGreat film!\n2\t2\tneg\tDull, dull.\n")
+    result = CliRunner().invoke(main, ["sentiment", "pretrain", str(tmp_path), "-o", str(tmp_path / "c.txt")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "c.txt").read_text().splitlines() == ["great film !", "dull , dull ."]
+    result = CliRunner().invoke(main, ["sentiment", "pretrain", str(tmp_path), "-o", str(tmp_path / "d.txt"),
+                                       "--encoder", str(tmp_path / "enc")])
+    assert result.exit_code == 2 and "--encoder needs --vectors" in result.output
+    alias = subprocess.run([sys.executable, "-m", "seqlab.sentiment.pretrain", str(tmp_path / "none"), "-o",
+                            str(tmp_path / "e.txt")], capture_output=True, text=True, timeout=120)
+    assert alias.returncode == 2 and alias.stderr.startswith("seqlab: error: ") and "Traceback" not in alias.stderr

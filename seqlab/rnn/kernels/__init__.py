@@ -19,6 +19,8 @@ import os
 import torch
 from torch import Tensor
 
+__all__ = ["KERNEL_CELLS", "available", "fused_recurrence", "interpreting"]
+
 KERNEL_CELLS = ("peephole", "cifg", "mingru")
 _NUM_GATES = {"peephole": 4, "cifg": 3, "mingru": 2}
 
