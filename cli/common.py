@@ -142,13 +142,35 @@ def run_training(train: Callable[..., dict], cfg: Any, output: str, last_file: s
     click.echo(json.dumps(summary) if as_json else report(summary))
 
 
-def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every ``train`` command shares: --set KEY=VALUE (as ``sets``), --resume, --device,
-    --quiet and --json, plus one-line errors (handle_errors)."""
-    for option in reversed([
-        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable)."),
-        click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.safetensors."),
-        device_option, quiet_option, json_option,
-    ]):
-        func = option(func)
-    return handle_errors(func)
+def training_options(cls: type, default_output: str, config_help: str,
+                     extra: tuple[Callable[..., Any], ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options of a model-directory ``train`` command, in this order: --config (``config_help``),
+    -o/--output (default ``default_output``), the dedicated flags of the config class ``cls``, the ``extra``
+    options, --set KEY=VALUE (as ``sets``), --resume, --device, --quiet and --json; plus one-line errors.
+    The command gets the flags as ``**overrides``; :func:`command_config` turns them into the config."""
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.option("--config", "config_path", type=click.Path(path_type=str), help=config_help),
+            click.option("-o", "--output", default=default_output, show_default=True,
+                         help="Model directory to write."),
+            config_flags(cls, from_config=True), *extra,
+            click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                         help="Override any setting (repeatable)."),
+            click.option("--resume", is_flag=True, help="Continue from OUTPUT/last.safetensors."),
+            device_option, quiet_option, json_option,
+        ]
+        func = handle_errors(func)
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def command_config(cls: type, section: str, config_path: str | None, sets: tuple[str, ...],
+                   overrides: dict[str, Any]) -> Any:
+    """The config of a ``train`` command: the class's defaults, then --config, then its flags and --set
+    (--set wins over a flag that says the same)."""
+    from seqlab.config import build_config
+
+    return build_config(cls, config_path, section, **{**overrides, **parse_sets(sets)})

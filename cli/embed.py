@@ -16,6 +16,7 @@ from seqlab.device import resolve_device
 from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_io import default_corpus, save_trained
 from seqlab.io import check_readable, check_writable, claim_output
+from seqlab.training import discard_checkpoint, interrupted_message, last_checkpoint
 
 
 @click.group()
@@ -31,8 +32,8 @@ def embed() -> None:
               help="TOML config (configs/); flags override it.")
 @config_flags(Word2VecConfig)
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
-              help="Checkpoint file.  [default: OUTPUT.ckpt]")
-@click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
+              help="Checkpoint file.  [default: OUTPUT.last.safetensors]")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint (an error when there is none).")
 @click.option("--store-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
               help="Dtype of a native output (float16 halves the size).")
 @device_option
@@ -51,7 +52,7 @@ def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, dev
         config_path = config_path or default_config
     cfg = build_config(Word2VecConfig, config_path, section="word2vec", **settings)
     dev = resolve_device(device)
-    ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
+    ckpt = checkpoint_path or last_checkpoint(output)
     check_readable(corpus)  # a missing corpus is reported before anything else is said
     with claim_output(output, directory=None):  # writable, and no other run writes it
         if checkpoint_path and not Path(checkpoint_path).exists():
@@ -61,11 +62,9 @@ def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, dev
         try:
             kv, stats = train_word2vec(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet)
         except KeyboardInterrupt:
-            hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
-            fail(f"interrupted{hint}", 130)
+            fail(interrupted_message(ckpt), 130)
         path = save_trained(kv, stats["config"], output, store_dtype)  # a resumed run keeps its checkpoint's config
-        if Path(ckpt).exists():
-            Path(ckpt).unlink()
+        discard_checkpoint(ckpt)
     summary = {"output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
                "words_per_second": round(stats["words_per_second"]), "seconds": round(stats["seconds"], 2),
                "device": str(dev)}

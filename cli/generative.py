@@ -7,15 +7,13 @@ import json
 import click
 
 from seqlab.cli.common import (
-    config_flags,
+    command_config,
     device_option,
     handle_errors,
     json_option,
-    parse_sets,
     run_training,
     training_options,
 )
-from seqlab.config import build_config
 from seqlab.device import make_generator, resolve_device
 from seqlab.generative.config import GenerativeConfig
 
@@ -28,17 +26,14 @@ def generative() -> None:
 
 
 @generative.command("train")
-@click.option("--config", "config_path", type=click.Path(path_type=str),
-              help="TOML settings (configs/digits_vae.toml, digits_gan.toml, digits_ae.toml).")
-@click.option("-o", "--output", default="generative_model", show_default=True, help="Model directory to write.")
-@config_flags(GenerativeConfig, from_config=True)
-@training_options
+@training_options(GenerativeConfig, "generative_model",
+                  "TOML settings (configs/digits_vae.toml, digits_gan.toml, digits_ae.toml).")
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train the model of --config (flags override it); the best model goes to OUTPUT/model.safetensors."""
     from seqlab.generative.train import LAST_FILE, train_generative
 
-    cfg = build_config(GenerativeConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
+    cfg = command_config(GenerativeConfig, SECTION, config_path, sets, overrides)
     run_training(train_generative, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet,
                  as_json=as_json, start=lambda target: f"training {cfg.model} on {cfg.data} ({target}) -> {output}",
                  report=_report)

@@ -13,6 +13,7 @@ from seqlab.device import resolve_device
 from seqlab.embeddings.glove import GloveConfig, glove_default_corpus, train_glove
 from seqlab.embeddings.word2vec_io import save_trained
 from seqlab.io import check_readable, check_writable, claim_output
+from seqlab.training import discard_checkpoint, interrupted_message, last_checkpoint
 
 
 @click.group()
@@ -30,8 +31,8 @@ def glove() -> None:
 @click.option("--cooc", "cooc_path", type=click.Path(dir_okay=False),
               help="Co-occurrence matrix file: read when it exists (same settings), written otherwise.")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
-              help="Checkpoint file.  [default: OUTPUT.ckpt]")
-@click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
+              help="Checkpoint file.  [default: OUTPUT.last.safetensors]")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint (an error when there is none).")
 @click.option("--store-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
               help="Dtype of a native output (float16 halves the size).")
 @device_option
@@ -50,7 +51,7 @@ def train(corpus, output, config_path, cooc_path, checkpoint_path, resume, store
         config_path = config_path or default_config
     cfg = build_config(GloveConfig, config_path, section="glove", **settings)
     dev = resolve_device(device)
-    ckpt = checkpoint_path or str(Path(output)) + ".ckpt"
+    ckpt = checkpoint_path or last_checkpoint(output)
     check_readable(corpus)  # a missing corpus is reported before anything else is said
     with claim_output(output, directory=None):  # writable, and no other run writes it
         for extra in (checkpoint_path, cooc_path):
@@ -62,11 +63,9 @@ def train(corpus, output, config_path, cooc_path, checkpoint_path, resume, store
             kv, stats = train_glove(corpus, cfg, dev, checkpoint_path=ckpt, resume=resume, quiet=quiet,
                                     cooc_path=cooc_path)
         except KeyboardInterrupt:
-            hint = f"; the last checkpoint is {ckpt}: continue with --resume" if Path(ckpt).exists() else ""
-            fail(f"interrupted{hint}", 130)
+            fail(interrupted_message(ckpt), 130)
         path = save_trained(kv, stats["config"], output, store_dtype, section="glove")
-        if Path(ckpt).exists():
-            Path(ckpt).unlink()
+        discard_checkpoint(ckpt)
     summary = {"output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
                "nonzero": stats["nnz"], "cost": stats["loss"], "count_seconds": round(stats["count_seconds"], 2),
                "entries_per_second": round(stats["entries_per_second"]), "seconds": round(stats["seconds"], 2),

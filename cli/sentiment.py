@@ -9,16 +9,14 @@ from pathlib import Path
 import click
 
 from seqlab.cli.common import (
-    config_flags,
+    command_config,
     device_option,
     fail,
     handle_errors,
     json_option,
-    parse_sets,
     run_training,
     training_options,
 )
-from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.io import check_writable, model_file
 from seqlab.sentiment.config import SentimentConfig
@@ -34,16 +32,13 @@ def sentiment() -> None:
 
 
 @sentiment.command("train")
-@click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/sst*.toml).")
-@click.option("-o", "--output", default="sentiment_model", show_default=True, help="Model directory to write.")
-@config_flags(SentimentConfig, from_config=True)
-@training_options
+@training_options(SentimentConfig, "sentiment_model", "TOML settings (configs/sst*.toml).")
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier with the settings of --config (flags override them); the best model goes to OUTPUT."""
     from seqlab.sentiment.train import LAST_FILE, train_sentiment
 
-    cfg = build_config(SentimentConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
+    cfg = command_config(SentimentConfig, SECTION, config_path, sets, overrides)
     what = cfg.model if cfg.model == "nbow" else f"{'bi' if cfg.bidirectional else ''}{cfg.cell}"
     run_training(train_sentiment, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet,
                  as_json=as_json, start=lambda target: f"training sentiment {what} ({cfg.num_classes} classes) on "
@@ -69,16 +64,19 @@ def _report(summary: dict) -> str:
 @click.option("--threads", type=click.IntRange(0), default=1, show_default=True,
               help="CPU threads for the vectors (1: the same vectors at every build; 0: torch's count, faster but "
                    "different each time).")
+@click.option("--resume", is_flag=True, help="Continue the interrupted training of the vectors (from "
+                                             "VECTORS.last.safetensors) or of the encoder (ENCODER/last.safetensors); "
+                                             "an error when there is no checkpoint.")
 @device_option
 @handle_errors
 def pretrain_command(imdb_dir: str, output: str, vectors: str | None, config_path: str | None, encoder: str | None,
-                     tokens: int, hidden_size: int, threads: int, device: str) -> None:
+                     tokens: int, hidden_size: int, threads: int, resume: bool, device: str) -> None:
     """Write the IMDB reviews in IMDB_DIR (imdb_{unsup,train,test}.tsv.xz) as a tokenised word2vec corpus,
     and with --vectors / --encoder train in-domain vectors and a pretrained encoder on it."""
     from seqlab.sentiment.pretrain import prepare_imdb
 
     prepare_imdb(imdb_dir, output, vectors, config_path, encoder, LMConfig(tokens=tokens, hidden_size=hidden_size),
-                 device, threads, log=lambda m: click.echo(m))
+                 device, threads, log=lambda m: click.echo(m), resume=resume)
 
 
 @sentiment.command("eval")

@@ -11,16 +11,14 @@ from typing import IO
 import click
 
 from seqlab.cli.common import (
-    config_flags,
+    command_config,
     device_option,
     fail,
     handle_errors,
     json_option,
-    parse_sets,
     run_training,
     training_options,
 )
-from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import check_writable, decode_utf8, open_binary
@@ -37,16 +35,13 @@ def seq2seq() -> None:
 
 
 @seq2seq.command("train")
-@click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/*.toml).")
-@click.option("-o", "--output", default="seq2seq_model", show_default=True, help="Model directory to write.")
-@config_flags(Seq2SeqConfig, from_config=True)
-@training_options
+@training_options(Seq2SeqConfig, "seq2seq_model", "TOML settings (configs/*.toml).")
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
     """Train a model with the settings of --config (flags override them); the best model goes to OUTPUT."""
     from seqlab.seq2seq.train import LAST_FILE, train_seq2seq
 
-    cfg = build_config(Seq2SeqConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
+    cfg = command_config(Seq2SeqConfig, SECTION, config_path, sets, overrides)
     run_training(train_seq2seq, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet, as_json=as_json,
                  start=lambda target: f"training seq2seq ({cfg.task}, {cfg.cell}, {cfg.attention} attention) on "
                                       f"{target} -> {output}",

@@ -8,11 +8,10 @@ import time
 import click
 
 from seqlab.cli.common import (
-    config_flags,
+    command_config,
     device_option,
     handle_errors,
     json_option,
-    parse_sets,
     quiet_option,
     run_training,
     training_options,
@@ -42,18 +41,14 @@ def _set_threads(threads: int | None) -> None:
 
 
 @vision.command("train")
-@click.option("--config", "config_path", type=click.Path(path_type=str), help="TOML settings (configs/digits_*.toml).")
-@click.option("-o", "--output", default="vision_model", show_default=True, help="Model directory to write.")
-@config_flags(VisionConfig, from_config=True)
-@threads_option
-@training_options
+@training_options(VisionConfig, "vision_model", "TOML settings (configs/digits_*.toml).", extra=(threads_option,))
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, threads: int | None,
                   device: str, quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier on scikit-learn's digits; prints the best model's test accuracy."""
     from seqlab.vision.train import LAST_FILE, SECTION, train_vision
 
     _set_threads(threads)
-    cfg = build_config(VisionConfig, config_path, SECTION, **{**overrides, **parse_sets(sets)})
+    cfg = command_config(VisionConfig, SECTION, config_path, sets, overrides)
     run_training(train_vision, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet, as_json=as_json,
                  start=lambda target: f"training {cfg.model} on digits ({cfg.image_size}x{cfg.image_size}, "
                                       f"{cfg.optimizer}) on {target} -> {output}", report=_report)

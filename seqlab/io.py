@@ -292,10 +292,12 @@ def legacy_name(name: str) -> str:
 
 
 def with_legacy(file: str | os.PathLike) -> Path:
-    """``file``, or the file of seqlab 0.1's name beside it (``last.pt`` for ``last.safetensors``) when
-    only that one exists."""
+    """``file``, or the file of the previous name beside it when only that one exists: ``last.pt`` for
+    ``last.safetensors`` (``name.pt`` for ``name.safetensors``), and ``OUTPUT.ckpt`` for the training
+    checkpoint ``OUTPUT.last.safetensors`` of a file output."""
     p = Path(file)
-    old = p.with_name(legacy_name(p.name))
+    stem = p.name.removesuffix(".last.safetensors")
+    old = p.with_name(stem + ".ckpt" if stem != p.name else legacy_name(p.name))
     return old if not p.exists() and old.exists() else p
 
 

@@ -1,5 +1,6 @@
-"""What every training loop shares: the epoch loop with exact resume (:class:`EpochTrainer`), a progress
-bar on stderr, a checkpoint clock, weight averaging."""
+"""What every training loop shares: the epoch loop with exact resume (:class:`EpochTrainer`), the loop of
+a run measured in a budget of work (:class:`BudgetLoop`), a progress bar on stderr, a checkpoint clock,
+the one name of a training checkpoint (:func:`last_checkpoint`), weight averaging."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,18 +70,25 @@ def diverged(bad: list[str], where: str, checkpoint: Path | None, lr_flag: str =
                          f"that was saved ({kept}); train again with a lower learning rate ({lr_flag})")
 
 
-def load_training_state(path: str | os.PathLike, kind: str, what: str) -> dict[str, Any]:
-    """The training checkpoint ``path`` (``last.safetensors``; a seqlab 0.1 run's ``last.pt``) for
-    ``--resume``, checked to be of ``kind``."""
-    from seqlab.errors import DataError
+def load_training_state(path: str | os.PathLike | None, kind: str, what: str,
+                        corpus: str | None = None) -> dict[str, Any]:
+    """The training checkpoint ``path`` (``last.safetensors``; one of the previous name, see
+    :func:`seqlab.io.with_legacy`) for ``--resume``, checked to be of ``kind`` and, with ``corpus``, to
+    have been made on that corpus (its :func:`~seqlab.text.corpus.corpus_name`)."""
+    from seqlab.errors import ConfigError, DataError
     from seqlab.io import load_checkpoint, with_legacy
 
+    if path is None:
+        raise ConfigError(f"resuming {what} training needs the path of its checkpoint")
     p = with_legacy(path)
     if not p.exists():
         raise DataError(f"{p}: no checkpoint to resume from")
     state = load_checkpoint(p)
     if state.get("kind") != kind:
         raise DataError(f"{p}: not a {what} training checkpoint")
+    if corpus is not None and (state.get("corpus") or corpus) != corpus:
+        raise DataError(f"{p}: this checkpoint was made on {state['corpus']}, not on {corpus}; "
+                        "give the same corpus or drop --resume")
     return state
 
 
@@ -92,6 +100,117 @@ def check_same_architecture(same: bool, path: str | os.PathLike) -> None:
         p = Path(path)
         raise ConfigError(f"{p}: was trained with a different architecture; resume with its settings "
                           f"(see {p.parent / 'config.toml'})")
+
+
+LAST_FILE = "last.safetensors"
+
+
+def last_checkpoint(output: str | os.PathLike, directory: bool = False) -> Path:
+    """Where a run writing ``output`` keeps its training state: ``output/last.safetensors`` in a model
+    directory, ``output.last.safetensors`` beside a file (vectors). A checkpoint of seqlab 0.1's name there
+    (``last.pt``, ``output.ckpt``) is found by :func:`seqlab.io.with_legacy`."""
+    p = Path(output)
+    return p / LAST_FILE if directory else p.with_name(f"{p.name}.{LAST_FILE}")
+
+
+def discard_checkpoint(path: str | os.PathLike) -> None:
+    """Remove the training checkpoint ``path`` of a finished run and, when ``path`` has a name of
+    :func:`last_checkpoint`, one of the previous name beside it (``last.pt``, ``OUTPUT.ckpt``)."""
+    from seqlab.io import with_legacy
+
+    p = Path(path)
+    p.unlink(missing_ok=True)
+    if p.name == LAST_FILE or p.name.endswith(f".{LAST_FILE}"):  # not a --checkpoint name of the user's
+        with_legacy(p).unlink(missing_ok=True)  # with ``p`` gone: the old-named file, if there is one
+
+
+def interrupted_message(checkpoint: str | os.PathLike) -> str:
+    """The one line of an interrupted run that keeps its training state in ``checkpoint``."""
+    from seqlab.io import with_legacy
+
+    found = with_legacy(checkpoint)
+    return f"interrupted; the last checkpoint is {found}: continue with --resume" if found.exists() else "interrupted"
+
+
+@dataclasses.dataclass(slots=True)
+class Block:
+    """What a :class:`BudgetLoop`'s trainer reports after a block of work."""
+
+    done: int  # units of the budget done so far (the trainer's own count, which its checkpoints keep)
+    where: str = ""  # the place, for a DivergedError: "in epoch 2 (after 1,200 words)"
+    losses: dict[str, Any] = dataclasses.field(default_factory=dict)  # numbers or 0-d tensors, checked finite
+    postfix: dict[str, Any] = dataclasses.field(default_factory=dict)  # shown after the progress bar
+    tensors: Sequence[torch.Tensor] = ()  # checked finite now, with the losses (one message for both)
+
+
+class BudgetLoop:
+    """The loop of a run measured in a budget of work units (words, co-occurrence entries, tokens,
+    environment steps) rather than in epochs of batches.
+
+    The trainer does the work in ``blocks``, an iterator (usually a generator) that trains one block per
+    item and yields a :class:`Block`. It keeps its own position, so that its checkpoint ``state()``
+    resumes exactly, and reads the device at most once per block. After each block the loop moves the
+    progress bar to ``done * scale`` (e.g. raw words per encoded word) of ``total * scale``, stops with a
+    DivergedError when a reported loss (or a block's ``tensors``) is NaN or infinite, and, when the
+    :class:`CheckpointClock` is due (every ``minutes`` of wall time or ``every`` units) and the budget is
+    not spent yet, checks the trained ``tensors`` and writes ``state()`` atomically to ``checkpoint``,
+    then calls :meth:`after_checkpoint`. When ``blocks`` ends, the ``final`` tensors are checked. Nothing
+    after a non-finite value is saved; the error names the last finite checkpoint and ``lr_flag``.
+    :meth:`run` returns what the ``blocks`` generator returns.
+    """
+
+    def __init__(self, total: int, desc: str, unit: str, *, done: int = 0, scale: float = 1.0, quiet: bool = False,
+                 checkpoint: str | os.PathLike | None = None, minutes: float = 0.0, every: int = 0,
+                 lr_flag: str = "--set lr=...") -> None:
+        self.total, self.done, self.scale = total, done, scale
+        self.desc, self.unit, self.quiet = desc, unit, quiet
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.minutes, self.every, self.lr_flag = minutes, every, lr_flag
+
+    def after_checkpoint(self) -> None:
+        """Called after each checkpoint is written; nothing here (a test replaces it to interrupt a run)."""
+
+    def check(self, losses: dict[str, Any], tensors: Sequence[torch.Tensor], where: str) -> None:
+        """Raise DivergedError when a loss or a tensor is NaN or infinite (before it can be saved)."""
+        bad = nonfinite(losses, list(tensors))
+        if bad:
+            from seqlab.io import with_legacy
+
+            last = with_legacy(self.checkpoint) if self.checkpoint is not None else None
+            raise diverged(bad, where, last, self.lr_flag)
+
+    def run(self, blocks: Iterable[Block], state: Callable[[], dict[str, Any]] | None = None,
+            tensors: Sequence[torch.Tensor] = (), final: Sequence[torch.Tensor] = ()) -> Any:
+        """Drive ``blocks`` to its end (see the class); returns its return value."""
+        from seqlab.io import save_checkpoint
+
+        saving = self.checkpoint is not None and state is not None
+        clock = CheckpointClock(self.minutes, self.every, self.done)
+        bar = progress_bar(round(self.total * self.scale), self.desc, self.unit, self.quiet,
+                           initial=int(self.done * self.scale))
+        items = iter(blocks)
+        try:
+            while True:
+                try:
+                    block = next(items)
+                except StopIteration as end:
+                    result = end.value
+                    break
+                self.done = block.done
+                bar.update(int(block.done * self.scale) - bar.n)
+                if block.losses or block.tensors:
+                    self.check(block.losses, block.tensors, block.where)
+                if block.postfix and not self.quiet:
+                    set_postfix(bar, **block.postfix)
+                if saving and block.done < self.total and clock.due(block.done):
+                    self.check({}, tensors, block.where)
+                    save_checkpoint(state(), self.checkpoint)
+                    self.after_checkpoint()
+        finally:
+            bar.close()
+        if final:
+            self.check({}, final, "by the end of training")
+        return result
 
 
 class WeightAverage:

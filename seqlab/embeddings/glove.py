@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,11 @@ from seqlab.embeddings import limits
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.errors import DataError
-from seqlab.io import load_checkpoint, save_checkpoint
 from seqlab.shipped import default_corpus
 from seqlab.text.corpus import Corpus, corpus_name
 from seqlab.text.encode import build_vocab, encode_corpus
 from seqlab.text.vocab import Vocab
-from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
+from seqlab.training import Block, BudgetLoop, load_training_state
 
 CHECKPOINT_KIND = "seqlab.glove"
 BLOCK_STEPS = 64  # steps between two host synchronisations (progress bar, checkpoints)
@@ -223,28 +223,20 @@ class Glove:
     def _tables(self) -> tuple[torch.Tensor, ...]:
         return tuple(getattr(self, name) for name in self._TENSORS)
 
-    def _check_finite(self, losses: dict[str, Any], tables: tuple[torch.Tensor, ...], where: str,
-                      checkpoint: Path | None) -> None:
-        """Raise DivergedError when a loss or a table is NaN or infinite (before it can be saved)."""
-        bad = nonfinite(losses, list(tables))
-        if bad:
-            raise diverged(bad, where, checkpoint, f"--eta, now {self.config.eta:g}")
-
     def _permutation(self, nnz: int, epoch: int) -> torch.Tensor:
         """The order of the entries in ``epoch``; one generator per epoch makes resume exact."""
         gen = make_generator(self.config.seed * 100_003 + epoch + 1, self.device)
         return torch.randperm(nnz, generator=gen, device=self.device)
 
     def train(self, rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, quiet: bool = False,
-              checkpoint_path: str | os.PathLike | None = None,
-              stop_after_entries: int | None = None) -> dict[str, float]:
+              checkpoint_path: str | os.PathLike | None = None) -> dict[str, float]:
         """Run the remaining epochs over the non-zero entries (rows, cols, values) (nnz,) of X.
 
-        With ``checkpoint_path`` the full state is saved atomically every ``checkpoint_minutes`` /
-        ``checkpoint_entries`` (at a block boundary) and :meth:`from_state_dict` resumes it exactly.
-        ``stop_after_entries`` interrupts (KeyboardInterrupt) after a checkpoint, for tests. A
-        non-finite cost (read once per block), or non-finite tables at a checkpoint or at the end,
-        stops training with a DivergedError before anything is saved.
+        The blocks of ``BLOCK_STEPS`` steps run in a :class:`~seqlab.training.BudgetLoop` over the entries
+        of all epochs: with ``checkpoint_path`` the full state is saved atomically every
+        ``checkpoint_minutes`` / ``checkpoint_entries`` (at a block boundary) and :meth:`from_state_dict`
+        resumes it exactly. A non-finite cost (read once per block), or non-finite tables at a checkpoint
+        or at the end, stops training with a DivergedError before anything is saved.
         Returns ``seconds``, ``entries``, ``entries_per_second`` and ``loss`` (J/2 per entry, last epoch).
         """
         cfg, dev = self.config, self.device
@@ -255,54 +247,47 @@ class Glove:
             raise DataError(f"the checkpoint was made on a co-occurrence matrix of {self.nnz} entries, this one has "
                             f"{nnz}; give the same corpus and settings or drop --resume")
         self.nnz = nnz
-        rows, cols = rows.to(dev), cols.to(dev)
         values = values.to(dev)
-        log_x = values.log().float()
-        f_x = weighting(values, cfg.x_max, cfg.alpha).float()
-        batch = cfg.batch_for(dev)
-        n_steps = -(-nnz // batch)
-        bar = progress_bar(nnz * cfg.epochs, "glove", "entry", quiet, initial=self.entries_done)
-        clock = CheckpointClock(cfg.checkpoint_minutes, cfg.checkpoint_entries, self.entries_done)
+        entries = (rows.to(dev), cols.to(dev), values.log().float(), weighting(values, cfg.x_max, cfg.alpha).float())
+        loop = BudgetLoop(nnz * cfg.epochs, "glove", "entry", done=self.entries_done, quiet=quiet,
+                          checkpoint=checkpoint_path, minutes=cfg.checkpoint_minutes, every=cfg.checkpoint_entries,
+                          lr_flag=f"--eta, now {cfg.eta:g}")
         t0, done0 = time.perf_counter(), self.entries_done
-        epoch_loss = torch.zeros((), dtype=torch.float64, device=dev)
-        reported = float("nan")
-        checkpoint = Path(checkpoint_path) if checkpoint_path is not None else None
-        try:
-            while self.epoch < cfg.epochs:
-                order = self._permutation(nnz, self.epoch)
-                if self.step == 0:
-                    epoch_loss.zero_()
-                while self.step < n_steps:
-                    last = min(self.step + BLOCK_STEPS, n_steps)
-                    for s in range(self.step, last):
-                        take = order[s * batch:(s + 1) * batch]
-                        epoch_loss += self.adagrad_step(rows[take], cols[take], log_x[take], f_x[take])
-                    where = f"in epoch {self.epoch + 1} (after {min(last * batch, nnz):,} of {nnz:,} entries)"
-                    self._check_finite({"cost": epoch_loss}, (), where, checkpoint)
-                    self.step = last
-                    self.entries_done = self.epoch * nnz + min(last * batch, nnz)
-                    if self.step == n_steps:
-                        reported = epoch_loss.item() / nnz
-                        self.epoch, self.step = self.epoch + 1, 0
-                    bar.update(self.entries_done - bar.n)
-                    if not quiet:
-                        set_postfix(bar, cost=reported, epoch=min(self.epoch + 1, cfg.epochs))
-                    interrupt = stop_after_entries is not None and self.entries_done >= stop_after_entries
-                    if checkpoint is not None and (clock.due(self.entries_done) or interrupt):
-                        self._check_finite({}, self._tables(), where, checkpoint)
-                        save_checkpoint(self.state_dict(), checkpoint)
-                    if interrupt:
-                        raise KeyboardInterrupt
-                    if self.step == 0:
-                        break
-        finally:
-            bar.close()
+        reported = loop.run(self._blocks(*entries), self.state_dict, self._tables(), (self.weight, self.context))
         synchronize(dev)
-        self._check_finite({}, (self.weight, self.context), "by the end of training", checkpoint)
         seconds = time.perf_counter() - t0
         done = self.entries_done - done0
         return {"seconds": seconds, "entries": done, "entries_per_second": done / max(seconds, 1e-9),
                 "loss": reported}
+
+    def _blocks(self, rows: torch.Tensor, cols: torch.Tensor, log_x: torch.Tensor,
+                f_x: torch.Tensor) -> Generator[Block, None, float]:
+        """Train the remaining blocks of every epoch, one per item; returns the last epoch's cost per entry."""
+        cfg, nnz = self.config, int(rows.shape[0])
+        batch = cfg.batch_for(self.device)
+        n_steps = -(-nnz // batch)
+        epoch_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        reported = float("nan")
+        while self.epoch < cfg.epochs:
+            order = self._permutation(nnz, self.epoch)
+            if self.step == 0:
+                epoch_loss.zero_()
+            while self.step < n_steps:
+                last = min(self.step + BLOCK_STEPS, n_steps)
+                for s in range(self.step, last):
+                    take = order[s * batch:(s + 1) * batch]
+                    epoch_loss += self.adagrad_step(rows[take], cols[take], log_x[take], f_x[take])
+                where = f"in epoch {self.epoch + 1} (after {min(last * batch, nnz):,} of {nnz:,} entries)"
+                self.step = last
+                self.entries_done = self.epoch * nnz + min(last * batch, nnz)
+                if self.step == n_steps:
+                    reported = epoch_loss.item() / nnz
+                    self.epoch, self.step = self.epoch + 1, 0
+                yield Block(self.entries_done, where, {"cost": epoch_loss},
+                            {"cost": reported, "epoch": min(self.epoch + 1, cfg.epochs)})
+                if self.step == 0:
+                    break
+        return reported
 
 
 # ------------------------------------------------------------------------------ corpus -> X
@@ -337,20 +322,17 @@ def train_glove(corpus: str | os.PathLike, config: GloveConfig = GloveConfig(), 
     """Count co-occurrences in ``corpus`` and train GloVe; returns (vectors, statistics).
 
     With ``cooc_path``, the matrix is read from that file when it exists (and was counted with the
-    same settings on the same corpus), and written there otherwise. With ``resume`` and an existing
-    ``checkpoint_path``, training continues from the checkpoint (its config wins). The statistics hold
-    ``count_seconds``, ``seconds`` (training), ``entries_per_second``, ``loss``, ``nnz``, ``vocab_size``
-    and ``config``.
+    same settings on the same corpus), and written there otherwise. With ``checkpoint_path`` the training
+    state is saved there now and then (see :meth:`Glove.train`); with ``resume``, training continues from
+    that checkpoint (or one of the previous name, ``OUTPUT.ckpt``; its config wins), and without one that
+    is a DataError. The statistics hold ``count_seconds``, ``seconds`` (training), ``entries_per_second``,
+    ``loss``, ``nnz``, ``vocab_size`` and ``config``.
     """
     dev = resolve_device(device)
     name = corpus_name(corpus)
     model: Glove | None = None
-    if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = load_checkpoint(checkpoint_path)
-        if (state.get("corpus") or name) != name:
-            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {name}; "
-                            "give the same corpus or drop --resume")
-        model = Glove.from_state_dict(state, dev)
+    if resume:
+        model = Glove.from_state_dict(load_training_state(checkpoint_path, CHECKPOINT_KIND, "GloVe", name), dev)
         config = model.config
     t0 = time.perf_counter()
     if cooc_path is not None and Path(cooc_path).exists():

@@ -22,8 +22,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,11 +43,10 @@ from seqlab.embeddings.word2vec_math import (
 )
 from seqlab.embeddings.word2vec_native import NativeTables, announce_fallback, native_available, train_block
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import load_checkpoint, save_checkpoint
 from seqlab.text.corpus import Corpus, corpus_name
 from seqlab.text.encode import build_vocab, encode_corpus
 from seqlab.text.vocab import EncodedCorpus, Vocab
-from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
+from seqlab.training import Block, BudgetLoop, load_training_state
 
 CHECKPOINT_KIND = "seqlab.word2vec"
 BLOCK_STEPS = 32  # steps made in bulk between two host synchronisations
@@ -292,61 +291,54 @@ class Word2Vec:
                                                 seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE)
         return loss, loss_examples, float(progress[-1])
 
-    def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
-              stop_after_words: int | None = None) -> dict[str, float]:
+    def train(self, data: EncodedCorpus, quiet: bool = False,
+              checkpoint_path: str | os.PathLike | None = None) -> dict[str, float]:
         """Run the remaining epochs over ``data``; returns timing and loss statistics.
 
         Work is made in blocks of ``BLOCK_STEPS`` steps of centre words: one host
         synchronisation per block (to cut it into steps and read the loss), none per step; with
         the C kernel, one kernel call per block. The epoch's kept tokens stream through
         :class:`~seqlab.embeddings.sampling.KeptTokens`, so memory does not grow with the corpus
-        on the CPU. With ``checkpoint_path``, the full state is saved atomically at a block
+        on the CPU. The blocks run in a :class:`~seqlab.training.BudgetLoop` over the encoded words
+        of all epochs: with ``checkpoint_path``, the full state is saved atomically at a block
         boundary every ``checkpoint_minutes`` / ``checkpoint_words``, and :meth:`from_state_dict`
         resumes it exactly. A non-finite loss (or non-finite tables at a checkpoint or at the end)
-        stops training with a DivergedError before anything is saved. ``stop_after_words``
-        interrupts (KeyboardInterrupt) after a checkpoint once that many words are done, for tests.
+        stops training with a DivergedError before anything is saved.
         """
-        cfg, dev = self.config, self.device
+        cfg = self.config
         if len(data.ids) < 2:
             raise DataError("the corpus has fewer than two in-vocabulary tokens; nothing to train on")
         n_words = len(data.ids)
         raw_per_word = data.raw_words / n_words
-        checkpoint = Path(checkpoint_path) if checkpoint_path is not None else None
-        bar = progress_bar(data.raw_words * cfg.epochs, f"word2vec {cfg.model}-{cfg.loss}", "word", quiet,
-                           initial=int(self.words_done * raw_per_word))
-        clock = CheckpointClock(cfg.checkpoint_minutes, cfg.checkpoint_words, self.words_done)
-        t0, words0, reported_loss = time.perf_counter(), self.words_done, float("nan")
-        try:
-            while self.epoch < cfg.epochs:
-                kept = self._kept_tokens(data, self.epoch)
-                while self.epoch < cfg.epochs:
-                    epoch = self.epoch
-                    done = self._next_block(kept, n_words)
-                    if done is None:  # nothing left in this epoch
-                        break
-                    reported_loss, progress = done
-                    bar.update(int(self.words_done * raw_per_word) - bar.n)
-                    where = f"in epoch {epoch + 1} (after {int(self.words_done * raw_per_word):,} words)"
-                    self._check_finite({"loss": reported_loss}, (), where, checkpoint)
-                    if not quiet:
-                        set_postfix(bar, loss=reported_loss, lr=learning_rate(cfg, progress),
-                                    epoch=min(self.epoch + 1, cfg.epochs))
-                    interrupt = stop_after_words is not None and self.words_done >= stop_after_words
-                    if checkpoint is not None and (clock.due(self.words_done) or interrupt):
-                        self._check_finite({}, (self.w_in, self.w_out), where, checkpoint)
-                        save_checkpoint(self.state_dict(), checkpoint)
-                    if interrupt:
-                        raise KeyboardInterrupt
-                    if self.chunk == 0:
-                        break
-        finally:
-            bar.close()
-        synchronize(dev)
-        self._check_finite({}, (self.w_in,), "by the end of training", checkpoint)
+        loop = BudgetLoop(cfg.epochs * n_words, f"word2vec {cfg.model}-{cfg.loss}", "word", done=self.words_done,
+                          scale=raw_per_word, quiet=quiet, checkpoint=checkpoint_path, minutes=cfg.checkpoint_minutes,
+                          every=cfg.checkpoint_words, lr_flag=f"--alpha, now {cfg.alpha:g}")
+        t0, words0 = time.perf_counter(), self.words_done
+        loss = loop.run(self._blocks(data, raw_per_word), self.state_dict, (self.w_in, self.w_out), (self.w_in,))
+        synchronize(self.device)
         seconds = time.perf_counter() - t0
         raw_done = (self.words_done - words0) * raw_per_word
         return {"seconds": seconds, "raw_words": raw_done, "words_per_second": raw_done / max(seconds, 1e-9),
-                "loss": reported_loss}
+                "loss": loss}
+
+    def _blocks(self, data: EncodedCorpus, raw_per_word: float) -> Generator[Block, None, float]:
+        """Train the remaining blocks of every epoch, one per item; returns the last loss estimate."""
+        cfg, n_words = self.config, len(data.ids)
+        loss = float("nan")
+        while self.epoch < cfg.epochs:
+            kept = self._kept_tokens(data, self.epoch)
+            while True:
+                epoch = self.epoch
+                done = self._next_block(kept, n_words)
+                if done is None:  # nothing left in this epoch
+                    break
+                loss, progress = done
+                where = f"in epoch {epoch + 1} (after {int(self.words_done * raw_per_word):,} words)"
+                shown = {"loss": loss, "lr": learning_rate(cfg, progress), "epoch": min(self.epoch + 1, cfg.epochs)}
+                yield Block(self.words_done, where, {"loss": loss}, shown)
+                if self.chunk == 0:
+                    break
+        return loss
 
     def _next_block(self, kept: KeptTokens, n_words: int) -> tuple[float, float] | None:
         """Train block ``self.chunk`` of the epoch's kept tokens and move the position on; returns
@@ -373,13 +365,6 @@ class Word2Vec:
             self.epoch, self.chunk = self.epoch + 1, 0
         return float(loss_sum) / max(examples, 1), progress
 
-    def _check_finite(self, losses: dict[str, float], tables: tuple[torch.Tensor, ...], where: str,
-                      checkpoint: Path | None) -> None:
-        """Raise DivergedError when a loss or a table is NaN or infinite (before it can be saved)."""
-        bad = nonfinite(losses, list(tables))
-        if bad:
-            raise diverged(bad, where, checkpoint, f"--alpha, now {self.config.alpha:g}")
-
 
 def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecConfig(),
                    device: str | torch.device = "auto", checkpoint_path: str | os.PathLike | None = None,
@@ -389,18 +374,16 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
     The statistics hold ``seconds``, ``raw_words``, ``words_per_second``, ``loss``,
     ``vocab_size`` and ``config``, the Word2VecConfig actually used.
 
-    With ``resume`` and an existing ``checkpoint_path``, training continues where the checkpoint
-    left off (its config and vocabulary win over ``config``).
+    With ``checkpoint_path`` the training state is saved there now and then (see :meth:`Word2Vec.train`).
+    With ``resume``, training continues where that checkpoint (or one of the previous name,
+    ``OUTPUT.ckpt``) left off, its config and vocabulary winning over ``config``; without one that is a
+    DataError. Without ``resume``, training starts afresh and replaces the checkpoint.
     """
     dev = resolve_device(device)
     model: Word2Vec | None = None
     name = corpus_name(corpus)
-    if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = load_checkpoint(checkpoint_path)
-        if (state.get("corpus") or name) != name:
-            raise DataError(f"{checkpoint_path}: this checkpoint was made on {state['corpus']}, not on {name}; "
-                            "give the same corpus or drop --resume")
-        model = Word2Vec.from_state_dict(state, dev)
+    if resume:
+        model = Word2Vec.from_state_dict(load_training_state(checkpoint_path, CHECKPOINT_KIND, "word2vec", name), dev)
         config = model.config
     config.validate()  # before reading the corpus
     with Corpus(str(corpus), config.lowercase, config.max_sentence_length) as sentences:

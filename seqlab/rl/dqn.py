@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import torch
@@ -29,7 +29,7 @@ from seqlab.config import learning_rate_check
 from seqlab.device import make_generator
 from seqlab.errors import ConfigError
 from seqlab.rl.envs import make_env
-from seqlab.training import diverged, nonfinite, progress_bar, set_postfix
+from seqlab.training import Block, BudgetLoop
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,18 @@ def evaluate_policy(q_net: nn.Module, cfg: DQNConfig, episodes: int, seed: int,
 
 def train_dqn(cfg: DQNConfig, device: torch.device | str = "cpu", quiet: bool = False,
               log: Callable[[str], None] | None = None) -> tuple[QNetwork, dict]:
-    """Train a DQN on ``cfg.env``; returns the best network (by evaluation return) and the run's summary."""
+    """Train a DQN on ``cfg.env``; returns the best network (by evaluation return) and the run's summary.
+
+    The environment steps run in a :class:`~seqlab.training.BudgetLoop` of ``cfg.total_steps`` (its
+    progress bar; the loss and the weights are checked before every evaluation). No checkpoints."""
     cfg.validate()
-    log = log or (lambda message: None)
-    device = torch.device(device)
+    loop = BudgetLoop(cfg.total_steps, "dqn", "step", quiet=quiet)
+    return loop.run(_dqn_steps(cfg, torch.device(device), log or (lambda message: None)))
+
+
+def _dqn_steps(cfg: DQNConfig, device: torch.device,
+               log: Callable[[str], None]) -> Generator[Block, None, tuple[QNetwork, dict]]:
+    """The run of :func:`train_dqn`, one Block an environment step; returns its result."""
     env = make_env(cfg.env, 1, cfg.max_episode_steps, cfg.seed, device)
     generator = make_generator(cfg.seed, device)
     with torch.random.fork_rng(devices=[]):
@@ -200,7 +208,6 @@ def train_dqn(cfg: DQNConfig, device: torch.device | str = "cpu", quiet: bool = 
     episode_returns: list[float] = []
     best_return, best_state, best_step, evaluations = -float("inf"), copy.deepcopy(q_net.state_dict()), 0, []
     start = time.perf_counter()
-    bar = progress_bar(cfg.total_steps, "dqn", "step", quiet)
     step, loss = 0, None
     for step in range(1, cfg.total_steps + 1):
         frac = min(1.0, step / cfg.epsilon_steps)
@@ -229,22 +236,22 @@ def train_dqn(cfg: DQNConfig, device: torch.device | str = "cpu", quiet: bool = 
             optimizer.step()
         if step % cfg.target_update == 0:
             target_net.load_state_dict(q_net.state_dict())
-        bar.update(1)
-        if step % cfg.eval_every == 0:
-            bad = nonfinite({"loss": loss} if loss is not None else {}, list(q_net.parameters()))
-            if bad:  # a network of NaNs still picks actions: never let it be "best"
-                raise diverged(bad, f"by step {step}", None)
-            mean = float(evaluate_policy(q_net, cfg, cfg.eval_episodes, cfg.seed + step, device).mean())
-            evaluations.append({"step": step, "mean_return": mean, "seconds": time.perf_counter() - start})
-            if mean >= best_return:
-                best_return, best_state, best_step = mean, copy.deepcopy(q_net.state_dict()), step
-            recent = sum(episode_returns[-20:]) / max(1, len(episode_returns[-20:]))
-            set_postfix(bar, eval=mean, train=recent, eps=epsilon)
-            log(f"step {step}: greedy return {mean:.1f} over {cfg.eval_episodes} episodes "
-                f"(training episodes {recent:.1f}, epsilon {epsilon:.3f})")
-            if cfg.solved_return and mean >= cfg.solved_return:
-                break
-    bar.close()
+        if step % cfg.eval_every:
+            yield Block(step)
+            continue
+        # a network of NaNs still picks actions: the loop checks it before it can be evaluated and be "best"
+        losses = {"loss": loss} if loss is not None else {}
+        yield Block(step, f"by step {step}", losses, tensors=list(q_net.parameters()))
+        mean = float(evaluate_policy(q_net, cfg, cfg.eval_episodes, cfg.seed + step, device).mean())
+        evaluations.append({"step": step, "mean_return": mean, "seconds": time.perf_counter() - start})
+        if mean >= best_return:
+            best_return, best_state, best_step = mean, copy.deepcopy(q_net.state_dict()), step
+        recent = sum(episode_returns[-20:]) / max(1, len(episode_returns[-20:]))
+        yield Block(step, postfix={"eval": mean, "train": recent, "eps": epsilon})
+        log(f"step {step}: greedy return {mean:.1f} over {cfg.eval_episodes} episodes "
+            f"(training episodes {recent:.1f}, epsilon {epsilon:.3f})")
+        if cfg.solved_return and mean >= cfg.solved_return:
+            break
     q_net.load_state_dict(best_state)
     summary = {"steps": step, "episodes": len(episode_returns), "best_eval_return": best_return,
                "best_step": best_step, "seconds": time.perf_counter() - start, "evaluations": evaluations,

@@ -10,7 +10,7 @@ from seqlab.lazy import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "config": ["SentimentConfig"],
-    "model": ["ModelConfig", "SentimentModel", "focal_loss"],
+    "model": ["Architecture", "ModelConfig", "SentimentModel", "focal_loss"],
     "predict": ["Classifier", "Evaluation", "Prediction", "default_model_path"],
     "train": ["train_sentiment"],
 })

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -32,19 +32,11 @@ from torch import Tensor, nn
 from seqlab.config import learning_rate_check, require
 from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import (
-    claim_output,
-    load_checkpoint,
-    load_model_dir,
-    open_text,
-    save_checkpoint,
-    save_model_dir,
-    with_legacy,
-)
+from seqlab.io import claim_output, load_model_dir, open_text, save_model_dir
 from seqlab.rnn import RNN
 from seqlab.rnn.cells import CELL_NAMES
 from seqlab.sentiment.data import PAD, PAD_WORD, UNK, UNK_WORD, load_vectors, pad_batch
-from seqlab.training import CheckpointClock, diverged, nonfinite, progress_bar, set_postfix
+from seqlab.training import Block, BudgetLoop, discard_checkpoint, last_checkpoint, load_training_state
 
 ENCODER_KIND = "sentiment-encoder"
 ENCODER_FILE = "encoder.safetensors"
@@ -151,18 +143,22 @@ class BiLM(nn.Module):
 
 
 def pretrain_encoder(corpus: str | os.PathLike, vectors: str, output: str | os.PathLike, cfg: LMConfig | None = None,
-                     device: torch.device | str = "auto", resume: bool = True, quiet: bool = False,
+                     device: torch.device | str = "auto", resume: bool = False, quiet: bool = False,
                      log: Callable[[str], None] | None = None) -> dict:
     """Train the biLM on ``corpus`` over ``vectors`` and save the encoder in directory ``output``.
 
-    A checkpoint ``output/last.safetensors`` is written every ``checkpoint_minutes``; with ``resume`` a run
-    continues from it. Returns a summary (sentences, tokens, final perplexity).
+    The training runs in a :class:`~seqlab.training.BudgetLoop` of ``cfg.tokens`` tokens, one block a
+    batch. A checkpoint ``output/last.safetensors`` is written every ``checkpoint_minutes``; with ``resume``
+    a run continues exactly from it (or from a seqlab 0.1 ``last.pt``; none is a DataError), without it
+    a new run replaces it. Returns a summary (sentences, tokens, final perplexity).
     """
     cfg = cfg or LMConfig()
     cfg.validate()
     log = log or (lambda message: None)
     device = resolve_device(device)
     with claim_output(output, directory=True) as out:
+        last = last_checkpoint(out, directory=True)
+        state = load_training_state(last, STATE_KIND, "sentiment encoder") if resume else None  # before the reading
         known, matrix = load_vectors(vectors)
         words = [PAD_WORD, UNK_WORD, *(w for w in known if w not in (PAD_WORD, UNK_WORD))]
         index = {w: i for i, w in enumerate(words)}
@@ -175,62 +171,82 @@ def pretrain_encoder(corpus: str | os.PathLike, vectors: str, output: str | os.P
         model = BiLM(table, cfg).to(device)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=cfg.lr)
-        lengths = [len(s) for s in sentences]
-
-        def order(epoch: int) -> list[list[int]]:  # each pass over the sentences has its own seeded order
-            generator = make_generator(cfg.seed * 1_000_003 + epoch, torch.device("cpu"))
-            return batch_order(lengths, cfg.batch_size, generator)
-
-        epoch, position, done, loss_sum, loss_count = 0, 0, 0, 0.0, 0
-        last = out / LAST_FILE
-        if resume and with_legacy(last).exists():
-            state = load_checkpoint(with_legacy(last))
-            if state.get("kind") != STATE_KIND or state["config"] != dataclasses.asdict(cfg) or state["words"] != words:
+        run = _Pretraining(model, optimizer, sentences, words, cfg, device)
+        if state is not None:
+            if state["config"] != dataclasses.asdict(cfg) or state["words"] != words:
                 raise DataError(f"{last}: a checkpoint of another pretraining run (settings or vectors differ)")
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            epoch, position, done = state["epoch"], state["position"], state["tokens"]
-            torch.set_rng_state(state["torch_rng"])
-            log(f"resumed at {done:,} tokens")
-        clock = CheckpointClock(cfg.checkpoint_minutes)
-        bar = progress_bar(cfg.tokens, "biLM", "tok", quiet, initial=done)
+            run.load_state_dict(state)
+            log(f"resumed at {run.tokens:,} tokens")
+        loop = BudgetLoop(cfg.tokens, "biLM", "tok", done=run.tokens, quiet=quiet, checkpoint=last,
+                          minutes=cfg.checkpoint_minutes)
         model.train()
-        batches = order(epoch)
-        while done < cfg.tokens:
-            if position == len(batches):
-                epoch, position = epoch + 1, 0
-                batches = order(epoch)
-            ids, lengths = pad_batch([sentences[i] for i in batches[position]], device)
-            loss, count = model(ids, lengths)
-            optimizer.zero_grad(set_to_none=True)
-            (loss / max(1, count)).backward()
-            nn.utils.clip_grad_norm_(params, cfg.clip_norm)
-            optimizer.step()
-            position += 1
-            step_tokens = int(lengths.sum())
-            done += step_tokens
-            loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + count
-            if not math.isfinite(loss_sum):
-                raise diverged(["loss"], f"after {done:,} tokens", with_legacy(last))
-            bar.update(step_tokens)
-            if position % 20 == 0:
-                set_postfix(bar, ppl=math.exp(min(50.0, loss_sum / max(1, loss_count))))
-                loss_sum, loss_count = 0.0, 0
-            if clock.due(done) and done < cfg.tokens:
-                if nonfinite({}, params):
-                    raise diverged(["weights"], f"after {done:,} tokens", with_legacy(last))
-                save_checkpoint({"kind": STATE_KIND, "config": dataclasses.asdict(cfg), "words": words,
-                                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                                 "position": position, "tokens": done, "torch_rng": torch.get_rng_state()}, last)
-        bar.close()
-        summary = {"sentences": len(sentences), "tokens": done, "passes": epoch + position / len(batches),
-                   "vocabulary": len(words),
-                   "perplexity": math.exp(min(50.0, loss_sum / loss_count)) if loss_count else None}
+        perplexity = loop.run(run.blocks(), run.state_dict, params, params)
+        summary = {"sentences": len(sentences), "tokens": run.tokens, "passes": run.passes(),
+                   "vocabulary": len(words), "perplexity": perplexity}
         rnn = {k: v.detach().cpu() for k, v in model.rnn.state_dict().items()}
         save_model_dir(out, {"kind": ENCODER_KIND, "words": words, "embedding": table, "rnn": rnn,
                              "config": dataclasses.asdict(cfg), "summary": summary}, ENCODER_FILE)
-        last.unlink(missing_ok=True)
+        discard_checkpoint(last)
         return summary
+
+
+class _Pretraining:
+    """The position of a pretraining run (pass over the sentences, batch within it, tokens done), its
+    batches, one optimiser step each, and its checkpoint state."""
+
+    def __init__(self, model: BiLM, optimizer: torch.optim.Optimizer, sentences: list[Tensor], words: list[str],
+                 cfg: LMConfig, device: torch.device) -> None:
+        self.model, self.optimizer, self.sentences, self.words = model, optimizer, sentences, words
+        self.cfg, self.device = cfg, device
+        self.lengths = [len(s) for s in sentences]
+        self.epoch, self.position, self.tokens = 0, 0, 0
+        self.batches = self.order(0)
+
+    def order(self, epoch: int) -> list[list[int]]:
+        """Each pass over the sentences has its own seeded order."""
+        generator = make_generator(self.cfg.seed * 1_000_003 + epoch, torch.device("cpu"))
+        return batch_order(self.lengths, self.cfg.batch_size, generator)
+
+    def passes(self) -> float:
+        return self.epoch + self.position / len(self.batches)
+
+    def state_dict(self) -> dict:
+        return {"kind": STATE_KIND, "config": dataclasses.asdict(self.cfg), "words": self.words,
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
+                "position": self.position, "tokens": self.tokens, "torch_rng": torch.get_rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.position, self.tokens = state["epoch"], state["position"], state["tokens"]
+        self.batches = self.order(self.epoch)
+        torch.set_rng_state(state["torch_rng"])
+
+    def blocks(self) -> Generator[Block, None, float | None]:
+        """One Adam step a batch until ``cfg.tokens`` tokens are done; returns the perplexity of the last
+        (up to 20) batches. The loss read off the device at every step is the one the step already needed."""
+        cfg, device = self.cfg, self.device
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        loss_sum, loss_count = 0.0, 0
+        while self.tokens < cfg.tokens:
+            if self.position == len(self.batches):
+                self.epoch, self.position = self.epoch + 1, 0
+                self.batches = self.order(self.epoch)
+            ids, lengths = pad_batch([self.sentences[i] for i in self.batches[self.position]], device)
+            loss, count = self.model(ids, lengths)
+            self.optimizer.zero_grad(set_to_none=True)
+            (loss / max(1, count)).backward()
+            nn.utils.clip_grad_norm_(params, cfg.clip_norm)
+            self.optimizer.step()
+            self.position += 1
+            self.tokens += int(lengths.sum())
+            loss_sum, loss_count = loss_sum + float(loss.detach()), loss_count + count
+            checked, shown = loss_sum, {}
+            if self.position % 20 == 0:
+                shown = {"ppl": math.exp(min(50.0, loss_sum / max(1, loss_count)))}
+                loss_sum, loss_count = 0.0, 0
+            yield Block(self.tokens, f"after {self.tokens:,} tokens", {"loss": checked}, shown)
+        return math.exp(min(50.0, loss_sum / loss_count)) if loss_count else None
 
 
 def load_encoder(path: str | os.PathLike) -> dict:

@@ -26,6 +26,7 @@ from seqlab.embeddings.word2vec_io import config_file
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import atomic_open, open_text
 from seqlab.sentiment.lm import LMConfig, pretrain_encoder
+from seqlab.training import discard_checkpoint, last_checkpoint
 
 VECTORS_CONFIG = config_file("imdb_vectors.toml")
 
@@ -80,9 +81,10 @@ def imdb_corpus(imdb_dir: str | os.PathLike, output: str | os.PathLike) -> int:
 
 
 def imdb_vectors(corpus: str | os.PathLike, output: str | os.PathLike, config: str | os.PathLike | None = None,
-                 device: str = "auto", quiet: bool = False, threads: int = 1) -> Path:
+                 device: str = "auto", quiet: bool = False, threads: int = 1, resume: bool = False) -> Path:
     """Train word2vec (settings of ``config``, default ``configs/imdb_vectors.toml``) on the corpus
-    written by :func:`imdb_corpus` and save the vectors at ``output`` (format from the extension).
+    written by :func:`imdb_corpus` and save the vectors at ``output`` (format from the extension). The
+    training state is checkpointed as ``output.last.safetensors``; ``resume`` continues from it.
 
     On the CPU, with ``threads = 1`` (the default), the vectors are the same at every build: the C
     kernel's Hogwild updates from several threads interleave differently on each run, and the SST
@@ -93,34 +95,39 @@ def imdb_vectors(corpus: str | os.PathLike, output: str | os.PathLike, config: s
     if threads < 0:
         raise ConfigError(f"threads must be 1 or more, or 0 for torch's count; got {threads}")
     cfg = build_config(Word2VecConfig, config or VECTORS_CONFIG, section="word2vec")
+    checkpoint = last_checkpoint(output)
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        kv, _ = train_word2vec(corpus, cfg, device, checkpoint_path=str(output) + ".ckpt", resume=True,
-                               quiet=quiet)
+        kv, _ = train_word2vec(corpus, cfg, device, checkpoint_path=checkpoint, resume=resume, quiet=quiet)
     finally:
         torch.set_num_threads(before)
     path = kv.save(output)
-    Path(str(output) + ".ckpt").unlink(missing_ok=True)
+    discard_checkpoint(checkpoint)
     return Path(path)
 
 
 def prepare_imdb(imdb_dir: str | os.PathLike, output: str | os.PathLike, vectors: str | None = None,
                  config: str | None = None, encoder: str | None = None, lm: LMConfig | None = None,
-                 device: str = "auto", threads: int = 1, log: Callable[[str], None] = print) -> None:
+                 device: str = "auto", threads: int = 1, log: Callable[[str], None] = print,
+                 resume: bool = False) -> None:
     """Write the IMDB corpus to ``output`` (kept when it exists and more is asked), then, when asked, train
-    ``vectors`` on it (unless they exist) and pretrain the biLM ``encoder`` over them (``lm`` settings)."""
+    ``vectors`` on it (unless they exist) and pretrain the biLM ``encoder`` over them (``lm`` settings).
+
+    With ``resume`` the interrupted step continues from its checkpoint: the vectors when they are
+    still to be made, else the encoder (a missing checkpoint is a DataError)."""
     if Path(output).exists() and (vectors or encoder):
         log(f"reusing the corpus {output}")
     else:
         log(f"{imdb_corpus(imdb_dir, output):,} tokens written to {output}")
     if vectors and not Path(vectors).exists():
-        log(f"vectors written to {imdb_vectors(output, vectors, config, device, threads=threads)}")
+        log(f"vectors written to {imdb_vectors(output, vectors, config, device, threads=threads, resume=resume)}")
+        resume = False  # the encoder comes after the vectors: it had not started
     if encoder:
         if not vectors:
             raise ConfigError("--encoder needs --vectors (the encoder's fixed input embeddings)")
-        summary = pretrain_encoder(output, vectors, encoder, lm or LMConfig(), device, log=log)
+        summary = pretrain_encoder(output, vectors, encoder, lm or LMConfig(), device, resume=resume, log=log)
         log(f"encoder written to {encoder}: {summary['tokens']:,} tokens, perplexity {summary['perplexity']:.1f}")
 
 

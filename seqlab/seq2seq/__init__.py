@@ -11,13 +11,13 @@ dates task (``task = "dates"``) lives in :mod:`seqlab.seq2seq.dates`. Names load
 from seqlab.lazy import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "config": ["Seq2SeqConfig"],
+    "config": ["DataSettings", "Seq2SeqConfig", "TrainSettings"],
     "data": ["Batch", "ParallelCorpus", "read_parallel", "read_tsv"],
     "attention": ["Attention", "masked_softmax"],
-    "model": ["ModelConfig", "Seq2Seq"],
+    "model": ["Architecture", "ModelConfig", "Seq2Seq"],
     "ensemble": ["Ensemble"],
-    "search": ["SearchResult", "beam_search", "check_decoding", "coverage_penalty", "greedy_search", "length_penalty",
-               "translate_ids"],
+    "search": ["Decoder", "Decoding", "SearchResult", "beam_search", "check_decoding", "coverage_penalty",
+               "greedy_search", "length_penalty", "translate_ids"],
     "train": ["Seq2SeqTrainer", "train_seq2seq"],
     "translate": ["Translation", "Translator", "default_model_path"],
     "analyze": ["EvalResult", "error_analysis", "evaluate", "plot_attention", "sequence_scores"],

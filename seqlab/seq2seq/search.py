@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral
+from typing import Any, Protocol
 
 import torch
 
 from seqlab.errors import ConfigError
-from seqlab.seq2seq.model import Seq2Seq, map_state
+from seqlab.seq2seq.model import map_state
 from seqlab.text.subword import BOS, EOS, PAD
 
 PENALTIES = ("length", "gnmt")
@@ -38,6 +39,29 @@ COVERAGE_FLOOR = 1e-20  # a source position never attended costs beta * log(1e-2
 MAX_ALPHA = 5.0  # |y|^alpha stays finite in float32 for any output length below 10^7
 MAX_LEN_RATIO = 100.0  # the output-length limit: ratio x source length + offset (tokens are kept for all steps)
 MAX_LEN_OFFSET = 10_000
+
+
+class Decoder(Protocol):
+    """What a search decodes with: :class:`~seqlab.seq2seq.model.Seq2Seq` and
+    :class:`~seqlab.seq2seq.ensemble.Ensemble` both provide it.
+
+    ``step`` returns next-token *scores* (N, V) whose ``log_softmax`` is the next-token log-probabilities:
+    a model's logits, or an ensemble's averaged log-probabilities (already normalised, so log_softmax
+    leaves them as they are). The search applies log_softmax to whatever comes back.
+    """
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """(memory (B, S, M), mask (B, S), initial decoder state)."""
+
+    def keys(self, memory: torch.Tensor) -> torch.Tensor:
+        """The attention keys of ``memory``, computed once per sentence."""
+
+    def initial_feed(self, batch: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """The input-feeding vector before the first step (batch, F)."""
+
+    def step(self, prev: torch.Tensor, state: Any, feed: torch.Tensor, memory: torch.Tensor, keys: torch.Tensor,
+             mask: torch.Tensor) -> tuple[torch.Tensor, Any, torch.Tensor, torch.Tensor]:
+        """prev (N,) -> (scores (N, V), state, feed, attention weights (N, S))."""
 
 
 def check_decoding(beam: int = 5, nbest: int = 1, alpha: float = 0.7, beta: float = 0.0, penalty: str = "length",
@@ -116,7 +140,7 @@ def _expand(t: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def greedy_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 1.5,
+def greedy_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 1.5,
                   max_len_offset: int = 10) -> SearchResult:
     """The argmax token at every step, until EOS (forced at the maximum length)."""
     check_decoding(max_len_ratio=max_len_ratio, max_len_offset=max_len_offset)
@@ -158,7 +182,7 @@ def _allowed(logp: torch.Tensor, t: int, limit: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def beam_search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, alpha: float = 0.7,
+def beam_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, alpha: float = 0.7,
                 penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
                 max_len_offset: int = 10, beta: float = 0.0) -> SearchResult:
     """Length-normalised beam search (with coverage penalty ``beta`` > 0); returns the ``nbest`` (<= beam)
@@ -255,7 +279,7 @@ class Decoding:
                        self.max_len_offset)
 
 
-def search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, decoding: Decoding) -> SearchResult:
+def search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, decoding: Decoding) -> SearchResult:
     """Greedy search for beam 1 with nbest 1, beam search otherwise."""
     d = decoding
     if d.beam == 1 and d.nbest == 1:
@@ -264,7 +288,7 @@ def search(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, decodin
                        max_len_ratio=d.max_len_ratio, max_len_offset=d.max_len_offset, beta=d.coverage_beta)
 
 
-def translate_ids(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5,
+def translate_ids(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5,
                   alpha: float = 0.7, penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
                   max_len_offset: int = 10, beta: float = 0.0) -> SearchResult:
     """:func:`search` with the settings spelt out (greedy for beam 1 with nbest 1, beam search otherwise)."""

@@ -14,6 +14,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from gensim.models import KeyedVectors as GensimKeyedVectors
+from interrupt import interrupt_after
 
 from seqlab.cli.main import main
 from seqlab.config import build_config
@@ -233,10 +234,10 @@ def interrupted_checkpoint(corpus: Path, path: Path, cfg: Word2VecConfig) -> Non
     sentences = Corpus(str(corpus), cfg.lowercase, cfg.max_sentence_length)
     vocab = Vocab.build(sentences, cfg.min_count)
     data = EncodedCorpus.encode(sentences, vocab)
-    model = Word2Vec(vocab, cfg)
+    model = Word2Vec(vocab, dataclasses.replace(cfg, checkpoint_words=1))  # a checkpoint after every block
     model.corpus = str(corpus.resolve())
-    with pytest.raises(KeyboardInterrupt):
-        model.train(data, quiet=True, checkpoint_path=path, stop_after_words=len(data.ids) + 1)
+    with interrupt_after(len(data.ids) + 1), pytest.raises(KeyboardInterrupt):
+        model.train(data, quiet=True, checkpoint_path=path)
     assert path.exists()
 
 

@@ -3,6 +3,7 @@ co-occurrence reuse, resume and one-line errors as ``seqlab embed train``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from gensim.models import KeyedVectors as GensimKeyedVectors
+from interrupt import interrupt_after
 
 from seqlab.cli.main import main
 from seqlab.config import build_config
@@ -101,10 +103,10 @@ def test_resume_after_an_interruption(corpus, tmp_path):
     cfg = GloveConfig(dim=10, window=4, min_count=1, epochs=3, batch_size=64, seed=3)
     out, ckpt = tmp_path / "out.bin", tmp_path / "out.bin.ckpt"
     cooc = count_cooccurrences(corpus, cfg, "cpu", quiet=True)
-    model = Glove(Vocab(cooc.words, cooc.counts, cooc.total_words), cfg)
+    model = Glove(Vocab(cooc.words, cooc.counts, cooc.total_words), dataclasses.replace(cfg, checkpoint_entries=1))
     model.corpus = str(corpus.resolve())
-    with pytest.raises(KeyboardInterrupt):
-        model.train(*cooc.entries(), quiet=True, checkpoint_path=ckpt, stop_after_entries=cooc.nnz + 1)
+    with interrupt_after(cooc.nnz + 1), pytest.raises(KeyboardInterrupt):
+        model.train(*cooc.entries(), quiet=True, checkpoint_path=ckpt)
     assert 1 <= load_checkpoint(ckpt)["epoch"] < 3  # stopped before the end
     result = run(corpus, "-o", out, "--resume", "--dim", "99", "--quiet", "--device", "cpu")  # the checkpoint wins
     assert result.exit_code == 0, result.stderr

@@ -286,5 +286,5 @@ def test_pretraining_resume_refuses_a_planted_checkpoint(tmp_path):
     plant(tmp_path / "enc" / "last.pt", marker, "sentiment-lm-train")
     with pytest.raises(DataError, match="last.pt: .*could run code"):
         pretrain_encoder(tmp_path / "c.txt", str(tmp_path / "v.txt"), tmp_path / "enc",
-                         LMConfig(tokens=200, hidden_size=4, min_len=2), device="cpu", quiet=True)
+                         LMConfig(tokens=200, hidden_size=4, min_len=2), device="cpu", resume=True, quiet=True)
     assert not marker.exists()

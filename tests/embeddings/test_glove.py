@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from interrupt import interrupt_after
 
 from seqlab.embeddings.evaluate import gensim_test_data
 from seqlab.embeddings.glove import (
@@ -187,10 +188,10 @@ def test_resume_from_checkpoint_is_exact(lee_cooc, tmp_path):
     rows, cols, values = lee_cooc.entries()
     full = Glove(vocab, cfg)
     full.train(rows, cols, values, quiet=True)
-    first = Glove(vocab, cfg)
+    first = Glove(vocab, dataclasses.replace(cfg, checkpoint_entries=1))  # a checkpoint after every block
     ckpt = tmp_path / "glove.ckpt"
-    with pytest.raises(KeyboardInterrupt):
-        first.train(rows, cols, values, quiet=True, checkpoint_path=ckpt, stop_after_entries=int(1.4 * len(rows)))
+    with interrupt_after(int(1.4 * len(rows))), pytest.raises(KeyboardInterrupt):
+        first.train(rows, cols, values, quiet=True, checkpoint_path=ckpt)
     state = load_checkpoint(ckpt)
     assert state["epoch"] == 1 and state["step"] > 0 and not torch.equal(state["weight"], full.weight)
     resumed = Glove.from_state_dict(state)

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from interrupt import interrupt_after
 
 from seqlab.config import build_config
 from seqlab.embeddings.evaluate import gensim_test_data
@@ -67,10 +68,10 @@ def test_resume_from_checkpoint_is_exact(lee, tmp_path, model, loss, stop_at, ke
     full.train(data, quiet=True)
 
     ckpt = tmp_path / "w2v.ckpt"
-    first = Word2Vec(vocab, cfg)
+    first = Word2Vec(vocab, dataclasses.replace(cfg, checkpoint_words=1))  # a checkpoint after every block
     stop_after = int(stop_at * len(data.ids))
-    with pytest.raises(KeyboardInterrupt):
-        first.train(data, quiet=True, checkpoint_path=ckpt, stop_after_words=stop_after)
+    with interrupt_after(stop_after), pytest.raises(KeyboardInterrupt):
+        first.train(data, quiet=True, checkpoint_path=ckpt)
     state = load_checkpoint(ckpt)
     assert state["epoch"] == int(stop_at) and state["chunk"] > 0  # stopped inside an epoch
     assert stop_after <= state["words_done"] < 2 * len(data.ids)
@@ -90,10 +91,10 @@ def test_train_word2vec_resume_matches_an_uninterrupted_run(lee, tmp_path):
     kv_full, _ = train_word2vec(LEE, cfg, "cpu", quiet=True)
 
     ckpt = tmp_path / "run.ckpt"
-    first = Word2Vec(vocab, cfg)
+    first = Word2Vec(vocab, dataclasses.replace(cfg, checkpoint_words=1))
     first.corpus = str(LEE.resolve())
-    with pytest.raises(KeyboardInterrupt):
-        first.train(data, quiet=True, checkpoint_path=ckpt, stop_after_words=len(data.ids) // 2)
+    with interrupt_after(len(data.ids) // 2), pytest.raises(KeyboardInterrupt):
+        first.train(data, quiet=True, checkpoint_path=ckpt)
     kv, stats = train_word2vec(LEE, cfg, "cpu", checkpoint_path=ckpt, resume=True, quiet=True)
     assert kv.words == kv_full.words
     assert torch.equal(kv.vectors, kv_full.vectors)

@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from interrupt import interrupt_after
 
 from seqlab.embeddings import limits
 from seqlab.embeddings import word2vec as word2vec_module
@@ -158,8 +159,8 @@ def test_word2vec_stops_at_a_non_finite_loss(lee, kernel, tmp_path):
 
 
 def good_checkpoint(model, data, ckpt, stop_after: int) -> bytes:
-    with pytest.raises(KeyboardInterrupt):
-        model.train(data, quiet=True, checkpoint_path=ckpt, stop_after_words=stop_after)
+    with interrupt_after(stop_after), pytest.raises(KeyboardInterrupt):
+        model.train(data, quiet=True, checkpoint_path=ckpt)
     return ckpt.read_bytes()
 
 
@@ -203,8 +204,8 @@ def test_glove_stops_at_a_non_finite_cost_and_keeps_its_checkpoint(tmp_path):
     cooc = count_cooccurrences(LEE, cfg, "cpu", quiet=True)
     rows, cols, values = cooc.entries()
     model = Glove(Vocab(cooc.words, cooc.counts, cooc.total_words), cfg)
-    with pytest.raises(KeyboardInterrupt):
-        model.train(rows, cols, values, quiet=True, checkpoint_path=ckpt, stop_after_entries=len(rows))
+    with interrupt_after(len(rows)), pytest.raises(KeyboardInterrupt):
+        model.train(rows, cols, values, quiet=True, checkpoint_path=ckpt)
     before = ckpt.read_bytes()
     with torch.no_grad():
         model.bias[:] = float("nan")
@@ -315,8 +316,8 @@ def test_resume_is_exact_with_small_segments(lee, kernel, tmp_path, monkeypatch)
     uninterrupted.train(data, quiet=True)
     first = Word2Vec(vocab, cfg)
     ckpt = tmp_path / "w2v.ckpt"
-    with pytest.raises(KeyboardInterrupt):  # stops in the middle of the second epoch, past many segments
-        first.train(data, quiet=True, checkpoint_path=ckpt, stop_after_words=int(1.6 * len(data.ids)))
+    with interrupt_after(int(1.6 * len(data.ids))), pytest.raises(KeyboardInterrupt):  # in the middle of the second
+        first.train(data, quiet=True, checkpoint_path=ckpt)  # epoch, past many segments
     resumed = Word2Vec.from_state_dict(load_checkpoint(ckpt))
     assert resumed.epoch == 1 and resumed.chunk > 0
     resumed.train(data, quiet=True)

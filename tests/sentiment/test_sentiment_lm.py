@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from interrupt import interrupt_after
 
-import seqlab.sentiment.lm as lm
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.errors import ConfigError, DataError
 from seqlab.sentiment.config import SentimentConfig
@@ -105,26 +105,17 @@ def test_pretraining_learns_the_grammar_and_the_classifier_starts_from_it(tmp_pa
         dataclasses.replace(run, model="nbow").validate()
 
 
-def test_an_interrupted_pretraining_resumes_exactly(tmp_path, vectors, corpus, monkeypatch):
+def test_an_interrupted_pretraining_resumes_exactly(tmp_path, vectors, corpus):
     cfg = LMConfig(hidden_size=8, dropout=0.2, tokens=6_000, batch_size=16, cutoffs=(6,), min_len=2,
                    checkpoint_minutes=1e-9)
     pretrain_encoder(corpus, vectors, tmp_path / "whole", cfg, "cpu", quiet=True)
-    real, calls = lm.save_checkpoint, []
-
-    def crash_after_third(state, path):
-        real(state, path)
-        calls.append(path)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(lm, "save_checkpoint", crash_after_third)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupt_after(checkpoints=3), pytest.raises(KeyboardInterrupt):  # Ctrl-C after the third checkpoint
         pretrain_encoder(corpus, vectors, tmp_path / "cut", cfg, "cpu", quiet=True)
     assert (tmp_path / "cut" / "last.safetensors").exists() and not (tmp_path / "cut" / "encoder.safetensors").exists()
-    monkeypatch.setattr(lm, "save_checkpoint", real)
     with pytest.raises(DataError, match="another pretraining run"):
-        pretrain_encoder(corpus, vectors, tmp_path / "cut", dataclasses.replace(cfg, lr=0.5), "cpu", quiet=True)
-    pretrain_encoder(corpus, vectors, tmp_path / "cut", cfg, "cpu", quiet=True)
+        pretrain_encoder(corpus, vectors, tmp_path / "cut", dataclasses.replace(cfg, lr=0.5), "cpu", resume=True,
+                         quiet=True)
+    pretrain_encoder(corpus, vectors, tmp_path / "cut", cfg, "cpu", resume=True, quiet=True)
     whole, cut = load_encoder(tmp_path / "whole"), load_encoder(tmp_path / "cut")
     for key, value in whole["rnn"].items():
         torch.testing.assert_close(cut["rnn"][key], value, atol=0, rtol=0)

@@ -190,8 +190,15 @@ def test_ddp_two_processes_equal_one_with_double_batch(tmp_path):
     data = texts(cfg)
     subwords = train_subwords(cfg, data[0], data[1])
     out = str(tmp_path / "ddp.pt")
-    mp.spawn(_ddp_worker, args=(2, _free_port(), cfg, data, (subwords[0].model_bytes, subwords[1].model_bytes), out,
-                                3), nprocs=2, join=True)
+    for attempt in range(3):  # another process may take the free port between the probe and the rendezvous
+        try:
+            mp.spawn(_ddp_worker, args=(2, _free_port(), cfg, data, (subwords[0].model_bytes,
+                                                                     subwords[1].model_bytes), out, 3),
+                     nprocs=2, join=True)
+            break
+        except mp.ProcessRaisedException as exc:
+            if attempt == 2 or "address already in use" not in str(exc).lower():
+                raise
     ddp = torch.load(out)
 
     single = Seq2SeqTrainer(dataclasses.replace(cfg, batch_size=32), tmp_path / "one", torch.device("cpu"),
