@@ -126,6 +126,49 @@ def _flag_option(field: Any, flag: bool | str, from_config: bool) -> Callable[..
     return click.option(name, field.name, type=kind, default=None, help=text)
 
 
+def vectors_options(cls: type, config_help: str,
+                    extra: tuple[Callable[..., Any], ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The arguments and options of a command that trains word vectors (embed train, glove train): CORPUS,
+    -o/--output, --config (``config_help``), the dedicated flags of ``cls``, the ``extra`` options,
+    --checkpoint, --resume, --store-dtype, --device, --quiet and --json; plus one-line errors."""
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.argument("corpus", required=False, type=click.Path()),
+            click.option("-o", "--output", required=True, type=click.Path(),
+                         help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native "
+                              "directory."),
+            click.option("--config", "config_path", type=click.Path(dir_okay=False), help=config_help),
+            config_flags(cls), *extra,
+            click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
+                         help="Checkpoint file.  [default: OUTPUT.last.safetensors]"),
+            click.option("--resume", is_flag=True, help="Continue from the checkpoint (an error when there is none)."),
+            click.option("--store-dtype", type=click.Choice(["float32", "float16"]), default="float32",
+                         show_default=True, help="Dtype of a native output (float16 halves the size)."),
+            device_option, quiet_option,
+            click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout."),
+        ]
+        func = handle_errors(func)
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def run_vectors(train: Callable[..., Any], corpus: str, cfg: Any, output: str, device: str, checkpoint: str | None,
+                resume: bool, quiet: bool, store_dtype: str, **options: Any) -> tuple[Any, dict]:
+    """:func:`seqlab.embeddings.word2vec_io.train_vectors`, with the one-line message of an interrupted run
+    (naming the checkpoint to ``--resume`` from)."""
+    from seqlab.embeddings.word2vec_io import train_vectors
+    from seqlab.training import interrupted_message, last_checkpoint
+
+    try:
+        return train_vectors(train, corpus, cfg, output, device, checkpoint, resume, quiet, store_dtype, **options)
+    except KeyboardInterrupt:
+        fail(interrupted_message(checkpoint or last_checkpoint(output)), 130)
+        raise  # fail exits; this line is never reached
+
+
 def run_training(train: Callable[..., dict], cfg: Any, output: str, last_file: str, *, resume: bool, device: str,
                  quiet: bool, as_json: bool, start: Callable[[Any], str], report: Callable[[dict], str]) -> None:
     """The body of every model-directory ``train`` command: ``train(cfg, output, device, resume=, quiet=, log=)``
@@ -138,7 +181,9 @@ def run_training(train: Callable[..., dict], cfg: Any, output: str, last_file: s
     try:
         summary = train(cfg, output, target, resume=resume, quiet=quiet, log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
-        fail(f"interrupted; continue with --resume (checkpoint: {Path(output) / last_file})", 130)
+        from seqlab.training import interrupted_message
+
+        fail(interrupted_message(Path(output) / last_file), 130)
     click.echo(json.dumps(summary) if as_json else report(summary))
 
 

@@ -7,7 +7,9 @@ and are still importable from here.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from seqlab.config import to_toml
 from seqlab.embeddings.keyed_vectors import KeyedVectors
@@ -36,3 +38,35 @@ def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.Path
         with atomic_open(str(output) + ".vocab", "w", encoding="utf-8") as fh:
             fh.writelines(f"{w} {c}\n" for w, c in zip(kv.words, kv.counts.tolist(), strict=True))
     return path
+
+
+def train_vectors(train: Callable[..., tuple[KeyedVectors, dict]], corpus: str | os.PathLike, config: Any,
+                  output: str | os.PathLike, device: str = "auto", checkpoint: str | os.PathLike | None = None,
+                  resume: bool = False, quiet: bool = False, store_dtype: str = "float32", section: str = "word2vec",
+                  **options: Any) -> tuple[KeyedVectors, dict]:
+    """Train vectors with ``train`` (:func:`~seqlab.embeddings.word2vec.train_word2vec` or
+    :func:`~seqlab.embeddings.glove.train_glove`, given ``options`` such as GloVe's ``cooc_path``) on
+    ``corpus`` into ``output``, the whole run of ``seqlab embed train`` / ``seqlab glove train``.
+
+    The output is claimed first (:func:`seqlab.io.claim_output`: writable, and no other run writes it), and
+    so are a given ``checkpoint`` and the other output paths in ``options``; the training state goes to
+    ``checkpoint`` (default: ``OUTPUT.last.safetensors``); at the end the vectors and the config actually used
+    (a resumed run keeps its checkpoint's) are saved (:func:`save_trained`, under ``[section]``) and the
+    checkpoint is removed.
+    Returns (vectors, the trainer's statistics plus ``output``).
+    """
+    from seqlab.device import resolve_device
+    from seqlab.io import check_readable, check_writable, claim_output
+    from seqlab.training import discard_checkpoint, last_checkpoint
+
+    device = resolve_device(device)
+    ckpt = Path(checkpoint) if checkpoint is not None else last_checkpoint(output)
+    check_readable(corpus)  # a missing corpus is reported before anything else is said
+    with claim_output(output, directory=None):
+        for extra in (checkpoint, *(v for k, v in options.items() if k.endswith("_path"))):
+            if extra and not Path(extra).exists():
+                check_writable(extra)
+        kv, stats = train(corpus, config, device, checkpoint_path=ckpt, resume=resume, quiet=quiet, **options)
+        path = save_trained(kv, stats["config"], output, store_dtype, section=section)
+        discard_checkpoint(ckpt)
+    return kv, {**stats, "output": str(path), "checkpoint": str(ckpt)}
