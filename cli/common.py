@@ -155,15 +155,15 @@ def vectors_options(cls: type, config_help: str,
     return decorate
 
 
-def run_vectors(train: Callable[..., Any], corpus: str, cfg: Any, output: str, device: str, checkpoint: str | None,
-                resume: bool, quiet: bool, store_dtype: str, **options: Any) -> tuple[Any, dict]:
+def run_vectors(cfg: Any, output: str, corpus: str, device: str, checkpoint: str | None, resume: bool, quiet: bool,
+                store_dtype: str, **options: Any) -> dict:
     """:func:`seqlab.embeddings.word2vec_io.train_vectors`, with the one-line message of an interrupted run
     (naming the checkpoint to ``--resume`` from)."""
     from seqlab.embeddings.word2vec_io import train_vectors
     from seqlab.training import interrupted_message, last_checkpoint
 
     try:
-        return train_vectors(train, corpus, cfg, output, device, checkpoint, resume, quiet, store_dtype, **options)
+        return train_vectors(cfg, output, corpus, device, checkpoint, resume, quiet, store_dtype, **options)
     except KeyboardInterrupt:
         fail(interrupted_message(checkpoint or last_checkpoint(output)), 130)
         raise  # fail exits; this line is never reached

@@ -8,7 +8,7 @@ import click
 
 from seqlab.cli.common import device_option, handle_errors, json_option
 from seqlab.device import resolve_device
-from seqlab.embeddings.bias import direct_bias, neutral_words
+from seqlab.embeddings.bias import debias_report
 from seqlab.embeddings.debias import METHODS, debias_vectors
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word_lists import load_gender_lists
@@ -38,21 +38,15 @@ def debias(vectors: str, output: str, method: str, lists_dir: str | None, device
         kv = KeyedVectors.load(vectors).to(resolve_device(device))
         debiased, result = debias_vectors(kv, lists, method, device)
         path = debiased.save(output)
-    g = result.direction.direction
-    professions = neutral_words(lists.professions, lists)
-    before, used = direct_bias(kv, g, professions)
-    after, _ = direct_bias(debiased.to(kv.device), g, professions)
-    summary = {"output": str(path), "method": method, "vocab_size": len(kv),
-               "explained_variance_ratio": result.direction.explained_variance_ratio,
-               "neutralized": result.neutralized, "equalized": [list(p) for p in result.equalized],
-               "direct_bias_before": before, "direct_bias_after": after, "direct_bias_words": used,
-               "lists": lists.source}
+    report = debias_report(kv, debiased, result, lists)
+    summary = {"output": str(path), "method": method, **report, "lists": lists.source}
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
         return
-    ratios = ", ".join(f"{r:.3f}" for r in result.direction.explained_variance_ratio[:5])
-    click.echo(f"gender direction: PCA of {len(result.direction.pairs)} definitional pairs, "
+    ratios = ", ".join(f"{r:.3f}" for r in report["explained_variance_ratio"][:5])
+    click.echo(f"gender direction: PCA of {report['definitional_pairs']} definitional pairs, "
                f"explained variance ratios {ratios}, ...")
-    click.echo(f"neutralised {result.neutralized} of {len(kv)} words, equalised {len(result.equalized)} pairs")
-    click.echo(f"DirectBias over {used} professions: {before:.4f} -> {after:.4f}")
+    click.echo(f"neutralised {report['neutralized']} of {len(kv)} words, equalised {len(report['equalized'])} pairs")
+    click.echo(f"DirectBias over {report['direct_bias_words']} professions: {report['direct_bias_before']:.4f} -> "
+               f"{report['direct_bias_after']:.4f}")
     click.echo(f"wrote {len(debiased)} x {debiased.vector_size} vectors to {path}")

@@ -12,7 +12,7 @@ from seqlab.cli.embed_eval import eval_command
 from seqlab.cli.embed_plot import plot_bias_command, plot_command
 from seqlab.config import build_config
 from seqlab.device import resolve_device
-from seqlab.embeddings.word2vec import Word2VecConfig, train_word2vec
+from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.embeddings.word2vec_io import default_corpus
 
 
@@ -37,12 +37,12 @@ def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, dev
     if not quiet:
         click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({resolve_device(device)})",
                    err=True)
-    kv, stats = run_vectors(train_word2vec, corpus, cfg, output, device, checkpoint_path, resume, quiet, store_dtype)
-    summary = {"output": stats["output"], "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
-               "words_per_second": round(stats["words_per_second"]), "seconds": round(stats["seconds"], 2),
-               "device": str(resolve_device(device))}
+    stats = run_vectors(cfg, output, corpus, device, checkpoint_path, resume, quiet, store_dtype)
+    summary = {k: stats[k] for k in ("output", "corpus", "vocab_size", "dim")}
+    summary.update(words_per_second=round(stats["words_per_second"]), seconds=round(stats["seconds"], 2),
+                   device=stats["device"])
     click.echo(json.dumps(summary) if as_json else
-               f"wrote {len(kv)} x {kv.vector_size} vectors to {stats['output']} "
+               f"wrote {stats['vocab_size']} x {stats['dim']} vectors to {stats['output']} "
                f"({stats['words_per_second']:,.0f} words/s, {stats['seconds']:.1f} s)")
 
 

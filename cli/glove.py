@@ -9,7 +9,7 @@ import click
 from seqlab.cli.common import run_vectors, vectors_options
 from seqlab.config import build_config
 from seqlab.device import resolve_device
-from seqlab.embeddings.glove import GloveConfig, glove_default_corpus, train_glove
+from seqlab.embeddings.glove import GloveConfig, glove_default_corpus
 
 
 @click.group()
@@ -34,13 +34,12 @@ def train(corpus, output, config_path, cooc_path, checkpoint_path, resume, store
     cfg = build_config(GloveConfig, config_path, section="glove", **settings)
     if not quiet:
         click.echo(f"seqlab: training GloVe on {corpus} ({resolve_device(device)})", err=True)
-    kv, stats = run_vectors(train_glove, corpus, cfg, output, device, checkpoint_path, resume, quiet, store_dtype,
-                            section="glove", cooc_path=cooc_path)
-    summary = {"output": stats["output"], "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
-               "nonzero": stats["nnz"], "cost": stats["loss"], "count_seconds": round(stats["count_seconds"], 2),
-               "entries_per_second": round(stats["entries_per_second"]), "seconds": round(stats["seconds"], 2),
-               "device": str(resolve_device(device))}
+    stats = run_vectors(cfg, output, corpus, device, checkpoint_path, resume, quiet, store_dtype, cooc_path=cooc_path)
+    summary = {k: stats[k] for k in ("output", "corpus", "vocab_size", "dim")}
+    summary.update(nonzero=stats["nnz"], cost=stats["loss"], count_seconds=round(stats["count_seconds"], 2),
+                   entries_per_second=round(stats["entries_per_second"]), seconds=round(stats["seconds"], 2),
+                   device=stats["device"])
     click.echo(json.dumps(summary) if as_json else
-               f"wrote {len(kv)} x {kv.vector_size} vectors to {stats['output']} ({stats['nnz']:,} non-zero "
+               f"wrote {stats['vocab_size']} x {stats['dim']} vectors to {stats['output']} ({stats['nnz']:,} non-zero "
                f"co-occurrences, counted in {stats['count_seconds']:.1f} s, trained in {stats['seconds']:.1f} s, "
                f"final cost {stats['loss']:.4g})")

@@ -21,7 +21,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "evaluate": ["AnalogyResult", "SectionResult", "SimilarityResult", "evaluate_analogies", "evaluate_similarity",
                  "gensim_test_data"],
     "word_lists": ["GenderLists", "WeatTest", "definitional_pairs", "load_gender_lists", "weat_tests"],
-    "bias": ["WeatResult", "bias_report", "direct_bias", "weat"],
+    "bias": ["WeatResult", "bias_report", "debias_report", "direct_bias", "weat"],
     "debias": ["DebiasResult", "GenderDirection", "debias_vectors", "gender_direction", "hard_debias"],
     "plot": ["plot_bias", "plot_words", "project_2d"],
 })

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 
-from seqlab.embeddings.debias import GenderDirection, find_word, gender_direction, normalized
+from seqlab.embeddings.debias import DebiasResult, GenderDirection, find_word, gender_direction, normalized
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word_lists import GenderLists, WeatTest, definitional_pairs, weat_tests
 from seqlab.errors import DataError
@@ -232,3 +232,17 @@ def bias_report(kv: KeyedVectors, lists: GenderLists, reference: KeyedVectors | 
         "cluster_accuracy": cluster_accuracy(kv, female, male, seed), "cluster_words": len(female) + len(male),
         "lists": lists.source,
     }
+
+
+def debias_report(kv: KeyedVectors, debiased: KeyedVectors, result: DebiasResult, lists: GenderLists) -> dict:
+    """What a debiasing changed, as ``seqlab debias`` reports it: the gender direction's explained variance
+    ratios, the words neutralised and the pairs equalised, and DirectBias (c = 1) over the gender-neutral
+    professions before and after (with how many professions were in the vocabulary)."""
+    g = result.direction.direction
+    professions = neutral_words(lists.professions, lists)
+    before, used = direct_bias(kv, g, professions)
+    after, _ = direct_bias(debiased.to(kv.device), g, professions)
+    return {"vocab_size": len(kv), "explained_variance_ratio": result.direction.explained_variance_ratio,
+            "definitional_pairs": len(result.direction.pairs), "neutralized": result.neutralized,
+            "equalized": [list(p) for p in result.equalized], "direct_bias_before": before,
+            "direct_bias_after": after, "direct_bias_words": used}

@@ -7,7 +7,6 @@ and are still importable from here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,25 +39,30 @@ def save_trained(kv: KeyedVectors, config: Word2VecConfig, output: str | os.Path
     return path
 
 
-def train_vectors(train: Callable[..., tuple[KeyedVectors, dict]], corpus: str | os.PathLike, config: Any,
-                  output: str | os.PathLike, device: str = "auto", checkpoint: str | os.PathLike | None = None,
-                  resume: bool = False, quiet: bool = False, store_dtype: str = "float32", section: str = "word2vec",
-                  **options: Any) -> tuple[KeyedVectors, dict]:
-    """Train vectors with ``train`` (:func:`~seqlab.embeddings.word2vec.train_word2vec` or
-    :func:`~seqlab.embeddings.glove.train_glove`, given ``options`` such as GloVe's ``cooc_path``) on
-    ``corpus`` into ``output``, the whole run of ``seqlab embed train`` / ``seqlab glove train``.
+def train_vectors(config: Any, output: str | os.PathLike, corpus: str | os.PathLike | None = None,
+                  device: str = "auto", checkpoint: str | os.PathLike | None = None, resume: bool = False,
+                  quiet: bool = False, store_dtype: str = "float32", **options: Any) -> dict[str, Any]:
+    """Train word2vec (a :class:`~seqlab.embeddings.word2vec.Word2VecConfig`) or GloVe (a
+    :class:`~seqlab.embeddings.glove.GloveConfig`, with ``options`` such as ``cooc_path``) on ``corpus``
+    (default: the embedded Lee corpus) into ``output``: the whole run of ``seqlab embed train`` and
+    ``seqlab glove train``, in the shape of every pipeline's ``train_X(config, output, ...) -> summary``.
 
     The output is claimed first (:func:`seqlab.io.claim_output`: writable, and no other run writes it), and
     so are a given ``checkpoint`` and the other output paths in ``options``; the training state goes to
     ``checkpoint`` (default: ``OUTPUT.last.safetensors``); at the end the vectors and the config actually used
-    (a resumed run keeps its checkpoint's) are saved (:func:`save_trained`, under ``[section]``) and the
-    checkpoint is removed.
-    Returns (vectors, the trainer's statistics plus ``output``).
+    (a resumed run keeps its checkpoint's) are saved (:func:`save_trained`) and the checkpoint is removed.
+    Returns the trainer's statistics with ``output``, ``corpus``, ``vocab_size``, ``dim``, ``device`` and
+    ``checkpoint``.
     """
     from seqlab.device import resolve_device
+    from seqlab.embeddings.glove import GloveConfig, train_glove
+    from seqlab.embeddings.word2vec import train_word2vec
     from seqlab.io import check_readable, check_writable, claim_output
     from seqlab.training import discard_checkpoint, last_checkpoint
 
+    glove = isinstance(config, GloveConfig)
+    train, section = (train_glove, "glove") if glove else (train_word2vec, "word2vec")
+    corpus = corpus if corpus is not None else default_corpus()[0]
     device = resolve_device(device)
     ckpt = Path(checkpoint) if checkpoint is not None else last_checkpoint(output)
     check_readable(corpus)  # a missing corpus is reported before anything else is said
@@ -69,4 +73,5 @@ def train_vectors(train: Callable[..., tuple[KeyedVectors, dict]], corpus: str |
         kv, stats = train(corpus, config, device, checkpoint_path=ckpt, resume=resume, quiet=quiet, **options)
         path = save_trained(kv, stats["config"], output, store_dtype, section=section)
         discard_checkpoint(ckpt)
-    return kv, {**stats, "output": str(path), "checkpoint": str(ckpt)}
+    return {**stats, "output": str(path), "corpus": str(corpus), "vocab_size": len(kv), "dim": kv.vector_size,
+            "device": str(device), "checkpoint": str(ckpt)}
