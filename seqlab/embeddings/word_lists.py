@@ -3,10 +3,11 @@
 Shipped in ``data/debias/`` (installed as ``seqlab.data``): the ten definitional pairs of
 Bolukbasi et al. 2016 and the WEAT word sets of Caliskan et al. 2017 (tests 6, 7 and 8), written
 out from the papers. The longer lists of the Bolukbasi et al. release (equalise pairs, the
-gender-specific words, professions; tolga-b/debiaswe, MIT) are not shipped: they are read from a
-directory (``--lists DIR``), or downloaded once at a pinned commit into the user cache
-(``$SEQLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/seqlab``, else ``~/.cache/seqlab``) and checked
-against their SHA-256 before every use.
+gender-specific words, professions; tolga-b/debiaswe at a pinned commit, MIT, licence beside them)
+ship in ``data/debias/debiaswe/`` and are checked against their SHA-256 before use, so debiasing works
+offline right after install. ``--lists DIR`` reads another set; where the shipped copy is missing or
+altered, the pinned release is downloaded once into the user cache (``$SEQLAB_CACHE_DIR``, else
+``$XDG_CACHE_HOME/seqlab``, else ``~/.cache/seqlab``) and checked the same way.
 """
 
 from __future__ import annotations
@@ -144,6 +145,12 @@ def download(name: str, target: Path, timeout: float = DOWNLOAD_TIMEOUT) -> None
         fh.write(body)
 
 
+def shipped_release_file(name: str) -> Path | None:
+    """The copy of release file ``name`` shipped in data/debias/debiaswe/, when it is there and unaltered."""
+    path = debias_file(f"debiaswe/{name}")
+    return path if verified(path, name) else None
+
+
 def release_file(name: str, cache: Path | None = None, allow_download: bool = True) -> Path:
     """The verified cached copy of release file ``name``, downloading it when absent or corrupt."""
     cache = cache or cache_dir()
@@ -180,7 +187,7 @@ def load_gender_lists(lists_dir: str | os.PathLike | None = None, cache: Path | 
         definitional = _pairs(_read_json(own), own) if own.is_file() else definitional_pairs()
         source = str(root)
     else:
-        paths = {name: release_file(name, cache, allow_download) for name in NEEDED}
+        paths = {name: shipped_release_file(name) or release_file(name, cache, allow_download) for name in NEEDED}
         definitional, source = definitional_pairs(), f"{RELEASE_REPO}@{RELEASE_COMMIT[:12]}"
     return GenderLists(
         definitional=definitional,

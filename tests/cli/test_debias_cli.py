@@ -94,8 +94,27 @@ def test_bad_input(small_vectors, lists, tmp_path, args, fragments):
     assert_one_line_error(invoke(*args), *fragments)
 
 
-def test_no_lists_and_no_network(small_vectors, tmp_path, monkeypatch):
+def test_the_shipped_lists_work_offline_with_no_lists_option(small_vectors, tmp_path, monkeypatch):
+    """seqlab debias V -o OUT and seqlab embed bias V --json, right after install, with no network."""
     monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path / "cache"))
+
+    def offline(name, target, timeout=0):
+        raise AssertionError(f"tried to download {name}")
+
+    monkeypatch.setattr(word_lists, "download", offline)
+    result = invoke("debias", small_vectors, "-o", tmp_path / "o.bin", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["lists"].startswith("tolga-b/debiaswe@6bb03ee2a0d7") and summary["direct_bias_after"] < 1e-6
+    result = invoke("embed", "bias", small_vectors, "--json")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "cache").exists()
+
+
+def test_no_lists_and_no_network(small_vectors, tmp_path, monkeypatch):
+    """An install without the shipped lists (or with altered ones) downloads them; offline that is one line."""
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(word_lists, "shipped_release_file", lambda name: None)
 
     def offline(name, target, timeout=0):
         raise DataError(f"cannot download {name} (offline)")

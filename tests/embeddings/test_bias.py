@@ -153,6 +153,7 @@ def fill_cache(shared_data, cache):
 
 
 def test_cache_files_are_verified(shared_data, tmp_path, monkeypatch, offline):
+    monkeypatch.setattr(word_lists, "shipped_release_file", lambda name: None)  # an install without them
     monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path))
     cache = word_lists.cache_dir()
     assert str(cache).startswith(str(tmp_path))
@@ -188,3 +189,13 @@ def test_lists_directory_errors(tmp_path):
     with pytest.raises(DataError, match="equalize_pairs.json: expected a JSON list of \\[word, word\\] pairs"):
         load_gender_lists(tmp_path)
 
+
+
+def test_the_shipped_release_lists_are_the_pinned_ones(offline):
+    """data/debias/debiaswe/ holds the release files unchanged (their SHA-256) with the MIT licence."""
+    for name in word_lists.NEEDED:
+        assert word_lists.shipped_release_file(name) is not None, name
+    assert "MIT License" in word_lists.debias_file("debiaswe/LICENSE.debiaswe").read_text()
+    lists = load_gender_lists()
+    assert (len(lists.equalize), len(lists.gender_specific), len(lists.professions)) == (52, 1441, 320)
+    assert offline == []
