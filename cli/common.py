@@ -134,9 +134,10 @@ def vectors_options(cls: type, config_help: str,
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         options = [
             click.argument("corpus", required=False, type=click.Path()),
-            click.option("-o", "--output", required=True, type=click.Path(),
+            click.option("-o", "--output", type=click.Path(),
                          help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native "
-                              "directory."),
+                              "directory.  [default: CORPUS's name with .bin, in the current directory; lee.bin "
+                              "for the embedded corpus]"),
             click.option("--config", "config_path", type=click.Path(dir_okay=False), help=config_help),
             config_flags(cls), *extra,
             click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
@@ -153,6 +154,28 @@ def vectors_options(cls: type, config_help: str,
         return func
 
     return decorate
+
+
+def default_vectors_output(corpus: str | None, suffix: str = ".bin") -> str:
+    """The vectors file a train command writes without -o: CORPUS's name without its compression and text
+    suffixes, plus ``suffix``, in the current directory (``lee`` for the embedded corpus, ``stdin`` for a pipe)."""
+    if corpus is None:
+        return "lee" + suffix
+    name = Path(corpus).name
+    if corpus == "-" or Path(corpus).resolve().parent == Path("/dev/fd") or name in ("stdin", "fd"):
+        return "stdin" + suffix
+    for ending in (".gz", ".bz2", ".xz"):
+        name = name.removesuffix(ending)
+    stem = Path(name).stem if Path(name).suffix in (".txt", ".cor", ".text", ".tok", ".tsv") else name
+    return (stem or "vectors") + suffix
+
+
+def announce_output(output: str, given: bool) -> None:
+    """Say where vectors go when -o was not given, and that an existing file there is replaced."""
+    if not given:
+        click.echo(f"seqlab: writing the vectors to {output} (choose with -o)", err=True)
+    if Path(output).exists():
+        click.echo(f"seqlab: note: {output} exists and will be replaced by this run's vectors", err=True)
 
 
 def run_vectors(cfg: Any, output: str, corpus: str, device: str, checkpoint: str | None, resume: bool, quiet: bool,

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from seqlab.cli.common import run_vectors, vectors_options
+from seqlab.cli.common import announce_output, default_vectors_output, run_vectors, vectors_options
 from seqlab.cli.embed_bias import bias_command
 from seqlab.cli.embed_eval import eval_command
 from seqlab.cli.embed_plot import plot_bias_command, plot_command
@@ -30,10 +30,13 @@ def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, dev
     Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
     configs/word2vec_lee.toml settings (unless --config is given).
     """
+    given = output is not None
+    output = output or default_vectors_output(corpus)
     if corpus is None:
         corpus, default_config = default_corpus()
         config_path = config_path or default_config
     cfg = build_config(Word2VecConfig, config_path, section="word2vec", **settings)
+    announce_output(output, given)
     if not quiet:
         click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({resolve_device(device)})",
                    err=True)
@@ -44,6 +47,8 @@ def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, dev
     click.echo(json.dumps(summary) if as_json else
                f"wrote {stats['vocab_size']} x {stats['dim']} vectors to {stats['output']} "
                f"({stats['words_per_second']:,.0f} words/s, {stats['seconds']:.1f} s)")
+    if not as_json and not quiet:
+        click.echo(f"seqlab: query them with: seqlab similar WORD --vectors {stats['output']}", err=True)
 
 
 embed.add_command(eval_command)

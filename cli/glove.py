@@ -6,7 +6,7 @@ import json
 
 import click
 
-from seqlab.cli.common import run_vectors, vectors_options
+from seqlab.cli.common import announce_output, default_vectors_output, run_vectors, vectors_options
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.embeddings.glove import GloveConfig, glove_default_corpus
@@ -28,10 +28,13 @@ def train(corpus, output, config_path, cooc_path, checkpoint_path, resume, store
     Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
     configs/glove_lee.toml settings (unless --config is given).
     """
+    given = output is not None
+    output = output or default_vectors_output(corpus, ".glove.bin")
     if corpus is None:
         corpus, default_config = glove_default_corpus()
         config_path = config_path or default_config
     cfg = build_config(GloveConfig, config_path, section="glove", **settings)
+    announce_output(output, given)
     if not quiet:
         click.echo(f"seqlab: training GloVe on {corpus} ({resolve_device(device)})", err=True)
     stats = run_vectors(cfg, output, corpus, device, checkpoint_path, resume, quiet, store_dtype, cooc_path=cooc_path)

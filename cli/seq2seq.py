@@ -24,6 +24,7 @@ from seqlab.errors import ConfigError, DataError
 from seqlab.io import check_writable, decode_utf8, open_binary
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import read_parallel
+from seqlab.seq2seq.dates import doubt
 from seqlab.seq2seq.translate import Translator, default_model_path
 
 SECTION = "seq2seq"
@@ -181,7 +182,8 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
               rerank_paths: tuple[str, ...], rerank_weight: float, device: str, as_json: bool) -> None:
     """Translate lines from --input or stdin, one output line per input line.
 
-    Without --model the shipped dates model is used: echo "3 may 1979" | seqlab translate
+    Without --model the shipped dates model is used: echo "3 may 1979" | seqlab translate (a line that does
+    not look like a date to it gets a warning).
     """
     if nbest > beam:
         raise ConfigError(f"--nbest {nbest} is larger than --beam {beam}")
@@ -196,6 +198,8 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
         results = translator.translate(lines, beam=beam, alpha=alpha, beta=beta, nbest=nbest, batch_size=batch_size)
         for line, result in zip((decode_utf8(raw)[0] for raw in lines), results, strict=True):
             number += 1
+            if not model_paths and not result.error:  # the shipped dates model turns anything into a date
+                result.warning = doubt(result.text, result.nbest[0][1]) or result.warning
             if result.warning:
                 click.echo(f"seqlab: warning: {name}: line {number}: {result.warning}", err=True)
             if result.error:
@@ -206,7 +210,7 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
             if as_json:
                 click.echo(json.dumps({"line": number, "source": line, "translation": result.text,
                                        "nbest": [{"text": t, "score": s} for t, s in result.nbest],
-                                       "error": result.error}, ensure_ascii=False))
+                                       "error": result.error, "warning": result.warning}, ensure_ascii=False))
             elif nbest > 1:
                 for text, score in result.nbest:
                     click.echo(f"{number}\t{score:.4f}\t{text}")

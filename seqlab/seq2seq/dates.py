@@ -73,3 +73,20 @@ def held_out(n: int, seed: int, train_seed: int, train_size: int) -> tuple[list[
             src.append(s)
             tgt.append(t)
     return src, tgt
+
+
+DOUBT_SCORE = -0.02  # held-out dates score above -0.003 (length-normalised log-probability); non-dates below -0.04
+
+
+def doubt(output: str, score: float) -> str | None:
+    """Why the dates model's ``output`` (with its search ``score``) should not be trusted, or None: it is not
+    a valid ISO date in 1900-2099, or the model was unsure (the input did not look like a date to it)."""
+    try:
+        valid = FIRST <= dt.date.fromisoformat(output).toordinal() <= LAST and len(output) == 10
+    except ValueError:
+        valid = False
+    if not valid:
+        return f"{output!r} is not a valid date: the line does not look like a date to the dates model"
+    if score < DOUBT_SCORE:
+        return f"the dates model is unsure ({output}, score {score:.3f}): the line does not look like a date to it"
+    return None
