@@ -18,6 +18,7 @@ from seqlab.cli.common import (
     training_options,
 )
 from seqlab.device import resolve_device
+from seqlab.errors import DataError
 from seqlab.io import check_writable, model_file
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.lm import LMConfig
@@ -128,6 +129,11 @@ def _is_model(arg: str) -> bool:
         return False
 
 
+def _looks_like_path(arg: str) -> bool:
+    """One word with a path separator or a model file's suffix (``runs/none``, ``./m``, ``model.safetensors``)."""
+    return not any(c.isspace() for c in arg) and ("/" in arg or arg.endswith((".safetensors", ".pt")))
+
+
 @sentiment.command("predict")
 @click.argument("args", nargs=-1, metavar="[MODEL] [TEXT]...")
 @click.option("--model", "model_option", type=click.Path(path_type=str),
@@ -147,6 +153,9 @@ def predict_command(args: tuple[str, ...], model_option: str | None, batch_size:
     model_path = model_option
     if model_path is None and texts and _is_model(texts[0]):
         model_path = texts.pop(0)
+    elif model_path is None and len(texts) > 1 and _looks_like_path(texts[0]):
+        raise DataError(f"{texts[0]}: no such model directory (a first argument that looks like a path is read as "
+                        f"MODEL; to classify such a text, pass it on stdin)")
     classifier = Classifier.load(model_path or default_model_path(), resolve_device(device))
     name = "<stdin>" if not texts else "argument"
     chunks = [texts] if texts else _stdin_chunks(batch_size)

@@ -107,11 +107,30 @@ def learning_rate_check(value: float, name: str = "lr", zero_ok: bool = False) -
             f"overflow the optimiser; published settings use 1e-4 to 1)")
 
 
-def read_toml(path: str | os.PathLike, section: str | None = None) -> dict[str, Any]:
-    """Read a TOML file into a dict (the ``section`` table if the file has one)."""
+def preset_path(path: str | os.PathLike) -> Path:
+    """``path``, or the shipped preset it names when it is a bare name that is not a file here."""
+    from seqlab.shipped import config_file
+
     p = Path(path)
+    if p.is_file() or p.parent != Path("."):
+        return p
+    preset = config_file(p.name if p.suffix == ".toml" else p.name + ".toml")
+    return preset if preset.is_file() else p
+
+
+def _presets_hint() -> str:
+    from seqlab.shipped import config_file
+
+    names = sorted(f.stem for f in config_file("any.toml").parent.glob("*.toml"))
+    return ", ".join(names) if names else "configs/"
+
+
+def read_toml(path: str | os.PathLike, section: str | None = None) -> dict[str, Any]:
+    """Read a TOML file into a dict (the ``section`` table if the file has one). A bare name that is not a
+    file here (``digits_lenet`` or ``digits_lenet.toml``) is the preset of that name shipped in configs/."""
+    p = preset_path(path)
     if not p.is_file():
-        raise ConfigError(f"{p}: no such config file")
+        raise ConfigError(f"{p}: no such config file (nor a preset of that name: see {_presets_hint()})")
     try:
         raw = p.read_bytes()
     except OSError as exc:

@@ -142,3 +142,11 @@ def test_default_model_predicts_negation():
     rows = [json.loads(line) for line in result.output.strip().split("\n")]
     assert [r["label"] for r in rows] == ["negative", "positive"]
     assert set(rows[0]["probabilities"]) == {"negative", "positive"}
+
+
+def test_a_mistyped_model_directory_is_an_error_not_text():
+    result = run("predict", "runs/none", "good")
+    assert result.exit_code == 2 and "runs/none: no such model directory" in result.output
+    assert "Traceback" not in result.output
+    result = run("predict", "writer/director", "--device", "cpu")  # one argument alone stays text
+    assert result.exit_code == 0 and result.stdout.split("\t")[0] in ("negative", "positive")
