@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from seqlab.config import learning_rate_check, require, setting
+from seqlab.config import choice_checks, learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
@@ -54,7 +54,8 @@ from seqlab.training import Block, BudgetLoop, load_training_state
 CHECKPOINT_KIND = "seqlab.glove"
 BLOCK_STEPS = 64  # steps between two host synchronisations (progress bar, checkpoints)
 # the settings a co-occurrence matrix depends on: a saved one is reused only when they match
-COUNT_SETTINGS = ("window", "distance_weighting", "min_count", "max_vocab", "lowercase", "max_sentence_length")
+COUNT_SETTINGS = ("window", "distance_weighting", "min_count", "max_vocab", "lowercase", "max_sentence_length",
+                  "tokenize")
 MAX_BATCH = 1 << 20  # entries per step (see GloveConfig.validate)
 STEP_BYTES = 40  # per entry and dimension in a step: gathered rows, gradients, steps and their squares
 COUNT_PAIRS = (1 << 23, 1 << 26)  # the most pairs a counting chunk makes at once: CPU, GPU (~40 bytes each)
@@ -78,6 +79,9 @@ class GloveConfig:
     batch_size: int = setting(0, "Non-zero entries per step (0: 4096 on CPU, 16384 on GPU).", flag=True)
     seed: int = setting(1, "Random seed.", flag=True)
     lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
+    tokenize: str = setting("whitespace", "How CORPUS is cut into words: whitespace (word2vec.c's; text8-style or "
+                                          "pre-tokenised files) or simple (punctuation split off, for raw text).",
+                            flag=True, choices=("whitespace", "simple"))
     max_sentence_length: int = setting(1_000_000, "Cut longer lines into pieces of this many words (cooccur.c "
                                        "never cuts a line; this bounds memory per line).")
     count_chunk_tokens: int = setting(0, "Positions per counting chunk (0: 262144 on CPU, 4194304 on GPU).")
@@ -89,6 +93,7 @@ class GloveConfig:
         require(*limits.finite(x_max=self.x_max, alpha=self.alpha, eta=self.eta, grad_clip=self.grad_clip,
                                    checkpoint_minutes=self.checkpoint_minutes) + [
             *limits.shared_checks(self),
+            *choice_checks(self),
             (self.x_max > 0, "x_max must be positive"),
             (self.alpha > 0, "alpha must be positive"),
             learning_rate_check(self.eta, "eta"),
@@ -297,7 +302,7 @@ def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveCo
     """Build the vocabulary (unless given) and count X over the corpus file, on ``device``."""
     dev = resolve_device(device)
     config.validate()  # before reading the corpus
-    with Corpus(str(corpus), config.lowercase, config.max_sentence_length) as sentences:
+    with Corpus(str(corpus), config.lowercase, config.max_sentence_length, config.tokenize) as sentences:
         if vocab is None:
             vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
         data = encode_corpus(sentences, vocab, quiet)
@@ -310,8 +315,9 @@ def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveCo
 def _reusable(cooc: Cooccurrence, config: GloveConfig, corpus_name: str, path: str | os.PathLike) -> None:
     """Raise DataError when a saved matrix was counted with other settings or on another corpus."""
     wanted = {**config.count_settings(), "corpus": corpus_name}
+    defaults = GloveConfig().count_settings()  # a matrix saved before a setting existed was counted with its default
     for key, value in wanted.items():
-        if cooc.settings.get(key) != value:
+        if cooc.settings.get(key, defaults.get(key)) != value:
             raise DataError(f"{path}: this co-occurrence matrix was counted with {key} = {cooc.settings.get(key)!r}, "
                             f"not {value!r}; delete it or give another --cooc file")
 

@@ -75,6 +75,9 @@ class Word2VecConfig:
     max_row_hits: int = setting(64, "Scale down a row's summed update past this many hits per step (0: off).")
     seed: int = setting(1, "Random seed.", flag=True)
     lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
+    tokenize: str = setting("whitespace", "How CORPUS is cut into words: whitespace (word2vec.c's; text8-style or "
+                                          "pre-tokenised files) or simple (punctuation split off, for raw text).",
+                            flag=True, choices=("whitespace", "simple"))
     max_sentence_length: int = setting(10_000, "Cut longer sentences into pieces of this many words.")
     checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
     checkpoint_words: int = setting(0, "Also checkpoint every N processed words (0: off).", flag=True)
@@ -386,7 +389,7 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
         model = Word2Vec.from_state_dict(load_training_state(checkpoint_path, CHECKPOINT_KIND, "word2vec", name), dev)
         config = model.config
     config.validate()  # before reading the corpus
-    with Corpus(str(corpus), config.lowercase, config.max_sentence_length) as sentences:
+    with Corpus(str(corpus), config.lowercase, config.max_sentence_length, config.tokenize) as sentences:
         if model is None:
             vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
             model = Word2Vec(vocab, config, dev)

@@ -19,6 +19,7 @@ import codecs
 import io
 import lzma
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -48,19 +49,21 @@ class Corpus:
     path: str
     lowercase: bool = False
     max_sentence_length: int = 10_000
+    tokenize: str = "whitespace"  # or "simple": punctuation split off words (see SPLITTERS)
     _state: _PassState = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_readable(self.path)
         if self.max_sentence_length < 1:
             raise DataError(f"max_sentence_length must be positive, got {self.max_sentence_length}")
+        splitter(self.tokenize)
         object.__setattr__(self, "_state", _PassState(Path(self.path)))
 
     def __iter__(self) -> Iterator[list[str]]:
         state = self._state
         with state.open() as text:
             yield from _sentences(text, state.name, self.lowercase, self.max_sentence_length,
-                                  state.bad_utf8_line, state.report_long)
+                                  state.bad_utf8_line, state.report_long, splitter(self.tokenize))
         state.finished()
 
     def __enter__(self) -> Corpus:
@@ -86,8 +89,8 @@ def corpus_name(path: str | os.PathLike) -> str:
     return str(path) if is_stream(path) else str(Path(path).resolve())
 
 
-def iter_sentences(path: str | os.PathLike, lowercase: bool = False,
-                   max_sentence_length: int = 10_000) -> Iterator[list[str]]:
+def iter_sentences(path: str | os.PathLike, lowercase: bool = False, max_sentence_length: int = 10_000,
+                   tokenize: str = "whitespace") -> Iterator[list[str]]:
     """Yield each sentence of ``path`` as a list of tokens (empty lines yield nothing).
 
     Raises DataError naming the file for a missing/unreadable file, bad UTF-8 or a NUL byte (with
@@ -99,14 +102,31 @@ def iter_sentences(path: str | os.PathLike, lowercase: bool = False,
     try:
         with state.open() as text:
             yield from _sentences(text, state.name, lowercase, max_sentence_length, state.bad_utf8_line,
-                                  state.report_long)
+                                  state.report_long, splitter(tokenize))
     finally:
         state.close()
 
 
+def _simple_split(segment: str) -> list[str]:
+    """Words with their inner apostrophes (``don't``, ``o'brien``), and each other punctuation mark alone."""
+    return _SIMPLE.findall(segment)
+
+
+_SIMPLE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_+")
+SPLITTERS: dict[str, Callable[[str], list[str]]] = {"whitespace": str.split, "simple": _simple_split}
+
+
+def splitter(name: str) -> Callable[[str], list[str]]:
+    """How a line is cut into tokens: ``whitespace`` (word2vec.c's, for text8-style and pre-tokenised
+    files) or ``simple`` (punctuation split off words, for raw text)."""
+    if name not in SPLITTERS:
+        raise DataError(f"tokenize must be {' or '.join(SPLITTERS)}, got {name!r}")
+    return SPLITTERS[name]
+
+
 def _sentences(text: IO[str], name: Path, lowercase: bool, max_sentence_length: int,
-               bad_utf8_line: Callable[[], int], report_long: Callable[[Path, int, int], None]
-               ) -> Iterator[list[str]]:
+               bad_utf8_line: Callable[[], int], report_long: Callable[[Path, int, int], None],
+               split: Callable[[str], list[str]] = str.split) -> Iterator[list[str]]:
     """The sentences of ``text`` (see :func:`iter_sentences`); ``name`` is the file in messages.
 
     Linear in the input: each block is split once, and the only thing carried to the next block
@@ -127,7 +147,7 @@ def _sentences(text: IO[str], name: Path, lowercase: bool, max_sentence_length: 
                 block = block.lower()
             segments = block.split("\n")
             for i, segment in enumerate(segments):
-                tokens = segment.split()
+                tokens = split(segment)
                 if tokens:
                     any_token = True
                     cut = _cut_long(tokens) if len(segment) > MAX_TOKEN_CHARS else 0

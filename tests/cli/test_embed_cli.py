@@ -290,3 +290,18 @@ def test_word2vec_output_keeps_counts_in_a_gensim_fvocab_file(corpus, tmp_path):
     counts = [theirs.get_vecattr(w, "count") for w in ours.words]
     assert counts == sorted(counts, reverse=True) and counts[0] > 1
     assert sum(counts) == len(corpus.read_text(encoding="utf-8").split())
+
+
+def test_tokenize_simple_gives_words_without_punctuation(tmp_path, one_thread):
+    from click.testing import CliRunner
+
+    from seqlab.cli.main import main
+
+    (tmp_path / "raw.txt").write_text("The king, the queen. The man; the woman!\n" * 40)
+    out = tmp_path / "v.txt"
+    result = CliRunner().invoke(main, ["embed", "train", str(tmp_path / "raw.txt"), "-o", str(out), "--min-count",
+                                       "1", "--tokenize", "simple", "--lowercase", "--quiet", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    words = set(KeyedVectors.load(out).words)
+    assert {"king", "queen", "man", "woman", ",", "."} <= words and "king," not in words
+    assert 'tokenize = "simple"' in (tmp_path / "v.txt.toml").read_text()

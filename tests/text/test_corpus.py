@@ -156,3 +156,15 @@ def test_truncated_compressed_file(tmp_path, suffix):
     path.write_bytes(COMPRESS[suffix](("word " * 2000).encode())[:-12])
     with pytest.raises(DataError, match="cannot read"):
         list(iter_sentences(path))
+
+
+def test_simple_tokenize_splits_punctuation_off_words(tmp_path):
+    from seqlab.text.corpus import Corpus
+
+    path = tmp_path / "raw.txt"
+    path.write_text('"We\'re the force." Bora, O\'Brien (again)!\nplain words\n', encoding="utf-8")
+    assert list(Corpus(str(path), tokenize="simple")) == [
+        ['"', "We're", "the", "force", ".", '"', "Bora", ",", "O'Brien", "(", "again", ")", "!"], ["plain", "words"]]
+    assert list(Corpus(str(path)))[0][:3] == ['"We\'re', "the", 'force."']  # whitespace: word2vec.c's split
+    with pytest.raises(DataError, match="tokenize must be whitespace or simple"):
+        Corpus(str(path), tokenize="spacy")
