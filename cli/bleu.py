@@ -8,7 +8,7 @@ import sys
 import click
 
 from seqlab.cli.common import device_option, handle_errors, json_option
-from seqlab.device import resolve_device
+from seqlab.device import resolve_device, runs_on_cpu
 from seqlab.errors import DataError
 from seqlab.io import read_lines
 from seqlab.metrics.bleu import BLEU, MAX_ORDER, SMOOTH_METHODS, TOKENIZERS
@@ -57,7 +57,7 @@ def bleu(hypothesis: str, references: tuple[str, ...], tokenize: str, lowercase:
     metric = BLEU(lowercase=lowercase, tokenize=tokenize, smooth_method=smooth, smooth_value=smooth_value,
                   max_order=max_order, effective_order=sentence)
     hyps, refs = load_pair(hypothesis, references)
-    scores = metric.scores(hyps, refs, sentence, resolve_device(device))
+    scores = metric.scores(hyps, refs, sentence, "cpu" if runs_on_cpu(device) else resolve_device(device))
     for i, score in enumerate(scores, 1):
         line = {"line": i, **score.to_dict()} if sentence else score.to_dict()
         click.echo(json.dumps(line) if as_json else score.format(width))

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from seqlab.cli.common import device_option, handle_errors, json_option
+from seqlab.cli.common import compute_options, handle_errors, json_option
 from seqlab.device import resolve_device
 from seqlab.embeddings.bias import debias_report
 from seqlab.embeddings.debias import METHODS, debias_vectors
@@ -28,7 +28,7 @@ lists_option = click.option(
 @click.option("--method", type=click.Choice(METHODS), default="hard", show_default=True,
               help="hard: neutralise and equalise.")
 @lists_option
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def debias(vectors: str, output: str, method: str, lists_dir: str | None, device: str, as_json: bool) -> None:

@@ -7,21 +7,13 @@ import json
 import click
 
 from seqlab.cli.common import announce_output, default_vectors_output, run_vectors, vectors_options
-from seqlab.cli.embed_bias import bias_command
-from seqlab.cli.embed_eval import eval_command
-from seqlab.cli.embed_plot import plot_bias_command, plot_command
 from seqlab.config import build_config
 from seqlab.device import resolve_device
 from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.embeddings.word2vec_io import default_corpus
 
 
-@click.group()
-def embed() -> None:
-    """Train, store and evaluate word embeddings."""
-
-
-@embed.command("train")
+@click.command("train")
 @vectors_options(Word2VecConfig, "TOML config (configs/); flags override it.")
 def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, device, quiet, as_json,
           **settings) -> None:
@@ -51,7 +43,3 @@ def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, dev
         click.echo(f"seqlab: query them with: seqlab similar WORD --vectors {stats['output']}", err=True)
 
 
-embed.add_command(eval_command)
-embed.add_command(bias_command)
-embed.add_command(plot_command)
-embed.add_command(plot_bias_command)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from seqlab.cli.common import device_option, handle_errors, json_option
+from seqlab.cli.common import compute_options, handle_errors, json_option
 from seqlab.cli.debias import lists_option
 from seqlab.device import resolve_device
 from seqlab.embeddings.bias import bias_report
@@ -29,7 +29,7 @@ def split_words(text: str | None) -> list[str] | None:
 @click.option("--cluster-words", type=click.IntRange(min=2), default=500, show_default=True,
               help="Most male- and most female-biased words each in the clustering test.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means.")
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def bias_command(vectors: str, lists_dir: str | None, reference: str | None, words: str | None, tests: tuple[str, ...],

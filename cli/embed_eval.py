@@ -6,7 +6,7 @@ import json
 
 import click
 
-from seqlab.cli.common import device_option, handle_errors, json_option
+from seqlab.cli.common import compute_options, handle_errors, json_option
 from seqlab.device import resolve_device
 from seqlab.embeddings.evaluate import (
     AnalogyResult,
@@ -39,7 +39,7 @@ DEFAULT_SIMILARITY = "wordsim353.tsv"
     "--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
     help="Analogy objective: 3CosAdd or 3CosMul.",
 )  # fmt: skip
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def eval_command(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from seqlab.cli.common import device_option, handle_errors
+from seqlab.cli.common import compute_options, handle_errors
 from seqlab.cli.debias import lists_option
 from seqlab.cli.embed_bias import split_words
 from seqlab.device import resolve_device
@@ -25,7 +25,7 @@ from seqlab.io import check_writable
 @click.option("--method", type=click.Choice(PLOT_METHODS), default="tsne", show_default=True,
               help="2-D projection: t-SNE or PCA (scikit-learn).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the projection.")
-@device_option
+@compute_options
 @handle_errors
 def plot_command(vectors: str, words: str | None, top: int | None, output: str, method: str, seed: int,
                  device: str) -> None:
@@ -48,7 +48,7 @@ def plot_command(vectors: str, words: str | None, top: int | None, output: str, 
 @click.option("--words", help="Comma-separated words.  [default: some professions, she, he, woman, man]")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Figure (.png, .pdf, .svg).")
 @lists_option
-@device_option
+@compute_options
 @handle_errors
 def plot_bias_command(vectors: str, debiased: str | None, words: str | None, output: str, lists_dir: str | None,
                       device: str) -> None:

@@ -8,7 +8,7 @@ import click
 
 from seqlab.cli.common import (
     command_config,
-    device_option,
+    compute_options,
     handle_errors,
     json_option,
     run_training,
@@ -20,12 +20,7 @@ from seqlab.generative.config import GenerativeConfig
 SECTION = "generative"
 
 
-@click.group("generative")
-def generative() -> None:
-    """Autoencoders, VAEs and GANs on images (scikit-learn's digits by default): train, sample, evaluate."""
-
-
-@generative.command("train")
+@click.command("train")
 @training_options(GenerativeConfig, "generative_model",
                   "TOML settings (configs/digits_vae.toml, digits_gan.toml, digits_ae.toml).")
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
@@ -45,13 +40,13 @@ def _report(summary: dict) -> str:
             f"model: {summary['model']}")
 
 
-@generative.command("sample")
+@click.command("sample")
 @click.argument("model_dir", type=click.Path(path_type=str))
 @click.option("-n", "count", type=click.IntRange(1, 10000), default=64, show_default=True, help="Images to draw.")
 @click.option("-o", "--output", default="grid.png", show_default=True, help="PNG grid (or .npy array) to write.")
 @click.option("--columns", type=click.IntRange(1), help="Grid columns (default: a square).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@device_option
+@compute_options
 @handle_errors
 def sample_command(model_dir: str, count: int, output: str, columns: int | None, seed: int, device: str) -> None:
     """Draw N images from a trained model into a PNG grid (or a .npy array of shape (N, C, H, W))."""
@@ -67,11 +62,11 @@ def sample_command(model_dir: str, count: int, output: str, columns: int | None,
     click.echo(f"{count} samples written to {output}", err=True)
 
 
-@generative.command("eval")
+@click.command("eval")
 @click.argument("model_dir", type=click.Path(path_type=str))
 @click.option("-n", "count", type=click.IntRange(2, 100000), default=500, show_default=True, help="Samples to score.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def eval_command(model_dir: str, count: int, seed: int, device: str, as_json: bool) -> None:

@@ -12,12 +12,7 @@ from seqlab.device import resolve_device
 from seqlab.embeddings.glove import GloveConfig, glove_default_corpus
 
 
-@click.group()
-def glove() -> None:
-    """Train GloVe word vectors from co-occurrence counts."""
-
-
-@glove.command("train")
+@click.command("train")
 @vectors_options(GloveConfig, "TOML config (configs/glove_*.toml); flags override it.", extra=(click.option(
     "--cooc", "cooc_path", type=click.Path(dir_okay=False),
     help="Co-occurrence matrix file: read when it exists (same settings), written otherwise."),))

@@ -1,4 +1,9 @@
-"""``seqlab analogy`` and ``seqlab similar``: nearest words from a set of word vectors."""
+"""``seqlab analogy`` and ``seqlab similar``: nearest words from a set of word vectors.
+
+On the CPU (``--device cpu``, or ``auto`` on a machine without CUDA) they query a numpy
+:class:`~seqlab.embeddings.nearest.VectorIndex` and never import torch, so an answer comes as soon as
+the vectors are read; on a GPU, the same queries run on :class:`KeyedVectors`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ import json
 import click
 
 from seqlab.cli.common import device_option, handle_errors, json_option
-from seqlab.device import resolve_device
-from seqlab.embeddings.keyed_vectors import KeyedVectors, load_default_vectors
+from seqlab.device import runs_on_cpu
+from seqlab.embeddings.nearest import Queries, VectorIndex
 
 vectors_option = click.option(
     "--vectors", "vectors_path", type=click.Path(path_type=str), default=None,
@@ -19,10 +24,15 @@ topn_option = click.option(
 )
 
 
-def load_vectors(path: str | None, device: str) -> KeyedVectors:
+def load_vectors(path: str | None, device: str) -> Queries:
     """The vectors at ``path`` (the shipped default when None), queried on ``device``."""
-    kv = KeyedVectors.load(path) if path else load_default_vectors()
-    return kv.to(resolve_device(device))
+    if runs_on_cpu(device):
+        return VectorIndex.load(path) if path else VectorIndex.load_default()
+    from seqlab.device import resolve_device
+    from seqlab.embeddings.keyed_vectors import KeyedVectors, load_default_vectors
+
+    cuda = resolve_device(device)  # before reading the vectors: --device cuda without CUDA fails at once
+    return (KeyedVectors.load(path) if path else load_default_vectors()).to(cuda)
 
 
 def print_neighbours(neighbours: list[tuple[str, float]], as_json: bool) -> None:

@@ -6,23 +6,18 @@ import json
 
 import click
 
-from seqlab.cli.common import device_option, handle_errors, json_option, parse_sets, quiet_option
+from seqlab.cli.common import compute_options, handle_errors, json_option, parse_sets, quiet_option
 from seqlab.device import resolve_device
 
 
-@click.group("rl")
-def rl() -> None:
-    """Reinforcement learning: tabular Q-learning on a grid world, DQN on CartPole."""
-
-
-@rl.command("train")
+@click.command("train")
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=str),
               help="TOML settings with a [dqn] or [qlearning] table (configs/cartpole_dqn.toml, "
                    "configs/gridworld_qlearning.toml).")
 @click.option("-o", "--output", default="rl_model", show_default=True, help="Model directory to write.")
 @click.option("--seed", type=int, help="Override: random seed.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override any setting (repeatable).")
-@device_option
+@compute_options
 @quiet_option
 @json_option
 @handle_errors
@@ -48,11 +43,11 @@ def train_command(config_path: str, output: str, seed: int | None, sets: tuple[s
                    f"{summary['seconds']:.0f} s); model: {summary['model']}")
 
 
-@rl.command("eval")
+@click.command("eval")
 @click.argument("model_dir", type=click.Path(path_type=str))
 @click.option("--episodes", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--seed", type=int, default=12345, show_default=True)
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def eval_command(model_dir: str, episodes: int, seed: int, device: str, as_json: bool) -> None:

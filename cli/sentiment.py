@@ -10,6 +10,7 @@ import click
 
 from seqlab.cli.common import (
     command_config,
+    compute_options,
     device_option,
     fail,
     handle_errors,
@@ -27,12 +28,7 @@ from seqlab.sentiment.predict import MODEL_FILE, Classifier, default_model_path
 SECTION = "sentiment"
 
 
-@click.group("sentiment")
-def sentiment() -> None:
-    """Sentence sentiment: averaged embeddings (NBoW/DAN) and many-to-one RNNs; train, evaluate, predict."""
-
-
-@sentiment.command("train")
+@click.command("train")
 @training_options(SentimentConfig, "sentiment_model", "TOML settings (configs/sst*.toml).")
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
@@ -52,7 +48,7 @@ def _report(summary: dict) -> str:
             f"model: {summary['model']}")
 
 
-@sentiment.command("pretrain")
+@click.command("pretrain")
 @click.argument("imdb_dir", type=click.Path(path_type=str))
 @click.option("-o", "--output", required=True, help="The corpus file to write (kept if it exists and more is asked).")
 @click.option("--vectors", help="Also train word2vec vectors on the corpus and save them here.")
@@ -80,7 +76,7 @@ def pretrain_command(imdb_dir: str, output: str, vectors: str | None, config_pat
                  device, threads, log=lambda m: click.echo(m), resume=resume)
 
 
-@sentiment.command("eval")
+@click.command("eval")
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(path_type=str))
 @click.option("--format", "fmt", type=click.Choice(["auto", "sst", "tsv", "csv"]), default="auto", show_default=True,
@@ -89,7 +85,7 @@ def pretrain_command(imdb_dir: str, output: str, vectors: str | None, config_pat
 @click.option("--text-column", default="1", show_default=True, help="csv: text column (index or header name).")
 @click.option("--header", is_flag=True, help="DATA's first line is a header.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Also draw the confusion matrix here.")
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def eval_command(model_path: str, data: str, fmt: str, label_column: str, text_column: str, header: bool,
@@ -134,12 +130,12 @@ def _looks_like_path(arg: str) -> bool:
     return not any(c.isspace() for c in arg) and ("/" in arg or arg.endswith((".safetensors", ".pt")))
 
 
-@sentiment.command("predict")
+@click.command("predict")
 @click.argument("args", nargs=-1, metavar="[MODEL] [TEXT]...")
 @click.option("--model", "model_option", type=click.Path(path_type=str),
               help="Model directory (also accepted as the first argument; default: the shipped SST-2 model).")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def predict_command(args: tuple[str, ...], model_option: str | None, batch_size: int, device: str,

@@ -12,7 +12,7 @@ import click
 
 from seqlab.cli.common import (
     command_config,
-    device_option,
+    compute_options,
     fail,
     handle_errors,
     json_option,
@@ -30,12 +30,7 @@ from seqlab.seq2seq.translate import Translator, default_model_path
 SECTION = "seq2seq"
 
 
-@click.group("seq2seq")
-def seq2seq() -> None:
-    """Encoder-decoder translation with attention: train, evaluate, analyse errors."""
-
-
-@seq2seq.command("train")
+@click.command("train")
 @training_options(Seq2SeqConfig, "seq2seq_model", "TOML settings (configs/*.toml).")
 def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, device: str,
                   quiet: bool, as_json: bool, **overrides) -> None:
@@ -93,7 +88,7 @@ beta_option = click.option("--beta", type=click.FloatRange(min=0), default=None,
                            help="Coverage-penalty weight of beam search (Wu et al. 2016; default: the model's, 0).")
 
 
-@seq2seq.command("eval")
+@click.command("eval")
 @model_option
 @click.option("--src", type=click.Path(path_type=str), help="Source sentences, one a line.")
 @click.option("--ref", type=click.Path(path_type=str), help="Reference translations, one a line.")
@@ -104,7 +99,7 @@ beta_option = click.option("--beta", type=click.FloatRange(min=0), default=None,
 @beta_option
 @rerank_option
 @rerank_weight_option
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, output: str | None,
@@ -129,7 +124,7 @@ def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None,
         click.echo(f"exact match {100 * result.exact_match:.2f}% of {result.sentences} sentences")
 
 
-@seq2seq.command("analyze")
+@click.command("analyze")
 @model_option
 @click.option("--src", type=click.Path(path_type=str), help="Source sentences, one a line.")
 @click.option("--ref", type=click.Path(path_type=str), help="Reference translations, one a line.")
@@ -138,7 +133,7 @@ def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None,
 @beam_option
 @alpha_option
 @beta_option
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, examples: int, beam: int,
@@ -174,7 +169,7 @@ def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | No
 @click.option("--plot-attention", type=click.Path(path_type=str), help="Write a heatmap of the first line's attention.")
 @rerank_option
 @rerank_weight_option
-@device_option
+@compute_options
 @json_option
 @handle_errors
 def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, alpha: float | None,

@@ -9,7 +9,7 @@ import click
 
 from seqlab.cli.common import (
     command_config,
-    device_option,
+    compute_options,
     handle_errors,
     json_option,
     quiet_option,
@@ -23,31 +23,13 @@ from seqlab.io import check_writable
 from seqlab.vision.train import VisionConfig
 
 
-@click.group("vision")
-def vision() -> None:
-    """CNN classifiers on digits, one-shot verification, neural style transfer."""
-
-
-threads_option = click.option(
-    "--threads", type=click.IntRange(1), default=None,
-    help="CPU threads for torch (default: torch's choice). On a busy machine 1 is often much faster.")
-
-
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-@vision.command("train")
-@training_options(VisionConfig, "vision_model", "TOML settings (configs/digits_*.toml).", extra=(threads_option,))
-def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool, threads: int | None,
+@click.command("train")
+@training_options(VisionConfig, "vision_model", "TOML settings (configs/digits_*.toml).")
+def train_command(config_path: str | None, output: str, sets: tuple[str, ...], resume: bool,
                   device: str, quiet: bool, as_json: bool, **overrides) -> None:
     """Train a classifier on scikit-learn's digits; prints the best model's test accuracy."""
     from seqlab.vision.train import LAST_FILE, SECTION, train_vision
 
-    _set_threads(threads)
     cfg = command_config(VisionConfig, SECTION, config_path, sets, overrides)
     run_training(train_vision, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet, as_json=as_json,
                  start=lambda target: f"training {cfg.model} on digits ({cfg.image_size}x{cfg.image_size}, "
@@ -61,7 +43,7 @@ def _report(summary: dict) -> str:
             f"{summary['seconds']:.1f} s); model: {summary['model']}")
 
 
-@vision.command("style")
+@click.command("style")
 @click.argument("content", required=False, type=click.Path(path_type=str))
 @click.argument("style", required=False, type=click.Path(path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=str), help="Image to write (.png, .jpg).")
@@ -76,19 +58,17 @@ def _report(summary: dict) -> str:
 @click.option("--vgg-weights", type=click.Path(path_type=str),
               help="A local torchvision vgg16 state dict (e.g. vgg16-397923af.pth); else a random multi-scale CNN.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@threads_option
-@device_option
+@compute_options
 @quiet_option
 @json_option
 @handle_errors
 def style_command(content: str | None, style: str | None, output: str, size: int, vgg_weights: str | None,
-                  threads: int | None, device: str, quiet: bool, as_json: bool, **settings) -> None:
+                  device: str, quiet: bool, as_json: bool, **settings) -> None:
     """Gatys style transfer: CONTENT painted in the style of STYLE (default: scikit-learn's china.jpg
     in the style of flower.jpg). The options steps, optimizer, alpha, beta, init and seed are StyleConfig's."""
     from seqlab.vision.images import load_image, sample_image, save_image
     from seqlab.vision.style import StyleConfig, make_extractor, style_transfer
 
-    _set_threads(threads)
     if (content is None) != (style is None):
         raise ConfigError("give both CONTENT and STYLE images, or neither (scikit-learn's sample images)")
     check_writable(output)
@@ -109,24 +89,22 @@ def style_command(content: str | None, style: str | None, output: str, size: int
                    f"({summary['seconds']:.1f} s); image: {output}")
 
 
-@vision.command("oneshot")
+@click.command("oneshot")
 @click.option("--unseen", default="7,8,9", show_default=True, help="Digits kept out of training.")
 @click.option("--loss", type=click.Choice(["contrastive", "triplet"]), default="triplet", show_default=True)
 @click.option("--mining", type=click.Choice(["batch_hard", "semi_hard"]), default="semi_hard", show_default=True)
 @click.option("--margin", type=float, default=0.5, show_default=True, help="Triplet margin.")
 @click.option("--steps", type=click.IntRange(1), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@threads_option
-@device_option
+@compute_options
 @quiet_option
 @json_option
 @handle_errors
 def oneshot_command(unseen: str, loss: str, mining: str, margin: float, steps: int, seed: int,
-                    threads: int | None, device: str, quiet: bool, as_json: bool) -> None:
+                    device: str, quiet: bool, as_json: bool) -> None:
     """Siamese one-shot verification: "same digit?" accuracy on digits never seen in training."""
     from seqlab.vision.siamese import OneShotConfig, train_siamese
 
-    _set_threads(threads)
     cfg = build_config(OneShotConfig, None, unseen_classes=unseen, loss=loss, mining=mining, margin=margin,
                        steps=steps, seed=seed)
     result = train_siamese(cfg, resolve_device(device), quiet=quiet)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from seqlab.device import resolve_device
+from seqlab.embeddings.nearest import COSMUL_EPS, Queries, WordOrWeighted, default_vectors_missing, listed, weighted
 from seqlab.embeddings.vectors_io import FORMATS as FORMATS
 from seqlab.embeddings.vectors_io import MAX_VECTOR_SIZE as MAX_VECTOR_SIZE
 from seqlab.embeddings.vectors_io import NATIVE_FORMAT as NATIVE_FORMAT
@@ -35,11 +36,6 @@ from seqlab.embeddings.vectors_io import NATIVE_VERSION as NATIVE_VERSION
 from seqlab.embeddings.vectors_io import read_vectors, write_vectors
 from seqlab.errors import DataError, UnknownWordError
 from seqlab.shipped import default_vectors_path
-
-COSMUL_EPS = 1e-6  # gensim's constant in most_similar_cosmul
-
-# (word, weight) or a bare word, as in gensim's most_similar
-WordOrWeighted = str | tuple[str, float]
 
 
 def cosmul_scores(cos_positive: torch.Tensor, cos_negative: torch.Tensor) -> torch.Tensor:
@@ -69,7 +65,7 @@ def topk_excluding(scores: torch.Tensor, exclude: torch.Tensor, k: int) -> tuple
     return torch.topk(scores, min(k, num_rows), dim=-1)
 
 
-class KeyedVectors:
+class KeyedVectors(Queries):
     """Words and their vectors: ``words[i]`` owns row i of ``vectors`` (V, D).
 
     ``counts`` (V,) int64 holds corpus frequencies when known (None otherwise). Queries use the
@@ -198,7 +194,7 @@ class KeyedVectors:
         """
         if topn < 1:
             return []
-        terms = _weighted(positive, 1.0) + _weighted(negative, -1.0)
+        terms = weighted(positive, 1.0) + weighted(negative, -1.0)
         if not terms:
             raise ValueError("most_similar needs at least one positive or negative word")
         index = self._indices(word for word, _ in terms)
@@ -222,7 +218,7 @@ class KeyedVectors:
         """
         if topn < 1:
             return []
-        positive, negative = _listed(positive), _listed(negative)
+        positive, negative = listed(positive), listed(negative)
         if not positive:
             raise ValueError("most_similar_cosmul needs at least one positive word")
         index = self._indices([*positive, *negative])
@@ -230,20 +226,6 @@ class KeyedVectors:
         cosines = unit[index] @ unit[:restrict_vocab].T  # (P + N, R)
         scores = cosmul_scores(cosines[: len(positive)], cosines[len(positive) :])
         return self._ranked(scores, index, topn)
-
-    def analogy(self, a: str, b: str, c: str, topn: int = 10, method: str = "add") -> list[tuple[str, float]]:
-        """Words nearest to a - b + c, by 3CosAdd or 3CosMul: ``analogy("king", "man", "woman")`` -> queen."""
-        if method == "add":
-            return self.most_similar(positive=[a, c], negative=[b], topn=topn)
-        if method == "mul":
-            return self.most_similar_cosmul(positive=[a, c], negative=[b], topn=topn)
-        raise ValueError(f"method must be 'add' or 'mul', got {method!r}")
-
-    def similar_by_word(
-        self, word: str, topn: int = 10, restrict_vocab: int | None = None
-    ) -> list[tuple[str, float]]:
-        """The ``topn`` nearest neighbours of ``word`` by cosine, itself excluded."""
-        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
 
     def similarity(self, word1: str, word2: str) -> float:
         """Cosine similarity of two words."""
@@ -285,32 +267,10 @@ class KeyedVectors:
         return kv.to(device)
 
 
-def _listed(value: WordOrWeighted | Sequence[WordOrWeighted] | None) -> list:
-    """gensim's convenience: a single word, or one (word, weight) pair, stands for a one-item list."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], int | float):
-        return [value]
-    return list(value)
-
-
-def _weighted(
-    items: WordOrWeighted | Sequence[WordOrWeighted] | None, default: float
-) -> list[tuple[str, float]]:
-    """(word, weight) pairs; bare words get ``default`` (+1 for positive, -1 for negative)."""
-    return [
-        (item, default) if isinstance(item, str) else (item[0], float(item[1])) for item in _listed(items)
-    ]
-
-
 # -------------------------------------------------------------------------- shipped vectors
 def load_default_vectors(device: str | torch.device = "cpu") -> KeyedVectors:
     """Load the shipped default vectors, or raise DataError saying how to make some."""
     path = default_vectors_path()
     if not path.exists():
-        raise DataError(
-            f"default vectors not found at {path}; train some with `seqlab embed train` and pass --vectors"
-        )
+        raise default_vectors_missing(path)
     return KeyedVectors.load(path, device=device)

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from seqlab.cli.generative import generative
-from seqlab.cli.rl import rl
+from seqlab.cli.main import generative, rl
 from seqlab.io import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from seqlab.cli.embed_eval import eval_command
 from seqlab.cli.query import analogy, similar
 from seqlab.embeddings import keyed_vectors as kv_module
+from seqlab.embeddings import nearest as nearest_module
 from seqlab.embeddings.evaluate import evaluate_analogies, evaluate_similarity, gensim_test_data
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 
@@ -109,7 +110,8 @@ def test_unknown_word_is_one_line_and_exit_2(royal_dir, command, args):
 
 def test_missing_vectors_and_default_vectors(tmp_path, monkeypatch, royal):
     assert_one_line_error(invoke(similar, ["king", "--vectors", str(tmp_path / "none.bin")]), "none.bin")
-    monkeypatch.setattr(kv_module, "default_vectors_path", lambda: tmp_path / "default_vectors")
+    for module in (kv_module, nearest_module):  # KeyedVectors (a GPU) and the numpy index (the CPU)
+        monkeypatch.setattr(module, "default_vectors_path", lambda: tmp_path / "default_vectors")
     assert_one_line_error(invoke(similar, ["king"]), "default vectors not found", "--vectors")
     royal.save(tmp_path / "default_vectors")
     result = invoke(analogy, ["king", "man", "woman", "-n", "1"])

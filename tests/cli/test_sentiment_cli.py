@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from seqlab.cli.sentiment import sentiment
+from seqlab.cli.main import sentiment
 from seqlab.sentiment.predict import Classifier
 
 GOOD = ["good", "great", "fine", "superb"]

@@ -8,7 +8,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from seqlab.cli.seq2seq import seq2seq, translate
+from seqlab.cli.main import seq2seq
+from seqlab.cli.seq2seq import translate
 from seqlab.io import save_checkpoint
 from seqlab.seq2seq.translate import default_model_path
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from seqlab.cli.seq2seq import seq2seq, translate
+from seqlab.cli.main import seq2seq
+from seqlab.cli.seq2seq import translate
 from seqlab.errors import ConfigError
 from seqlab.io import load_model_dir
 from seqlab.seq2seq.config import Seq2SeqConfig
