@@ -41,8 +41,8 @@ try:
 except ImportError:  # not POSIX: no lock, so concurrent first uses may both build (each atomically)
     fcntl = None
 
-FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c99"]
-FALLBACK_FLAGS = ["-O3", "-fopenmp", "-shared", "-fPIC", "-std=c99"]
+FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC", "-std=c99"]
+FALLBACK_FLAGS = ["-O3", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC", "-std=c99"]
 MISSING = "is not built yet"
 _FULL = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
 

@@ -23,8 +23,10 @@ entries sharing a row (a frequent word is hit hundreds of times in a batch of 16
 other's squares, as if applied one after the other. Without it, summing hundreds of full-size steps
 overshoots: on a 2M-token prefix of the wiki corpus (15 epochs) batch 16384 fell to WS-353 0.196 and
 analogy 1.9%, against 0.356 and 5.5% with batch 512; with this rule batch 16384 gives 0.356 and 5.4%.
-The co-occurrence counts come from
-:mod:`seqlab.embeddings.cooccurrence`.
+On the CPU, training runs glove.c's own loop instead (``cpu_kernel = "auto"``, in the C kernel of
+:mod:`seqlab.embeddings.glove_native`): the same entries in the same order, each updated after the
+one before it, one slice of each block per thread; batched steps are what a GPU needs, not a CPU.
+The co-occurrence counts come from :mod:`seqlab.embeddings.cooccurrence`.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ from seqlab.config import choice_checks, learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
+from seqlab.embeddings.glove_native import native_available, train_block
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.errors import DataError
+from seqlab.embeddings.word2vec_native import announce_fallback
+from seqlab.errors import ConfigError, DataError
 from seqlab.shipped import default_corpus
 from seqlab.text.corpus import Corpus, corpus_name
 from seqlab.text.encode import build_vocab, encode_corpus
@@ -87,6 +91,9 @@ class GloveConfig:
     count_chunk_tokens: int = setting(0, "Positions per counting chunk (0: 262144 on CPU, 4194304 on GPU).")
     checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
     checkpoint_entries: int = setting(0, "Also checkpoint every N trained entries (0: off).", flag=True)
+    cpu_kernel: str = setting("auto", "On the CPU: glove.c's loop in C, entry after entry (native, built on first "
+                              "use), batched torch steps, or native when it builds (auto).", flag=True,
+                              choices=("auto", "native", "torch"))
 
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
@@ -173,6 +180,14 @@ class Glove:
         self.entries_done = 0
         self.corpus = ""
         self.nnz = 0  # of the matrix being trained on (checked on resume)
+        self.native = False  # glove.c's loop in C (the CPU), else batched torch steps
+        if self.device.type == "cpu" and config.cpu_kernel != "torch":
+            self.native, why = native_available()
+            if not self.native and config.cpu_kernel == "native":
+                raise ConfigError(f"cpu_kernel native: the C kernel is unavailable here ({why}); "
+                                  "use cpu_kernel auto or torch")
+            if not self.native:
+                announce_fallback(why)
 
     _TENSORS = ("weight", "context", "bias", "context_bias", "weight_gradsq", "context_gradsq", "bias_gradsq",
                 "context_bias_gradsq")
@@ -279,9 +294,14 @@ class Glove:
                 epoch_loss.zero_()
             while self.step < n_steps:
                 last = min(self.step + BLOCK_STEPS, n_steps)
-                for s in range(self.step, last):
-                    take = order[s * batch:(s + 1) * batch]
-                    epoch_loss += self.adagrad_step(rows[take], cols[take], log_x[take], f_x[take])
+                if self.native:  # the same entries in the same order, one after the other
+                    epoch_loss += train_block(self._tables(), rows, cols, log_x, f_x,
+                                              order[self.step * batch:last * batch], cfg.eta, cfg.grad_clip,
+                                              torch.get_num_threads())
+                else:
+                    for s in range(self.step, last):
+                        take = order[s * batch:(s + 1) * batch]
+                        epoch_loss += self.adagrad_step(rows[take], cols[take], log_x[take], f_x[take])
                 where = f"in epoch {self.epoch + 1} (after {min(last * batch, nnz):,} of {nnz:,} entries)"
                 self.step = last
                 self.entries_done = self.epoch * nnz + min(last * batch, nnz)

@@ -12,6 +12,7 @@ import pytest
 import torch
 from interrupt import interrupt_after
 
+import seqlab.embeddings.glove as glove_module
 from seqlab.embeddings.evaluate import gensim_test_data
 from seqlab.embeddings.glove import (
     Glove,
@@ -22,9 +23,11 @@ from seqlab.embeddings.glove import (
     train_glove,
     weighting,
 )
+from seqlab.embeddings.glove_native import native_available
+from seqlab.embeddings.glove_native import train_block as glove_train_block
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word2vec import EncodedCorpus
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.io import load_checkpoint
 from seqlab.text.corpus import Corpus
 from seqlab.text.vocab import Vocab
@@ -182,8 +185,12 @@ def lee_cooc():
     return count_cooccurrences(LEE, cfg, "cpu", quiet=True)
 
 
-def test_resume_from_checkpoint_is_exact(lee_cooc, tmp_path):
-    cfg = GloveConfig(dim=8, window=5, min_count=3, lowercase=True, epochs=2, batch_size=2048, x_max=10.0)
+@pytest.mark.parametrize("kernel", ["native", "torch"])
+def test_resume_from_checkpoint_is_exact(lee_cooc, tmp_path, kernel):
+    if kernel == "native" and not native_available()[0]:
+        pytest.skip(f"no C kernel here: {native_available()[1]}")
+    cfg = GloveConfig(dim=8, window=5, min_count=3, lowercase=True, epochs=2, batch_size=2048, x_max=10.0,
+                      cpu_kernel=kernel)
     vocab = Vocab(lee_cooc.words, lee_cooc.counts, lee_cooc.total_words)
     rows, cols, values = lee_cooc.entries()
     full = Glove(vocab, cfg)
@@ -227,8 +234,12 @@ def test_word_only_output(tmp_path):
     assert kv.vectors.shape == model.weight.shape
 
 
-def test_glove_on_lee_beats_random_vectors(lee_cooc, cooccurrence_score):
-    cfg = GloveConfig(dim=30, window=5, min_count=3, lowercase=True, epochs=10, x_max=10.0, batch_size=1024)
+@pytest.mark.parametrize("kernel", ["native", "torch"])
+def test_glove_on_lee_beats_random_vectors(lee_cooc, cooccurrence_score, kernel):
+    if kernel == "native" and not native_available()[0]:
+        pytest.skip(f"no C kernel here: {native_available()[1]}")
+    cfg = GloveConfig(dim=30, window=5, min_count=3, lowercase=True, epochs=10, x_max=10.0, batch_size=1024,
+                      cpu_kernel=kernel)
     vocab = Vocab(lee_cooc.words, lee_cooc.counts, lee_cooc.total_words)
     model = Glove(vocab, cfg)
     stats = model.train(*lee_cooc.entries(), quiet=True)
@@ -240,3 +251,49 @@ def test_glove_on_lee_beats_random_vectors(lee_cooc, cooccurrence_score):
     assert abs(random_score) < 0.02
     assert trained_score > 0.15, (trained_score, stats)
     assert stats["loss"] < 0.05  # J/2 per entry, from about 1.1 at the start
+
+
+# ------------------------------------------------------------------------------ the C kernel
+needs_native = pytest.mark.skipif(not native_available()[0], reason=f"no C kernel here: {native_available()[1]}")
+
+
+@needs_native
+@pytest.mark.parametrize("clip", [100.0, 0.02])
+def test_native_kernel_is_glove_c(clip):
+    """Entry after entry, the C kernel (float32) does what the transcription of glove.c does (float64)."""
+    cfg = GloveConfig(dim=4, x_max=10.0, grad_clip=clip, eta=0.05, cpu_kernel="native")
+    model = Glove(VOCAB, cfg)
+    model.weight.mul_(20)
+    _, rows, cols, x = random_problem(2, n=30)
+    W, G = glove_c_layout(model)
+    costs = [glove_c_update(W, G, 4, len(VOCAB), r, c, v, 0.05, 10.0, 0.75, clip)
+             for r, c, v in zip(rows.tolist(), cols.tolist(), x.tolist(), strict=True)]
+    log_x, f_x = x.log().float(), weighting(x, 10.0, 0.75).float()
+    cost = glove_train_block(model._tables(), rows, cols, log_x, f_x, torch.arange(len(rows)), 0.05, clip, 1)
+    W2, G2 = glove_c_layout(model)
+    np.testing.assert_allclose(W2, W, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(G2, G, rtol=1e-4, atol=1e-6)
+    assert cost == pytest.approx(sum(costs), rel=1e-4)
+
+
+@needs_native
+def test_native_training_equals_the_torch_steps_of_one_entry(lee_cooc):
+    """On one thread, training with the C kernel is the torch path with batch_size 1, update by update
+    (same initial tables, same permutation of the entries)."""
+    cfg = GloveConfig(dim=8, window=5, min_count=3, lowercase=True, epochs=1, batch_size=1, x_max=10.0)
+    vocab = Vocab(lee_cooc.words, lee_cooc.counts, lee_cooc.total_words)
+    rows, cols, values = (t[:3000] for t in lee_cooc.entries())
+    native = Glove(vocab, dataclasses.replace(cfg, cpu_kernel="native"))
+    torch_steps = Glove(vocab, dataclasses.replace(cfg, cpu_kernel="torch"))
+    assert native.native and not torch_steps.native
+    a, b = native.train(rows, cols, values, quiet=True), torch_steps.train(rows, cols, values, quiet=True)
+    for name in Glove._TENSORS:
+        torch.testing.assert_close(getattr(native, name), getattr(torch_steps, name), rtol=1e-4, atol=1e-6)
+    assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+
+
+def test_native_kernel_asked_for_but_unavailable(monkeypatch):
+    monkeypatch.setattr(glove_module, "native_available", lambda: (False, "no compiler"))
+    with pytest.raises(ConfigError, match="cpu_kernel native: the C kernel is unavailable here .no compiler"):
+        Glove(VOCAB, GloveConfig(cpu_kernel="native"))
+    assert not Glove(VOCAB, GloveConfig(cpu_kernel="auto")).native  # auto falls back to the torch steps
