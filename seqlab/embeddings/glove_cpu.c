@@ -48,6 +48,7 @@ double glove_train_block(float *weight, float *context, float *bias, float *cont
         float *w = weight + i * dim, *c = context + j * dim;
         float *gw = weight_gradsq + i * dim, *gc = context_gradsq + j * dim;
         float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
         for (int64_t d = 0; d < dim; d++) dot += w[d] * c[d];
         const float diff = dot + bias[i] + context_bias[j] - log_x[e];
         const float fdiff = f_x[e] * diff;

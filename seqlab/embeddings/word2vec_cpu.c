@@ -13,11 +13,14 @@
  *   negative sampling: target centre with label 1, then `negative` noise words with label 0,
  *              a noise word equal to the centre word skipped; g = (label - sigmoid(s)) alpha.
  *   hierarchical softmax: the inner nodes on the centre word's Huffman path with label
- *              1 - code; a decision with |s| >= 6 is skipped (word2vec.c's MAX_EXP).
+ *              1 - code; a decision with |s| >= 6 is skipped (word2vec.c's MAX_EXP), and the
+ *              sigmoid is read from word2vec.c's 1000-entry table (as gensim does).
  *
  * Noise words are drawn with Walker's alias method from a splitmix64 stream seeded by
  * (seed, row), so a block's draws do not depend on the number of threads; with `neg_given`
- * the caller supplies them instead (tests). Build: cc -O3 -fopenmp -shared -fPIC.
+ * the caller supplies them instead (tests). Dot products are summed in SIMD lanes (`omp simd
+ * reduction`: a float sum in one register is bound by the add's latency, several times slower).
+ * Build: cc -O3 -fopenmp -shared -fPIC.
  */
 #include <math.h>
 #include <stdint.h>
@@ -28,6 +31,15 @@
 #endif
 
 #define MAX_EXP 6.0f
+#define EXP_TABLE_SIZE 1000
+/* word2vec.c's expTable: sigmoid((i / EXP_TABLE_SIZE * 2 - 1) MAX_EXP), filled when the library loads */
+static float sigmoid_table[EXP_TABLE_SIZE + 1];
+__attribute__((constructor)) static void fill_table(void) {
+    for (int i = 0; i <= EXP_TABLE_SIZE; i++) {
+        double e = exp(((double)i / EXP_TABLE_SIZE * 2 - 1) * MAX_EXP);
+        sigmoid_table[i] = (float)(e / (e + 1));
+    }
+}
 
 static inline uint64_t splitmix64(uint64_t *state) {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
@@ -49,12 +61,20 @@ static inline int64_t alias_draw(uint64_t *state, const float *prob, const int64
 static inline void decide(const float *h, float *u, float *neu1e, int64_t dim, float label, float alpha,
                           int hs, double *loss, int64_t *count) {
     float s = 0.0f;
+#pragma omp simd reduction(+ : s)
     for (int64_t d = 0; d < dim; d++) s += h[d] * u[d];
     if (hs && (s <= -MAX_EXP || s >= MAX_EXP)) return;
-    float sc = s > 30.0f ? 30.0f : (s < -30.0f ? -30.0f : s);
-    float e = expf(-sc);
-    float g = (label - 1.0f / (1.0f + e)) * alpha;
-    if (loss) *loss += (double)(log1pf(e) + (label > 0.5f ? 0.0f : sc));
+    float g;
+    if (hs) {  /* word2vec.c's table: no exp and no division on the hot path */
+        g = (label - sigmoid_table[(int)((s + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]) * alpha;
+    } else {
+        float sc = s > 30.0f ? 30.0f : (s < -30.0f ? -30.0f : s);
+        g = (label - 1.0f / (1.0f + expf(-sc))) * alpha;
+    }
+    if (loss) {  /* exact, on the sampled rows only */
+        float sc = s > 30.0f ? 30.0f : (s < -30.0f ? -30.0f : s);
+        *loss += (double)(log1pf(expf(-sc)) + (label > 0.5f ? 0.0f : sc));
+    }
     (*count)++;
     for (int64_t d = 0; d < dim; d++) neu1e[d] += g * u[d];
     for (int64_t d = 0; d < dim; d++) u[d] += g * h[d];

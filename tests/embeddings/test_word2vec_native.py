@@ -30,6 +30,14 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+# word2vec.c's expTable: sigmoid at 1001 points of [-6, 6], read at the point below s (hierarchical softmax)
+EXP_TABLE = [sigmoid((i / 1000 * 2 - 1) * 6.0) for i in range(1001)]
+
+
+def table_sigmoid(s: float) -> float:
+    return EXP_TABLE[int((s + 6.0) * (1000 / 6.0 / 2))]
+
+
 def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride=1):
     """word2vec.c's loops in Python, float64: returns (w_in, w_out, loss, decisions, examples,
     loss_examples); the loss is summed over the rows r % loss_stride == 0."""
@@ -41,7 +49,7 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stri
         s = float(h @ w_out[row])
         if hs and abs(s) >= 6.0:
             return
-        g = (label - sigmoid(s)) * a
+        g = (label - (table_sigmoid(s) if hs else sigmoid(s))) * a
         loss += -math.log(sigmoid(s if label else -s)) if counted else 0.0
         decisions += 1
         neu1e += g * w_out[row]
