@@ -29,6 +29,7 @@ from pathlib import Path
 import sacrebleu
 import torch
 
+from seqlab.cli.common import parse_sets
 from seqlab.config import build_config
 from seqlab.device import resolve_device, synchronize
 from seqlab.metrics.bleu import corpus_bleu
@@ -84,15 +85,16 @@ def naive_beam(translator: Translator, sentence: str, beam: int, alpha: float) -
 def train_direction(src: str, tgt: str, args, device: torch.device, workdir: Path) -> Path:
     """Train with the direction's config; prints the wall time; returns the model directory."""
     config = REPO / "configs" / f"multi30k_{src}_{tgt}.toml"
-    overrides = {"epochs": args.epochs} if args.epochs else {}
+    overrides = {**({"epochs": args.epochs} if args.epochs else {}), **parse_sets(tuple(args.set))}
     cfg = build_config(Seq2SeqConfig, config, "seq2seq", **overrides)
     out = workdir / f"{src}_{tgt}"
     texts = None
-    if args.max_train:
+    if args.max_train or args.max_valid:
         from seqlab.seq2seq.train import load_texts
 
         tr_s, tr_t, va_s, va_t = load_texts(cfg)
-        texts = (tr_s[:args.max_train], tr_t[:args.max_train], va_s, va_t)
+        train, valid = slice(args.max_train or None), slice(args.max_valid or None)
+        texts = (tr_s[train], tr_t[train], va_s[valid], va_t[valid])
     synchronize(device)
     start = time.perf_counter()
     if texts:
@@ -152,6 +154,9 @@ def main() -> None:
     parser.add_argument("--directions", default="de-en,en-de", help="comma-separated src-tgt pairs")
     parser.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
     parser.add_argument("--max-train", type=int, default=0, help="train on the first N pairs only (smoke test)")
+    parser.add_argument("--max-valid", type=int, default=0, help="validate on the first N pairs only (smoke test)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting of the config (repeatable), as seqlab seq2seq train --set")
     parser.add_argument("--eval-limit", type=int, default=0, help="score only the first N sentences of each split")
     parser.add_argument("--batch-size", type=int, default=128, help="decoding batch size")
     parser.add_argument("--naive-sample", type=int, default=100, help="sentences for the per-sentence loop")
