@@ -82,8 +82,10 @@ class Word2VecConfig:
     checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
     checkpoint_words: int = setting(0, "Also checkpoint every N processed words (0: off).", flag=True)
     cpu_kernel: str = setting("auto", "On the CPU: word2vec.c's loop in C (native, built on first use), batched "
-                              "torch steps, or native when it builds (auto).", flag=True,
-                              choices=("auto", "native", "torch"))
+                              "torch steps, or native when it builds (auto); batched: skip-gram with negative "
+                              "sampling in C with each window's noise words shared and its updates made as one "
+                              "small batch (HogBatch, Ji et al. 2016).", flag=True,
+                              choices=("auto", "native", "torch", "batched"))
 
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
@@ -104,6 +106,8 @@ class Word2VecConfig:
                            "batch_size x 2 x window context slots; the defaults are 512 on the CPU, 8,192 on a GPU"),
             (self.max_row_hits >= 0, "max_row_hits must be >= 0"),
             (self.checkpoint_words >= 0, "checkpoint_words must be >= 0"),
+            (self.cpu_kernel != "batched" or (self.model == "sg" and ns),
+             "cpu_kernel batched is skip-gram with negative sampling (--model sg --loss ns)"),
         ])
 
     def batch_for(self, device: torch.device) -> int:
@@ -163,8 +167,8 @@ class Word2Vec:
             if ok:
                 self.native = (NativeTables(points=self.points, codes=self.codes, lengths=self.code_lengths)
                                if config.loss == "hs" else NativeTables(self.noise.prob, self.noise.alias))
-            elif config.cpu_kernel == "native":
-                raise ConfigError(f"cpu_kernel native: the C kernel is unavailable here ({why}); "
+            elif config.cpu_kernel in ("native", "batched"):
+                raise ConfigError(f"cpu_kernel {config.cpu_kernel}: the C kernel is unavailable here ({why}); "
                                   "use cpu_kernel auto or torch")
             else:
                 announce_fallback(why)
@@ -291,7 +295,8 @@ class Word2Vec:
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         _, loss, loss_examples, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha,
                                                 cfg.model == "sg", cfg.loss == "hs", cfg.negative, self.native,
-                                                seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE)
+                                                seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE,
+                                                batched=cfg.cpu_kernel == "batched")
         return loss, loss_examples, float(progress[-1])
 
     def train(self, data: EncodedCorpus, quiet: bool = False,

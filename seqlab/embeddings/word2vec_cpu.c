@@ -184,3 +184,105 @@ void w2v_draw_noise(int64_t *out, int64_t n, uint64_t seed, int64_t row,
     uint64_t rng = seed ^ ((uint64_t)row * 0xD1B54A32D192ED03ULL);
     for (int64_t i = 0; i < n; i++) out[i] = alias_draw(&rng, alias_prob, alias_idx, n_noise);
 }
+
+/* Skip-gram with negative sampling, HogBatch style (Ji, Shah, Seo, Stone & Dubey 2016, "Parallelizing
+ * Word2Vec in Shared and Distributed Memory"): the `negative` noise words are drawn once per row and
+ * shared by all its context words, and the row's decisions form one small batch,
+ *
+ *   inputs  I = w_in[context words]            (m, dim)
+ *   outputs O = w_out[centre, noise words]     (1 + negative, dim), labels 1, 0, ..., 0
+ *   G = (labels - sigmoid(I O^T)) alpha        (m, 1 + negative)
+ *   w_in[context] += G O,  w_out[outputs] += G^T I      (both from the values before the row)
+ *
+ * so each output row is read once per window instead of once per pair, and the row's work is three
+ * small matrix products over vectors in cache. A noise word equal to the centre word is dropped (as
+ * in the sequential loop). Same arguments, draws and outputs as w2v_train_block with sg = 1, hs = 0;
+ * neg_given is (n_rows, negative). Threads share the tables without locks, a slice of rows each. */
+int64_t w2v_train_block_batched(float *w_in, float *w_out, int64_t dim,
+                                const int64_t *centre, const int64_t *context, const float *alpha,
+                                int64_t n_rows, int64_t width, int64_t negative,
+                                const float *alias_prob, const int64_t *alias_idx, int64_t n_noise,
+                                uint64_t seed, const int64_t *neg_given,
+                                int n_threads, int64_t loss_stride, double *loss_out, int64_t *loss_examples_out,
+                                int64_t *decisions_out) {
+    double loss_total = 0.0;
+    int64_t examples = 0, total_decisions = 0, loss_examples = 0;
+    if (n_threads < 1) n_threads = 1;
+    if (loss_stride < 1) loss_stride = 1;
+    const int64_t n_out_max = 1 + negative;
+#pragma omp parallel num_threads(n_threads) reduction(+ : loss_total, examples, total_decisions, loss_examples)
+    {
+        float *grad_in = (float *)malloc(sizeof(float) * (size_t)(width * dim));
+        float *grad_out = (float *)malloc(sizeof(float) * (size_t)(n_out_max * dim));
+        float *g = (float *)malloc(sizeof(float) * (size_t)(width * n_out_max));
+        int64_t *outs = (int64_t *)malloc(sizeof(int64_t) * (size_t)n_out_max);
+        int64_t *ins = (int64_t *)malloc(sizeof(int64_t) * (size_t)width);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n_rows; r++) {
+            const int64_t *ctx = context + r * width;
+            const int64_t word = centre[r];
+            const float a = alpha[r];
+            uint64_t rng = seed ^ ((uint64_t)r * 0xD1B54A32D192ED03ULL);
+            const int counted = loss_out && r % loss_stride == 0;
+            int64_t m = 0, n_out = 0;
+            for (int64_t j = 0; j < width; j++)
+                if (ctx[j] >= 0) ins[m++] = ctx[j];
+            if (m == 0) continue;
+            outs[n_out++] = word;
+            for (int64_t k = 0; k < negative; k++) {
+                int64_t target = neg_given ? neg_given[r * negative + k]
+                                           : alias_draw(&rng, alias_prob, alias_idx, n_noise);
+                if (target != word) outs[n_out++] = target;
+            }
+            for (int64_t j = 0; j < m; j++) {
+                const float *h = w_in + ins[j] * dim;
+                for (int64_t k = 0; k < n_out; k++) {
+                    const float *u = w_out + outs[k] * dim;
+                    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                    for (int64_t d = 0; d < dim; d++) s += h[d] * u[d];
+                    const float label = k == 0 ? 1.0f : 0.0f;
+                    const float sc = s > 30.0f ? 30.0f : (s < -30.0f ? -30.0f : s);
+                    const float e = expf(-sc);
+                    g[j * n_out + k] = (label - 1.0f / (1.0f + e)) * a;
+                    if (counted) loss_total += (double)(log1pf(e) + (k == 0 ? 0.0f : sc));
+                }
+            }
+            memset(grad_out, 0, sizeof(float) * (size_t)(n_out * dim));
+            for (int64_t j = 0; j < m; j++) {
+                const float *h = w_in + ins[j] * dim;
+                float *gi = grad_in + j * dim;
+                memset(gi, 0, sizeof(float) * (size_t)dim);
+                for (int64_t k = 0; k < n_out; k++) {
+                    const float gk = g[j * n_out + k];
+                    const float *u = w_out + outs[k] * dim;
+                    float *go = grad_out + k * dim;
+                    for (int64_t d = 0; d < dim; d++) gi[d] += gk * u[d];
+                    for (int64_t d = 0; d < dim; d++) go[d] += gk * h[d];
+                }
+            }
+            for (int64_t j = 0; j < m; j++) {
+                float *h = w_in + ins[j] * dim;
+                const float *gi = grad_in + j * dim;
+                for (int64_t d = 0; d < dim; d++) h[d] += gi[d];
+            }
+            for (int64_t k = 0; k < n_out; k++) {
+                float *u = w_out + outs[k] * dim;
+                const float *go = grad_out + k * dim;
+                for (int64_t d = 0; d < dim; d++) u[d] += go[d];
+            }
+            examples += m;
+            total_decisions += m * n_out;
+            if (counted) loss_examples += m;
+        }
+        free(grad_in);
+        free(grad_out);
+        free(g);
+        free(outs);
+        free(ins);
+    }
+    if (loss_out) *loss_out = loss_total;
+    if (loss_examples_out) *loss_examples_out = loss_examples;
+    if (decisions_out) *decisions_out = total_decisions;
+    return examples;
+}

@@ -17,7 +17,8 @@ import torch
 from seqlab.native import NativeUnavailable, available, load, switched_off
 
 SOURCE = "embeddings/word2vec_cpu.c"
-SYMBOLS = ("w2v_train_block", "w2v_draw_noise")  # checked when loading: a library without them is rebuilt
+# checked when loading: a library without them is rebuilt
+SYMBOLS = ("w2v_train_block", "w2v_train_block_batched", "w2v_draw_noise")
 
 _i64, _f32p, _i64p = ctypes.c_int64, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int64)
 
@@ -33,6 +34,13 @@ def _library() -> ctypes.CDLL:
             _i64, _f32p, _i64p, _i64,  # negative, alias prob, alias idx, n_noise
             ctypes.c_uint64, _i64p,  # seed, neg_given
             _i64p, ctypes.POINTER(ctypes.c_uint8), _i64p, _i64,  # points, codes, lengths, max_len
+            ctypes.c_int, _i64, ctypes.POINTER(ctypes.c_double), _i64p, _i64p,  # threads, loss stride, outputs
+        ]
+        lib.w2v_train_block_batched.restype = _i64
+        lib.w2v_train_block_batched.argtypes = [
+            _f32p, _f32p, _i64, _i64p, _i64p, _f32p,  # w_in, w_out, dim, centre, context, alpha
+            _i64, _i64,  # n_rows, width
+            _i64, _f32p, _i64p, _i64, ctypes.c_uint64, _i64p,  # negative, alias prob, alias idx, n_noise, seed, given
             ctypes.c_int, _i64, ctypes.POINTER(ctypes.c_double), _i64p, _i64p,  # threads, loss stride, outputs
         ]
         lib.w2v_draw_noise.restype = None
@@ -83,7 +91,7 @@ class NativeTables:
 def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, context: torch.Tensor,
                 alpha: torch.Tensor, sg: bool, hs: bool, negative: int, tables: NativeTables, seed: int,
                 threads: int, want_loss: bool = True, negatives: torch.Tensor | None = None,
-                loss_stride: int = 1) -> tuple[int, float, int, int]:
+                loss_stride: int = 1, batched: bool = False) -> tuple[int, float, int, int]:
     """Train rows of centre words in place; returns (examples, loss sum, loss examples, decisions).
 
     The loss is summed over the rows r with r % loss_stride == 0 only (``loss examples`` is their
@@ -92,7 +100,10 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     w_in (V, D), w_out (V' , D) float32 contiguous CPU tables, updated in place; centre (R,)
     int64; context (R, W) int64 word ids with -1 for empty slots; alpha (R,) float32 per-row
     learning rates. ``negatives`` (R, W, k) for skip-gram or (R, k) for CBOW replaces the
-    kernel's own draws (tests). Raises NativeUnavailable when the kernel cannot be built.
+    kernel's own draws (tests). ``batched`` (skip-gram with negative sampling only) shares each row's
+    noise words among its context words and updates the row as one small batch (HogBatch; see
+    ``w2v_train_block_batched``); ``negatives`` is then (R, k). Raises NativeUnavailable when the
+    kernel cannot be built.
     """
     lib = _library()
     for table in (w_in, w_out):
@@ -104,6 +115,17 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
         negatives = _need(negatives, torch.int64)
     loss, loss_examples, decisions = ctypes.c_double(0.0), ctypes.c_int64(0), ctypes.c_int64(0)
     n_noise = 0 if tables.prob is None else tables.prob.shape[0]
+    if batched:
+        if not sg or hs:
+            raise ValueError("the batched kernel is for skip-gram with negative sampling")
+        examples = lib.w2v_train_block_batched(
+            _ptr(w_in, ctypes.c_float), _ptr(w_out, ctypes.c_float), w_in.shape[1],
+            _ptr(centre, ctypes.c_int64), _ptr(context, ctypes.c_int64), _ptr(alpha, ctypes.c_float), rows, width,
+            negative, _ptr(tables.prob, ctypes.c_float), _ptr(tables.alias, ctypes.c_int64), n_noise,
+            ctypes.c_uint64(seed & 0xFFFFFFFFFFFFFFFF), _ptr(negatives, ctypes.c_int64),
+            max(int(threads), 1), loss_stride, ctypes.byref(loss) if want_loss else None,
+            ctypes.byref(loss_examples), ctypes.byref(decisions))
+        return int(examples), float(loss.value), int(loss_examples.value), int(decisions.value)
     max_len = 0 if tables.points is None else tables.points.shape[1]
     examples = lib.w2v_train_block(
         _ptr(w_in, ctypes.c_float), _ptr(w_out, ctypes.c_float), w_in.shape[1],

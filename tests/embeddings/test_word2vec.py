@@ -149,3 +149,23 @@ def test_config_file_and_overrides(tmp_path):
     path.write_text('loss = "hierarchical"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="loss must be ns or hs"):
         build_config(Word2VecConfig, path, section="word2vec")
+
+
+# the batched C kernel (HogBatch) exists for skip-gram with negative sampling only
+needs_native = pytest.mark.skipif(not NATIVE_OK, reason=f"no C kernel: {NATIVE_WHY}")
+
+
+@needs_native
+def test_batched_kernel_same_seed_same_vectors(lee):
+    test_same_seed_same_vectors(lee, "sg", "ns", "batched")
+
+
+@needs_native
+@pytest.mark.parametrize("stop_at", [0.3, 1.4])
+def test_batched_kernel_resumes_exactly(lee, tmp_path, stop_at):
+    test_resume_from_checkpoint_is_exact(lee, tmp_path, "sg", "ns", stop_at, "batched")
+
+
+@needs_native
+def test_batched_kernel_learns(lee, cooccurrence_score):
+    test_training_learns(lee, "sg", "ns", "batched", cooccurrence_score)

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from seqlab import native
+from seqlab.config import build_config
 from seqlab.embeddings import word2vec_native
 from seqlab.embeddings.huffman import build_huffman
 from seqlab.embeddings.sampling import NoiseSampler, noise_distribution
@@ -263,3 +264,72 @@ def test_native_without_a_compiler_is_a_one_line_error(fresh, tmp_path, monkeypa
     assert str(caught.value) == ("cpu_kernel native: the C kernel is unavailable here (no C compiler (install gcc, "
                                  "or set CC to one)); use cpu_kernel auto or torch")
     assert capsys.readouterr().err == ""  # an error, not a fallback notice
+
+
+# ------------------------------------------------------------------ HogBatch: shared noise words per row
+def batched_reference(w_in, w_out, centre, context, alpha, negs, loss_stride=1):
+    """The batched update in float64, written plainly: per row, every (context word, output word)
+    decision is made from the tables as they were before the row, then all the row's updates are
+    added; the output words are the centre word and the row's noise words other than it."""
+    w_in, w_out = w_in.double().clone(), w_out.double().clone()
+    loss, decisions, examples, loss_examples = 0.0, 0, 0, 0
+    for r in range(len(centre)):
+        word, a = int(centre[r]), float(alpha[r])
+        ins = [int(c) for c in context[r] if c >= 0]
+        if not ins:
+            continue
+        outs = [(word, 1.0)] + [(int(n), 0.0) for n in negs[r] if int(n) != word]
+        before_in, before_out = w_in.clone(), w_out.clone()
+        for c in ins:
+            for o, label in outs:
+                s = float(before_in[c] @ before_out[o])
+                g = (label - sigmoid(s)) * a
+                w_in[c] += g * before_out[o]
+                w_out[o] += g * before_in[c]
+                if r % loss_stride == 0:
+                    loss += -math.log(sigmoid(s if label else -s))
+        examples += len(ins)
+        decisions += len(ins) * len(outs)
+        loss_examples += len(ins) if r % loss_stride == 0 else 0
+    return w_in, w_out, loss, decisions, examples, loss_examples
+
+
+@needs_kernel
+@pytest.mark.parametrize("loss_stride", [1, 3])
+def test_batched_kernel_equals_the_shared_negative_reference(loss_stride):
+    w_in, w_out, centre, context, alpha = block(1)
+    context[4, 1] = context[4, 0] = 3  # a context word twice in one window: both updates count
+    sampler = NoiseSampler(COUNTS, 0.75, torch.device("cpu"))
+    negs = torch.randint(0, V, (ROWS, K), generator=torch.Generator().manual_seed(6))
+    negs[::3, 0] = centre[::3]  # some noise words equal the centre word: dropped
+    negs[1, 2] = negs[1, 1]  # a noise word drawn twice
+    ref_in, ref_out, ref_loss, ref_decisions, ref_examples, ref_loss_examples = batched_reference(
+        w_in, w_out, centre, context, alpha, negs, loss_stride)
+    got_in, got_out = w_in.clone(), w_out.clone()
+    examples, loss, loss_examples, decisions = train_block(
+        got_in, got_out, centre, context, alpha, True, False, K, NativeTables(sampler.prob, sampler.alias), seed=3,
+        threads=1, negatives=negs, loss_stride=loss_stride, batched=True)
+    assert (examples, decisions, loss_examples) == (ref_examples, ref_decisions, ref_loss_examples)
+    torch.testing.assert_close(got_in.double(), ref_in, rtol=0, atol=2e-5)
+    torch.testing.assert_close(got_out.double(), ref_out, rtol=0, atol=2e-5)
+    assert loss == pytest.approx(ref_loss, rel=1e-4)
+    # the kernel's own draws: the same rows and decisions whatever the thread count
+    runs = []
+    for threads in (1, 2):
+        a_in, a_out = w_in.clone(), w_out.clone()
+        stats = train_block(a_in, a_out, centre, context, alpha, True, False, K,
+                            NativeTables(sampler.prob, sampler.alias), seed=9, threads=threads, batched=True)
+        runs.append(stats[0])
+    assert runs[0] == runs[1] == ref_examples
+
+
+@needs_kernel
+def test_batched_kernel_is_only_for_skip_gram_with_negative_sampling():
+    w_in, w_out, centre, context, alpha = block()
+    sampler = NoiseSampler(COUNTS, 0.75, torch.device("cpu"))
+    with pytest.raises(ValueError, match="skip-gram with negative sampling"):
+        train_block(w_in, w_out, centre, context, alpha, False, False, K, NativeTables(sampler.prob, sampler.alias),
+                    seed=1, threads=1, batched=True)
+    for model, loss in (("cbow", "ns"), ("sg", "hs")):
+        with pytest.raises(ConfigError, match="cpu_kernel batched is skip-gram with negative sampling"):
+            build_config(Word2VecConfig, model=model, loss=loss, cpu_kernel="batched")
