@@ -194,7 +194,7 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
         for line, result in zip((decode_utf8(raw)[0] for raw in lines), results, strict=True):
             number += 1
             if not model_paths and not result.error:  # the shipped dates model turns anything into a date
-                result.warning = doubt(result.text, result.nbest[0][1]) or result.warning
+                result.warning = doubt(result.text, result.nbest[0][1], line) or result.warning
             if result.warning:
                 click.echo(f"seqlab: warning: {name}: line {number}: {result.warning}", err=True)
             if result.error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"]
@@ -78,15 +79,23 @@ def held_out(n: int, seed: int, train_seed: int, train_size: int) -> tuple[list[
 DOUBT_SCORE = -0.02  # held-out dates score above -0.003 (length-normalised log-probability); non-dates below -0.04
 
 
-def doubt(output: str, score: float) -> str | None:
-    """Why the dates model's ``output`` (with its search ``score``) should not be trusted, or None: it is not
-    a valid ISO date in 1900-2099, or the model was unsure (the input did not look like a date to it)."""
+def doubt(output: str, score: float, source: str | None = None) -> str | None:
+    """Why the dates model's ``output`` (with its search ``score``) for the line ``source`` should not be
+    trusted, or None: it is not a valid ISO date in 1900-2099, the line names a four-digit year that the
+    output does not have (a year outside 1900-2099 cannot come out right), or the model was unsure (the
+    input did not look like a date to it)."""
     try:
         valid = FIRST <= dt.date.fromisoformat(output).toordinal() <= LAST and len(output) == 10
     except ValueError:
         valid = False
     if not valid:
         return f"{output!r} is not a valid date: the line does not look like a date to the dates model"
+    years = re.findall(r"(?<!\d)\d{4}(?!\d)", source or "")
+    if years and output[:4] not in years:
+        outside = [y for y in years if not 1900 <= int(y) <= 2099]
+        why = (f"the dates model knows the years 1900-2099, not {outside[0]}" if outside
+               else f"the line's year is {years[0]}")
+        return f"{output} may be wrong: {why}"
     if score < DOUBT_SCORE:
         return f"the dates model is unsure ({output}, score {score:.3f}): the line does not look like a date to it"
     return None
