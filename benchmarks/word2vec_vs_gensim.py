@@ -2,6 +2,12 @@
 
     python benchmarks/word2vec_vs_gensim.py --device cuda            # the H100 comparison
     python benchmarks/word2vec_vs_gensim.py --max-words 3000000     # a quick CPU check
+    python benchmarks/word2vec_vs_gensim.py --configs sg-ns,sg-ns-batched --seeds 1,2,3   # HogBatch vs exact
+
+A configuration is MODEL-LOSS, optionally with seqlab's CPU kernel after it (``sg-ns-batched``: the
+HogBatch kernel; ``cbow-ns-torch``: the batched torch steps); gensim runs once per MODEL-LOSS and
+seed. With several seeds each run is printed and then the mean of each configuration; a kernel
+variant is also compared with seqlab's default kernel on the same MODEL-LOSS when both ran.
 
 For each configuration (sg-ns, sg-hs, cbow-ns by default) it trains gensim (all CPU cores) and
 seqlab (``--device``) with matched settings (dim 100, window 5, negative 5, sample 1e-3,
@@ -77,6 +83,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--configs", default="sg-ns,sg-hs,cbow-ns")
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds; quality and speed are averaged")
     parser.add_argument("--max-words", type=int, default=0, help="Use only the first N tokens (0: all).")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=0, help="seqlab centre words per step (0: default).")
@@ -101,32 +108,57 @@ def main() -> None:
         n_words = sum(len(s) for s in sentences)
         print(f"corpus {args.corpus} ({n_words:,} words), {args.epochs} epochs, gensim workers {args.workers}, "
               f"seqlab device {resolve_device(args.device)}")
-        header = f"{'config':8} {'impl':7} {'words/s':>10} {'train s':>8} {'wall s':>8} {'analogy':>8} " \
+        header = f"{'config':14} {'impl':9} {'words/s':>10} {'train s':>8} {'wall s':>8} {'analogy':>8} " \
                  f"{'ws353':>7} {'simlex':>7}"
         rows = []
+        means: dict[str, dict[str, float]] = {}
+        gensim_runs: dict[tuple[str, int], dict[str, float]] = {}
+        seeds = [int(x) for x in args.seeds.split(",")]
         for name in args.configs.split(","):
-            model, loss = name.split("-")
-            cfg = Word2VecConfig(model=model, loss=loss, epochs=args.epochs, batch_size=args.batch_size)
-            results = {}
-            for impl in ("gensim", "seqlab"):
-                if impl == "gensim":
-                    kv, timing = run_gensim(sentences, cfg, args.workers)
-                else:
-                    kv, timing = run_seqlab(corpus, cfg, args.device)
-                results[impl] = {**timing, **evaluate(kv, simlex)}
-                r = results[impl]
-                rows.append(f"{name:8} {impl:7} {r['words_per_second']:10,.0f} {r['train_s']:8.1f} {r['wall_s']:8.1f} "
-                            f"{r['analogy']:8.2%} {r['ws353']:7.3f} {r['simlex']:7.3f}")
-                print(rows[-1], flush=True)
-            g, s = results["gensim"], results["seqlab"]
-            rows.append(f"{name:8} {'ratio':7} {s['words_per_second'] / g['words_per_second']:10.2f}x "
+            model, loss, *kernel = name.split("-")
+            runs: dict[str, list[dict[str, float]]] = {"gensim": [], "seqlab": []}
+            for seed in seeds:
+                cfg = Word2VecConfig(model=model, loss=loss, epochs=args.epochs, batch_size=args.batch_size,
+                                     seed=seed, cpu_kernel=kernel[0] if kernel else "auto")
+                for impl in ("gensim", "seqlab"):
+                    if impl == "gensim" and (f"{model}-{loss}", seed) in gensim_runs:
+                        runs[impl].append(gensim_runs[(f"{model}-{loss}", seed)])
+                        continue
+                    if impl == "gensim":
+                        kv, timing = run_gensim(sentences, cfg, args.workers)
+                    else:
+                        kv, timing = run_seqlab(corpus, cfg, args.device)
+                    r = {**timing, **evaluate(kv, simlex)}
+                    runs[impl].append(r)
+                    if impl == "gensim":
+                        gensim_runs[(f"{model}-{loss}", seed)] = r
+                    label = f"{impl} s{seed}" if len(seeds) > 1 else impl
+                    rows.append(f"{name:14} {label:9} {r['words_per_second']:10,.0f} {r['train_s']:8.1f} "
+                                f"{r['wall_s']:8.1f} {r['analogy']:8.2%} {r['ws353']:7.3f} {r['simlex']:7.3f}")
+                    print(rows[-1], flush=True)
+            g, s = ({k: sum(r[k] for r in runs[impl]) / len(runs[impl]) for k in runs[impl][0]}
+                    for impl in ("gensim", "seqlab"))
+            means[name] = s
+            if len(seeds) > 1:
+                for impl, r in (("gensim", g), ("seqlab", s)):
+                    rows.append(f"{name:14} {impl + ' mean':9} {r['words_per_second']:10,.0f} {r['train_s']:8.1f} "
+                                f"{r['wall_s']:8.1f} {r['analogy']:8.2%} {r['ws353']:7.3f} {r['simlex']:7.3f}")
+                    print(rows[-1], flush=True)
+            rows.append(f"{name:14} {'ratio':9} {s['words_per_second'] / g['words_per_second']:10.2f}x "
                         f"{'':17} {100 * (s['analogy'] - g['analogy']):+7.2f}pt "
                         f"{s['ws353'] - g['ws353']:+7.3f} {s['simlex'] - g['simlex']:+7.3f}")
             print(rows[-1], flush=True)
+            exact = means.get(f"{model}-{loss}")
+            if kernel and exact is not None:
+                rows.append(f"{name:14} {'vs exact':9} {s['words_per_second'] / exact['words_per_second']:10.2f}x "
+                            f"{'':17} {100 * (s['analogy'] - exact['analogy']):+7.2f}pt "
+                            f"{s['ws353'] - exact['ws353']:+7.3f} {s['simlex'] - exact['simlex']:+7.3f}")
+                print(rows[-1], flush=True)
         print()
         print(header)
         print("\n".join(rows))
-        print("ratio row: seqlab/gensim words/s, and seqlab - gensim for analogy (points) and Spearman.")
+        print("ratio row: seqlab/gensim words/s, and seqlab - gensim for analogy (points) and Spearman; "
+              "vs exact: the same against seqlab's default kernel.")
 
 
 if __name__ == "__main__":
