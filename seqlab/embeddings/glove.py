@@ -44,6 +44,7 @@ import torch
 from seqlab.config import choice_checks, learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
+from seqlab.embeddings.cooccur_native import native_available as cooccur_native_available
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
 from seqlab.embeddings.glove_native import native_available, train_block
 from seqlab.embeddings.keyed_vectors import KeyedVectors
@@ -91,8 +92,9 @@ class GloveConfig:
     count_chunk_tokens: int = setting(0, "Positions per counting chunk (0: 262144 on CPU, 4194304 on GPU).")
     checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
     checkpoint_entries: int = setting(0, "Also checkpoint every N trained entries (0: off).", flag=True)
-    cpu_kernel: str = setting("auto", "On the CPU: glove.c's loop in C, entry after entry (native, built on first "
-                              "use), batched torch steps, or native when it builds (auto).", flag=True,
+    cpu_kernel: str = setting("auto", "On the CPU: counting and glove.c's loop in C, entry after entry (native, "
+                              "built on first use), torch (batched steps), or native when it builds (auto).",
+                              flag=True,
                               choices=("auto", "native", "torch"))
 
     def validate(self) -> None:
@@ -326,8 +328,9 @@ def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveCo
         if vocab is None:
             vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
         data = encode_corpus(sentences, vocab, quiet)
+    native = dev.type == "cpu" and config.cpu_kernel != "torch" and cooccur_native_available()[0]
     keys, sums = count_encoded_pairs(data, len(vocab), config.window, config.distance_weighting,
-                                     config.chunk_for(dev), dev, quiet)
+                                     config.chunk_for(dev), dev, quiet, native=native)
     settings = {**config.count_settings(), "corpus": corpus_name(corpus), "tokens": len(data.ids)}
     return Cooccurrence(vocab.words, vocab.counts, vocab.total_words, keys.cpu(), sums.cpu(), settings)
 

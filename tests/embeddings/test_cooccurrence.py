@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqlab.embeddings.cooccurrence import Cooccurrence, count_pairs
+from seqlab.embeddings import cooccur_native
+from seqlab.embeddings.cooccur_native import count_pairs_native, native_available
+from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs, count_pairs
 from seqlab.embeddings.evaluate import gensim_test_data
 from seqlab.embeddings.glove import GloveConfig, count_cooccurrences
 from seqlab.errors import DataError
 from seqlab.text.corpus import Corpus
-from seqlab.text.vocab import Vocab
+from seqlab.text.vocab import EncodedCorpus, Vocab
 
 TEXT = """\
 a b c a b a d
@@ -121,3 +123,64 @@ def test_count_from_file_and_save_load(tmp_path):
     torch.save({"kind": "seqlab.word2vec"}, tmp_path / "other.pt")
     with pytest.raises(DataError, match="other.pt: is a 'seqlab.word2vec' file, not a seqlab co-occurrence"):
         Cooccurrence.load(tmp_path / "other.pt")
+
+
+# ------------------------------------------------------------------------------ the C kernel
+NATIVE_OK, NATIVE_WHY = native_available()
+needs_native = pytest.mark.skipif(not NATIVE_OK, reason=f"no C kernel here: {NATIVE_WHY}")
+
+
+def encoded(lines: list[list[str]], vocab: Vocab) -> EncodedCorpus:
+    """The lines as an EncodedCorpus (what the C kernel reads): a line without a known word is dropped."""
+    sentences = [np.array([vocab.index[t] for t in line if t in vocab.index], dtype=np.int32) for line in lines]
+    sentences = [s for s in sentences if len(s)]
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])]).astype(np.int64)
+    return EncodedCorpus(np.concatenate(sentences), starts, sum(map(len, lines)))
+
+
+@needs_native
+@pytest.mark.parametrize("window", [1, 2, 3, 6, 20])
+@pytest.mark.parametrize("distance_weighting", [True, False])
+def test_native_counts_equal_cooccur_c(window, distance_weighting):
+    lines = [line.split() for line in TEXT.splitlines()]
+    vocab = Vocab.build(lines, min_count=2)
+    data = encoded(lines, vocab)
+    keys, sums = count_encoded_pairs(data, len(vocab), window, distance_weighting, native=True)
+    assert torch.all(keys[1:] > keys[:-1])
+    expected = cooccur_c(lines, vocab.index, window, distance_weighting)
+    np.testing.assert_allclose(as_cooc(keys, sums, vocab).dense().numpy(), expected, rtol=1e-12, atol=0)
+
+
+@needs_native
+@pytest.mark.parametrize("capacity", [1 << 10, 1 << 20])  # 1024 slots: a run every few hundred positions
+def test_native_counts_on_a_real_corpus_in_many_runs_equal_the_torch_path(capacity, monkeypatch):
+    path = gensim_test_data("lee_background.cor")
+    lines = list(Corpus(str(path), lowercase=True))
+    vocab = Vocab.build(lines, min_count=2)
+    data = encoded(lines, vocab)
+    runs, _ = count_pairs_native(data, len(vocab), 10, True, capacity=capacity)
+    assert (len(runs) > 50) == (capacity == 1 << 10)
+    assert all(bool(np.all(np.diff(run) > 0)) for run in runs)  # each run sorted, each key once
+    monkeypatch.setattr(cooccur_native, "capacity_for", lambda vocab_size: capacity)
+    keys, sums = count_encoded_pairs(data, len(vocab), 10, True, native=True)
+    torch_keys, torch_sums = count_encoded_pairs(data, len(vocab), 10, True, chunk_tokens=4096)
+    assert torch.equal(keys, torch_keys)
+    torch.testing.assert_close(sums, torch_sums, rtol=1e-12, atol=0)
+    first = lines[:40]
+    sub = Vocab.build(first, min_count=2)
+    sub_keys, sub_sums = count_encoded_pairs(encoded(first, sub), len(sub), 10, True, native=True)
+    np.testing.assert_allclose(as_cooc(sub_keys, sub_sums, sub).dense().numpy(), cooccur_c(first, sub.index, 10, True),
+                               rtol=1e-12)
+
+
+@needs_native
+def test_count_cooccurrences_uses_the_kernel_on_the_cpu_unless_told(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    calls = []
+    original = cooccur_native.count_pairs_native
+    monkeypatch.setattr(cooccur_native, "count_pairs_native", lambda *a, **k: calls.append(1) or original(*a, **k))
+    native = count_cooccurrences(corpus, GloveConfig(window=3, min_count=2), "cpu", quiet=True)
+    assert calls == [1]
+    plain = count_cooccurrences(corpus, GloveConfig(window=3, min_count=2, cpu_kernel="torch"), "cpu", quiet=True)
+    assert calls == [1] and torch.equal(native.keys, plain.keys) and torch.allclose(native.sums, plain.sums)

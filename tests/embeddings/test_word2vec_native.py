@@ -185,7 +185,7 @@ def test_cpu_kernel_setting(monkeypatch):
     assert Word2Vec(vocab, Word2VecConfig(dim=4, min_count=1)).native is None  # auto falls back to torch
     with pytest.raises(ConfigError, match="cpu_kernel native: the C kernel is unavailable here .SEQLAB_NATIVE=0"):
         Word2Vec(vocab, Word2VecConfig(dim=4, min_count=1, cpu_kernel="native"))
-    with pytest.raises(ConfigError, match="cpu_kernel must be auto, native or torch"):
+    with pytest.raises(ConfigError, match="cpu_kernel must be auto, native, torch or batched"):
         Word2Vec(vocab, dataclasses.replace(Word2VecConfig(), cpu_kernel="fast"))
 
 
