@@ -28,13 +28,13 @@ import numpy as np
 import torch
 
 from seqlab.device import resolve_device
-from seqlab.embeddings.nearest import COSMUL_EPS, Queries, WordOrWeighted, default_vectors_missing, listed, weighted
+from seqlab.embeddings.nearest import COSMUL_EPS, Queries, default_vectors_missing
 from seqlab.embeddings.vectors_io import FORMATS as FORMATS
 from seqlab.embeddings.vectors_io import MAX_VECTOR_SIZE as MAX_VECTOR_SIZE
 from seqlab.embeddings.vectors_io import NATIVE_FORMAT as NATIVE_FORMAT
 from seqlab.embeddings.vectors_io import NATIVE_VERSION as NATIVE_VERSION
 from seqlab.embeddings.vectors_io import read_vectors, write_vectors
-from seqlab.errors import DataError, UnknownWordError
+from seqlab.errors import DataError
 from seqlab.shipped import default_vectors_path
 
 
@@ -127,22 +127,8 @@ class KeyedVectors(Queries):
         """gensim's name for ``words``."""
         return self.words
 
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def __contains__(self, word: object) -> bool:
-        return word in self.key_to_index
-
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words x {self.vector_size} dims, device={self.device})"
-
-    def index(self, word: str) -> int:
-        """Row of ``word``; UnknownWordError when it is not in the vocabulary."""
-        try:
-            return self.key_to_index[word]
-        except KeyError:
-            where = f"the vocabulary of {self.source}" if self.source else "the vocabulary"
-            raise UnknownWordError(word, where) from None
 
     def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
         """A copy of the (D,) vector of ``word``, unit-normalised when ``norm``."""
@@ -180,52 +166,21 @@ class KeyedVectors(Queries):
         ]
 
     # ----------------------------------------------------------------------------- queries
-    def most_similar(
-        self,
-        positive: WordOrWeighted | Sequence[WordOrWeighted] = (),
-        negative: WordOrWeighted | Sequence[WordOrWeighted] = (),
-        topn: int = 10,
-        restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
-        """3CosAdd: the ``topn`` words nearest (cosine) to the mean of +positive and -negative unit vectors.
-
-        Items may be ``(word, weight)`` pairs; only the first ``restrict_vocab`` rows are searched.
-        Query words are never returned. Result: [(word, cosine)], best first.
-        """
-        if topn < 1:
-            return []
-        terms = weighted(positive, 1.0) + weighted(negative, -1.0)
-        if not terms:
-            raise ValueError("most_similar needs at least one positive or negative word")
-        index = self._indices(word for word, _ in terms)
-        weight = torch.tensor([w for _, w in terms], dtype=torch.float32, device=self.device)
+    def _cosadd(self, index: list[int], weights: list[float], topn: int,
+                restrict_vocab: int | None) -> list[tuple[str, float]]:
+        rows = torch.tensor(index, dtype=torch.long, device=self.device)
+        weight = torch.tensor(weights, dtype=torch.float32, device=self.device)
         unit = self.unit_vectors()
-        mean = weight @ unit[index]  # (D,); gensim also divides by sum |w|, which the norm below undoes
+        mean = weight @ unit[rows]  # (D,); gensim also divides by sum |w|, which the norm below undoes
         mean = mean / torch.linalg.vector_norm(mean).clamp_min(torch.finfo(mean.dtype).tiny)
-        scores = unit[:restrict_vocab] @ mean  # (R,)
-        return self._ranked(scores, index, topn)
+        return self._ranked(unit[:restrict_vocab] @ mean, rows, topn)  # scores (R,)
 
-    def most_similar_cosmul(
-        self,
-        positive: str | Sequence[str] = (),
-        negative: str | Sequence[str] = (),
-        topn: int = 10,
-        restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
-        """3CosMul (Levy & Goldberg 2014): [(word, score)], best first, query words excluded.
-
-        Unlike gensim 4.4 (which ignores it here), ``restrict_vocab`` limits the search to the first rows.
-        """
-        if topn < 1:
-            return []
-        positive, negative = listed(positive), listed(negative)
-        if not positive:
-            raise ValueError("most_similar_cosmul needs at least one positive word")
-        index = self._indices([*positive, *negative])
+    def _cosmul(self, index: list[int], n_positive: int, topn: int,
+                restrict_vocab: int | None) -> list[tuple[str, float]]:
+        rows = torch.tensor(index, dtype=torch.long, device=self.device)
         unit = self.unit_vectors()
-        cosines = unit[index] @ unit[:restrict_vocab].T  # (P + N, R)
-        scores = cosmul_scores(cosines[: len(positive)], cosines[len(positive) :])
-        return self._ranked(scores, index, topn)
+        cosines = unit[rows] @ unit[:restrict_vocab].T  # (P + N, R)
+        return self._ranked(cosmul_scores(cosines[:n_positive], cosines[n_positive:]), rows, topn)
 
     def similarity(self, word1: str, word2: str) -> float:
         """Cosine similarity of two words."""

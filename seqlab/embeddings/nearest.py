@@ -56,13 +56,74 @@ def default_vectors_missing(path: Path) -> DataError:
 
 
 class Queries:
-    """The queries built from ``most_similar`` and ``most_similar_cosmul``, shared by both classes."""
+    """The vocabulary lookups and the queries built from ``most_similar`` and ``most_similar_cosmul``,
+    shared by both classes: a subclass has ``words``, ``key_to_index`` (word -> row) and ``source`` (the
+    file the vectors came from, named in errors, or None)."""
 
-    def most_similar(self, positive=(), negative=(), topn=10, restrict_vocab=None) -> list[tuple[str, float]]:
+    words: list[str]
+    key_to_index: dict[str, int]
+    source: str | None
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.key_to_index
+
+    def index(self, word: str) -> int:
+        """Row of ``word``; UnknownWordError when it is not in the vocabulary."""
+        try:
+            return self.key_to_index[word]
+        except KeyError:
+            where = f"the vocabulary of {self.source}" if self.source else "the vocabulary"
+            raise UnknownWordError(word, where) from None
+
+    def most_similar(
+        self,
+        positive: WordOrWeighted | Sequence[WordOrWeighted] = (),
+        negative: WordOrWeighted | Sequence[WordOrWeighted] = (),
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """3CosAdd: the ``topn`` words nearest (cosine) to the mean of +positive and -negative unit vectors.
+
+        Items may be ``(word, weight)`` pairs; only the first ``restrict_vocab`` rows are searched.
+        Query words are never returned. Result: [(word, cosine)], best first.
+        """
+        if topn < 1:
+            return []
+        terms = weighted(positive, 1.0) + weighted(negative, -1.0)
+        if not terms:
+            raise ValueError("most_similar needs at least one positive or negative word")
+        return self._cosadd([self.index(word) for word, _ in terms], [w for _, w in terms], topn, restrict_vocab)
+
+    def most_similar_cosmul(
+        self,
+        positive: str | Sequence[str] = (),
+        negative: str | Sequence[str] = (),
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """3CosMul (Levy & Goldberg 2014): [(word, score)], best first, query words excluded.
+
+        Unlike gensim 4.4 (which ignores it here), ``restrict_vocab`` limits the search to the first rows.
+        """
+        if topn < 1:
+            return []
+        positive, negative = listed(positive), listed(negative)
+        if not positive:
+            raise ValueError("most_similar_cosmul needs at least one positive word")
+        return self._cosmul([self.index(word) for word in [*positive, *negative]], len(positive), topn,
+                            restrict_vocab)
+
+    def _cosadd(self, index: list[int], weights: list[float], topn: int,
+                restrict_vocab: int | None) -> list[tuple[str, float]]:
+        """Scores of the weighted mean of the unit rows ``index``, ranked (query rows excluded)."""
         raise NotImplementedError
 
-    def most_similar_cosmul(self, positive=(), negative=(), topn=10, restrict_vocab=None
-                            ) -> list[tuple[str, float]]:
+    def _cosmul(self, index: list[int], n_positive: int, topn: int,
+                restrict_vocab: int | None) -> list[tuple[str, float]]:
+        """3CosMul scores of the rows ``index`` (the first ``n_positive`` positive), ranked."""
         raise NotImplementedError
 
     def analogy(self, a: str, b: str, c: str, topn: int = 10, method: str = "add") -> list[tuple[str, float]]:
@@ -110,59 +171,21 @@ class VectorIndex(Queries):
             raise default_vectors_missing(path)
         return cls.load(path)
 
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def __contains__(self, word: object) -> bool:
-        return word in self.key_to_index
-
-    def index(self, word: str) -> int:
-        """Row of ``word``; UnknownWordError when it is not in the vocabulary."""
-        try:
-            return self.key_to_index[word]
-        except KeyError:
-            where = f"the vocabulary of {self.source}" if self.source else "the vocabulary"
-            raise UnknownWordError(word, where) from None
-
     def _ranked(self, scores: np.ndarray, exclude: list[int], topn: int) -> list[tuple[str, float]]:
         scores = scores.copy()
         scores[[i for i in exclude if i < len(scores)]] = -np.inf
         best = np.argsort(-scores, kind="stable")[:topn]  # ties: the earlier (more frequent) word first
         return [(self.words[i], float(scores[i])) for i in best if scores[i] != -np.inf]
 
-    def most_similar(
-        self,
-        positive: WordOrWeighted | Sequence[WordOrWeighted] = (),
-        negative: WordOrWeighted | Sequence[WordOrWeighted] = (),
-        topn: int = 10,
-        restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
-        """3CosAdd, as ``KeyedVectors.most_similar``: [(word, cosine)], best first, query words excluded."""
-        if topn < 1:
-            return []
-        terms = weighted(positive, 1.0) + weighted(negative, -1.0)
-        if not terms:
-            raise ValueError("most_similar needs at least one positive or negative word")
-        index = [self.index(word) for word, _ in terms]
-        mean = np.asarray([w for _, w in terms], dtype=np.float32) @ self.unit[index]
+    def _cosadd(self, index: list[int], weights: list[float], topn: int,
+                restrict_vocab: int | None) -> list[tuple[str, float]]:
+        mean = np.asarray(weights, dtype=np.float32) @ self.unit[index]
         mean /= max(float(np.linalg.norm(mean)), float(np.finfo(np.float32).tiny))
         return self._ranked(self.unit[:restrict_vocab] @ mean, index, topn)
 
-    def most_similar_cosmul(
-        self,
-        positive: str | Sequence[str] = (),
-        negative: str | Sequence[str] = (),
-        topn: int = 10,
-        restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
-        """3CosMul, as ``KeyedVectors.most_similar_cosmul``: [(word, score)], best first."""
-        if topn < 1:
-            return []
-        positive, negative = listed(positive), listed(negative)
-        if not positive:
-            raise ValueError("most_similar_cosmul needs at least one positive word")
-        index = [self.index(word) for word in [*positive, *negative]]
+    def _cosmul(self, index: list[int], n_positive: int, topn: int,
+                restrict_vocab: int | None) -> list[tuple[str, float]]:
         cosines = self.unit[index] @ self.unit[:restrict_vocab].T  # (P + N, R)
-        numerator = ((1 + cosines[: len(positive)]) / 2).prod(axis=0)
-        denominator = ((1 + cosines[len(positive) :]) / 2).prod(axis=0)
+        numerator = ((1 + cosines[:n_positive]) / 2).prod(axis=0)
+        denominator = ((1 + cosines[n_positive:]) / 2).prod(axis=0)
         return self._ranked(numerator / (denominator + COSMUL_EPS), index, topn)
