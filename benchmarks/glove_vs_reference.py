@@ -151,7 +151,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="Override the 15 iterations of demo.sh.")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--stanford-dir", type=Path, help="A built stanfordnlp/GloVe checkout (build/glove ...).")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="Threads for Stanford glove.")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="Threads for Stanford glove and for seqlab (torch and its C kernels).")
     parser.add_argument("--debias-words", type=int, default=100_000)
     parser.add_argument("--debias-dim", type=int, default=300)
     parser.add_argument("--skip-glove", action="store_true", help="Only time debiasing.")
@@ -165,6 +166,7 @@ def main() -> None:
             print(f"corpus {args.corpus}" + (f" (first {args.max_words:,} tokens)" if args.max_words else ""))
             print(f"settings {dataclasses.asdict(cfg)}")
             results = {}
+            torch.set_num_threads(args.threads)
             kv, stats = run_seqlab(corpus, cfg, args.device)
             results[f"seqlab ({resolve_device(args.device)})"] = {**stats, **analogies(kv)}
             if args.stanford_dir:
