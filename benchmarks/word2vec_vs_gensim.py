@@ -87,9 +87,13 @@ def main() -> None:
     parser.add_argument("--max-words", type=int, default=0, help="Use only the first N tokens (0: all).")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=0, help="seqlab centre words per step (0: default).")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gensim worker threads.")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="gensim worker threads, and seqlab's threads (torch and its C kernels).")
     parser.add_argument("--simlex", type=Path, default=SHARED / "wordsim" / "EN-SIMLEX-999.txt")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.workers)
     simlex = args.simlex if args.simlex.exists() else gensim_test_data("simlex999.txt")
 
     with tempfile.TemporaryDirectory() as tmp:
