@@ -25,8 +25,9 @@ DEFAULT_CORPUS = "lee_background.cor"  # gensim's Lee background corpus (300 new
 # the models in data/: folder -> (what it is, the command that trains it, what to give instead)
 MODELS = {
     "dates_model": ("dates", "seqlab seq2seq train --config configs/dates.toml", "--model"),
-    "sentiment_sst2": ("sentiment", "seqlab sentiment train --config configs/sentiment_sst2_default.toml",
-                       "a model directory"),
+    "sentiment_sst2": ("sentiment", "seqlab sentiment pretrain ../shared/data/sentiment-extra/imdb -o runs/imdb.txt "
+                       "--vectors runs/imdb_vectors, then seqlab sentiment train --config "
+                       "configs/sentiment_sst2_imdb.toml", "a model directory"),
 }
 
 

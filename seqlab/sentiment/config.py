@@ -35,6 +35,7 @@ class DataSettings:
     dev_fraction: float = 0.1
     lowercase: bool = True
     max_train: int = 0  # use only the first N training sentences (0 = all)
+    augment: int = 0  # binary: add this many templated negation/contrast phrases to train (seqlab.sentiment.augment)
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,9 @@ class SentimentConfig(TrainSettings, ModelSettings, VectorsSettings, DataSetting
             (self.num_classes >= 2, "num_classes must be at least 2"),
             (0 < self.dev_fraction < 1, "dev_fraction must be in (0, 1)"),
             (min(self.emb_dim, self.hidden_size, self.num_layers, self.min_count) >= 1, "sizes must be >= 1"),
-            (min(self.hidden_layers, self.max_vocab, self.max_train, self.extend_vocab_limit) >= 0,
-             "hidden_layers, max_vocab, max_train and extend_vocab_limit must be >= 0"),
+            (min(self.hidden_layers, self.max_vocab, self.max_train, self.extend_vocab_limit, self.augment) >= 0,
+             "hidden_layers, max_vocab, max_train, extend_vocab_limit and augment must be >= 0"),
+            (not self.augment or self.num_classes == 2, "augment needs num_classes = 2 (negative, positive)"),
             (0 <= self.dropout < 1 and 0 <= self.word_dropout < 1, "dropout and word_dropout must be in [0, 1)"),
             (self.embedding_dropout < 1, "embedding_dropout must be below 1 (< 0: the same as dropout)"),
             (self.epochs >= 1 and self.batch_size >= 1 and self.patience >= 1,

@@ -6,7 +6,8 @@ Files: SST sentence level (``LABEL text``, Socher et al. 2013 as distributed in 
 class indices ``0..C-1`` or class names. The vocabulary is built from the training split only
 (id 0 is padding, id 1 ``<unk>``, every other word a training word); a pretrained row is copied for
 each vocabulary word found in the vectors (exactly, else lowercased), the rest are drawn from a
-normal with the pretrained rows' standard deviation.
+normal with the pretrained rows' standard deviation. Every text is split by :func:`tokenize`, SST's
+own conventions, which training, evaluation, prediction and the IMDB pretraining corpus share.
 """
 
 from __future__ import annotations
@@ -37,37 +38,52 @@ LABEL_NAMES = {
     5: ("very negative", "negative", "neutral", "positive", "very positive"),
 }
 
-# PTB-style splitting for free text typed by a user ("Isn't it bad?" -> is n't it bad ?). SST is
-# already in this form and comes out unchanged.
-_CONTRACTIONS = ("n't", "'s", "'re", "'ve", "'ll", "'d", "'m")
-_LEADING = "\"'`([{"
-_TRAILING = ".,!?;:\"')]}"
-_ABBREVIATION = re.compile(r"\w\.\w")
-
-
-def _split_word(chunk: str) -> list[str]:
-    if chunk in _CONTRACTIONS or not any(c.isalnum() for c in chunk):
-        return [chunk]
-    start, end = 0, len(chunk)
-    while start < end and chunk[start] in _LEADING:
-        start += 1
-    abbreviation = _ABBREVIATION.search(chunk) is not None  # "u.s." keeps its final dot
-    while end > start and chunk[end - 1] in _TRAILING and not (abbreviation and chunk[end - 1] == "."):
-        end -= 1
-    core = chunk[start:end]
-    tail: list[str] = []
-    for suffix in _CONTRACTIONS:
-        if core.endswith(suffix) and len(core) > len(suffix):
-            core, tail = core[:-len(suffix)], [suffix]
-            break
-    return list(chunk[:start]) + [core] + tail + ([chunk[end:]] if end < len(chunk) else [])
+# One tokeniser for everything a sentiment model reads: training and evaluation files, text typed at
+# prediction time and the IMDB pretraining corpus. It writes text the way SST does (Socher et al. 2013:
+# the Penn Treebank tokeniser, lowercased), so that user text meets the model's words, and SST lines,
+# being tokenised already, come out as their whitespace split (tests/sentiment/test_tokenize.py).
+_CLITIC = r"(?:s|re|ve|ll|d|m|em|n'?|til|\d+s?)(?![^\W_])"  # 's 're 've 'll 'd 'm 'em 'n' 'til '70s
+_ABBREVIATIONS = r"(?:mr|mrs|ms|dr|jr|sr|st|vs|vol|etc|inc|co|bros|al|sept|wash|pa)"  # SST's, kept with their dot
+_WORD = r"[^\W_]+(?:(?:[-'.&]|\\/)[^\W_]+)*"  # letters/digits (any script) joined by - ' . & or SST's \/
+_TOKEN = re.compile(
+    r"n't|'" + _CLITIC + r"|ol'(?![^\W_])"
+    r"|(?:[^\W_]\.){2,}"  # u.s., e.t.
+    r"|(?:" + _ABBREVIATIONS + r"|[^\W_])\.(?=\s+\S)"  # mr. smith, j. lo: not at the end of the text
+    r"|no\.(?=\s*\d)|[^\W_]+\.(?=\s+\.(?!\S))"  # no. 5; "no. ." (PTB splits only the sentence's last dot)
+    r"|\d+(?:,\d{3})+(?:\.\d+)?"  # 2,500
+    r"|[^\W_]+-(?=\s)"  # anti- castro
+    r"|" + _WORD + r"|-lrb-|-rrb-|\.\.\.|--|``|''|`|(?:\\\*)+|\\/|[!?]{2,}|[^\s\w]|_+",
+    re.IGNORECASE)
+_OPENING_QUOTE = re.compile(r"(^|[\s(\[{])'(?!" + _CLITIC + r")(?=[^\W_])", re.IGNORECASE)
+_REPLACE = str.maketrans({"(": " -lrb- ", "[": " -lrb- ", "{": " -lrb- ", ")": " -rrb- ", "]": " -rrb- ",
+                          "}": " -rrb- ", "\u201c": " `` ", "\u201d": " '' ", "\u2018": "'", "\u2019": "'",
+                          "\u2026": " ... ", "\u2014": " -- ", "\u2013": " -- "})
 
 
 def tokenize(text: str, lowercase: bool = True) -> list[str]:
-    """Words of ``text``: split at whitespace, punctuation and contractions (``n't``, ``'s``) split off."""
+    r"""SST's tokens of ``text``: ``Won't (really) "fun"`` -> wo n't -lrb- really -rrb- `` fun ''.
+
+    Penn Treebank conventions as SST writes them: contractions split (``is n't``, ``ca n't``, ``can not``,
+    ``it 's``), brackets as ``-lrb-`` / ``-rrb-``, double quotes as `` and '' (alternating) and an
+    opening single quote as `, ``/`` and ``*`` escaped (``writer\/director`` is one token), ``...``,
+    ``--``, abbreviations (``mr.``, ``u.s.``, ``etc.`` before more text) and accented words whole.
+    Already tokenised SST text is a fixed point: its whitespace split comes back.
+    """
     if lowercase:
         text = text.lower()
-    return [token for chunk in text.split() for token in _split_word(chunk)]
+    text = text.translate(_REPLACE)
+    text = re.sub(r"(?<!\\)([/*])", r"\\\1", text)
+    text = re.sub(r"\b(can)(not)\b", r"\1 \2", text, flags=re.IGNORECASE)
+    text = re.sub(r"([^\W_])(n't)\b", r"\1 \2", text, flags=re.IGNORECASE)
+    text = re.sub(r"([^\W_])('(?:s|re|ve|ll|d|m))\b", r"\1 \2", text, flags=re.IGNORECASE)
+    text = _OPENING_QUOTE.sub(r"\1` ", text)
+    tokens = _TOKEN.findall(text)
+    opening = True
+    for i, token in enumerate(tokens):
+        if token == '"':
+            tokens[i] = "``" if opening else "''"
+            opening = not opening
+    return tokens
 
 
 def label_names(num_classes: int, names: str = "") -> tuple[str, ...]:

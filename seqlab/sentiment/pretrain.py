@@ -3,9 +3,11 @@
 SST sentences are movie-review snippets, lowercased and PTB-tokenised. The Large Movie Review
 Dataset (Maas et al. 2011; ``../shared/data/sentiment-extra/imdb``: 100k reviews, 26.5M tokens) is
 the same domain, so vectors trained on its text (labels unused) cover SST far better than
-Wikipedia vectors. This module writes the reviews one a line, tokenised like SST, and with
-``--vectors`` trains seqlab's word2vec on them (``configs/imdb_vectors.toml``: CBOW, 300
-dimensions; about 11 minutes on one CPU thread, which makes every build the same):
+Wikipedia vectors. This module writes the reviews one a line, tokenised like SST by
+:func:`seqlab.sentiment.data.tokenize` (the tokeniser of training and prediction too; the reviews'
+``<br />`` line breaks become spaces), and with ``--vectors`` trains seqlab's word2vec on them
+(``configs/imdb_vectors.toml``: CBOW, 300 dimensions; 11-13 minutes on one CPU thread, which makes
+every build the same):
 
     seqlab sentiment pretrain ../shared/data/sentiment-extra/imdb -o imdb.txt --vectors imdb_vectors
     seqlab sentiment train --config configs/sst5_bilstm.toml --vectors imdb_vectors --set emb_dim=300 -o runs/x
@@ -15,7 +17,6 @@ dimensions; about 11 minutes on one CPU thread, which makes every build the same
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,39 +26,18 @@ from seqlab.config import build_config
 from seqlab.embeddings.word2vec_io import config_file
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import atomic_open, open_text
+from seqlab.sentiment.data import tokenize
 from seqlab.sentiment.lm import LMConfig, pretrain_encoder
 from seqlab.training import discard_checkpoint, last_checkpoint
 
 VECTORS_CONFIG = config_file("imdb_vectors.toml")
 
 SPLITS = ("unsup", "train", "test")
-_WORD = r"[^\W_]+(?:(?:[-'.]|\\/)[^\W_]+)*"  # letters/digits (any script), joined by - ' . or SST's \/
-_TOKEN = re.compile(r"n't|'[^\W_]+|(?:[a-z]\.){2,}|(?:mr|mrs|ms|dr|jr|sr|st|vs|vol)\.(?!\w)|no\.(?=\s*\d)|" + _WORD
-                    + r"|-lrb-|-rrb-|\.\.\.|--|``|''|\\\*|[^\s\w]")
-
-
-def sst_tokenize(text: str) -> list[str]:
-    r"""Lowercase, PTB-style tokens as in SST: ``won't (really)`` -> wo n't -lrb- really -rrb-.
-
-    Also as SST writes them: ``"a" b`` -> `` a '' b (opening and closing quotes alternate), ``...``,
-    ``--``, ``mr.``, ``e.t.``, ``'70s``, accented words whole (``clichés``), and ``/`` and ``*``
-    escaped as ``\/`` and ``\*`` (``writer\/director`` is one token).
-    """
-    text = text.lower().replace("<br />", " ").replace("(", " -lrb- ").replace(")", " -rrb- ")
-    text = text.replace("/", "\\/").replace("*", " \\* ")
-    text = re.sub(r"([^\W_])n't\b", r"\1 n't", text)
-    text = re.sub(r"([^\W_])'(s|re|ve|ll|d|m)\b", r"\1 '\2", text)
-    tokens = _TOKEN.findall(text)
-    opening = True
-    for i, token in enumerate(tokens):
-        if token == '"':
-            tokens[i] = "``" if opening else "''"
-            opening = not opening
-    return tokens
 
 
 def imdb_corpus(imdb_dir: str | os.PathLike, output: str | os.PathLike) -> int:
-    """Write every review of ``imdb_<split>.tsv.xz`` (id, rating, label, text) tokenised, one a line.
+    """Write every review of ``imdb_<split>.tsv.xz`` (id, rating, label, text) tokenised, one a line
+    (:func:`seqlab.sentiment.data.tokenize`, with the reviews' ``<br />`` line breaks as spaces).
 
     Returns the number of tokens written.
     """
@@ -74,7 +54,7 @@ def imdb_corpus(imdb_dir: str | os.PathLike, output: str | os.PathLike) -> int:
                     fields = line.rstrip("\n").split("\t", 3)
                     if len(fields) != 4:
                         raise DataError(f"{path}: line {number} has {len(fields)} tab-separated fields, expected 4")
-                    words = sst_tokenize(fields[3])
+                    words = tokenize(fields[3].replace("<br />", " "))
                     tokens += len(words)
                     out.write(" ".join(words) + "\n")
     return tokens

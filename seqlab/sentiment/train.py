@@ -23,6 +23,7 @@ import torch
 from seqlab.device import make_generator, resolve_device
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import claim_output
+from seqlab.sentiment.augment import negation_phrases
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import (
     Coverage,
@@ -35,6 +36,7 @@ from seqlab.sentiment.data import (
     load_vectors,
     pad_batch,
     read_examples,
+    tokenize,
 )
 from seqlab.sentiment.lm import check_encoder_fits, load_encoder
 from seqlab.sentiment.model import SentimentModel, classification_loss
@@ -80,8 +82,18 @@ def load_splits(cfg: SentimentConfig) -> Splits:
                             [train.lines[i] for i in index])
 
         train, dev = pick(sorted(perm[cut:])), pick(sorted(perm[:cut]))
+    if cfg.augment:  # after the dev split: dev holds only sentences of the files
+        train = add_phrases(train, cfg.augment, cfg.seed)
     test = read(cfg.test) if cfg.test else None
     return Splits(train, dev, test, names)
+
+
+def add_phrases(train: Examples, count: int, seed: int) -> Examples:
+    """``train`` followed by ``count`` templated negation/contrast phrases (:mod:`seqlab.sentiment.augment`,
+    line number 0: they come from no file)."""
+    phrases = negation_phrases(count, seed)
+    return Examples(train.tokens + [tokenize(p.text) for p in phrases], train.labels + [p.label for p in phrases],
+                    train.source, train.lines + [0] * len(phrases))
 
 
 def class_weights(labels: list[int], num_classes: int) -> torch.Tensor:

@@ -99,19 +99,26 @@ def test_dev_zero_is_refused_at_once(tmp_path):
     ("embed", ["--alpha", "100", "--cpu-kernel", "torch", "--epochs", "20", "--min-count", "1", "--negative", "20"],
      "the loss"),
     ("embed", ["--alpha", "100", "--epochs", "5"], "the loss"),
+    ("glove", ["--epochs", "5", "--cpu-kernel", "torch"], "the cost"),
     ("glove", ["--epochs", "5"], "the cost")])
 def test_divergence_stops_with_one_line_and_no_vectors(command, flags, what, corpus, tmp_path, monkeypatch):
     if command == "glove":  # AdaGrad's steps are bounded by eta (at most 100), so make the tables diverge
-        from seqlab.embeddings.glove import Glove
+        from seqlab.embeddings import glove as glove_module
 
-        step = Glove.adagrad_step
+        step, block = glove_module.Glove.adagrad_step, glove_module.train_block
 
-        def blow_up(self, *args, **kwargs):
+        def blow_up(self, *args, **kwargs):  # the torch steps
             result = step(self, *args, **kwargs)
             self.weight.fill_(float("inf"))
             return result
 
-        monkeypatch.setattr(Glove, "adagrad_step", blow_up)
+        def blow_up_block(tables, *args, **kwargs):  # the C kernel
+            result = block(tables, *args, **kwargs)
+            tables[0].fill_(float("inf"))
+            return result
+
+        monkeypatch.setattr(glove_module.Glove, "adagrad_step", blow_up)
+        monkeypatch.setattr(glove_module, "train_block", blow_up_block)
     out = tmp_path / "v.txt"
     result = train(command, corpus, out, *flags)
     assert_one_line_error(result, out, f"training diverged: {what} became NaN or infinite in epoch ",

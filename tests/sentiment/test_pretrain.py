@@ -10,20 +10,23 @@ from seqlab.config import build_config
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.errors import ConfigError, DataError
-from seqlab.sentiment.pretrain import VECTORS_CONFIG, imdb_corpus, imdb_vectors, sst_tokenize
-
-
-def test_tokens_look_like_sst():
-    assert sst_tokenize("They presume their audience won't sit still (really)<br />It's re-imagining.") == [
-        "they", "presume", "their", "audience", "wo", "n't", "sit", "still", "-lrb-", "really", "-rrb-", "it",
-        "'s", "re-imagining", "."]
+from seqlab.sentiment.data import tokenize
+from seqlab.sentiment.pretrain import VECTORS_CONFIG, imdb_corpus, imdb_vectors
 
 
 def test_corpus_from_tsv_xz(tmp_path):
+    """The corpus is tokenised by the tokeniser of training and prediction; <br /> breaks are spaces."""
+    review = "They presume their audience won't sit still (really)<br />It's re-imagining."
     with lzma.open(tmp_path / "imdb_train.tsv.xz", "wt", encoding="utf-8") as fh:
         fh.write("id\trating\tlabel\ttext\n1\t9\tpos\tGreat film!\n2\t2\tneg\tI didn't like it.\n")
-    assert imdb_corpus(tmp_path, tmp_path / "out.txt") == 9
-    assert (tmp_path / "out.txt").read_text().splitlines() == ["great film !", "i did n't like it ."]
+        fh.write(f"3\t3\tneg\t{review}\n")
+    assert imdb_corpus(tmp_path, tmp_path / "out.txt") == 24
+    assert (tmp_path / "out.txt").read_text().splitlines() == [
+        "great film !", "i did n't like it .",
+        "they presume their audience wo n't sit still -lrb- really -rrb- it 's re-imagining ."]
+    assert tokenize(review.replace("<br />", " ")) == [
+        "they", "presume", "their", "audience", "wo", "n't", "sit", "still", "-lrb-", "really", "-rrb-", "it",
+        "'s", "re-imagining", "."]
     with pytest.raises(DataError, match="no imdb_"):
         imdb_corpus(tmp_path / "none", tmp_path / "x.txt")
 
@@ -43,14 +46,6 @@ def test_imdb_vectors_follow_the_config_and_cover_the_corpus(tmp_path):
     assert not (tmp_path / "vectors.txt.ckpt").exists()
     assert VECTORS_CONFIG.is_file()  # the shipped preset is found (installed as seqlab.configs)
     assert build_config(Word2VecConfig, VECTORS_CONFIG, section="word2vec").dim == 300
-
-
-def test_tokens_follow_sst_conventions():
-    text = 'Mr. Smith said "a cliché... vs. E.T. -- the writer/director of the \'70s" No. 5, and I said no.'
-    assert sst_tokenize(text) == [
-        "mr.", "smith", "said", "``", "a", "cliché", "...", "vs.", "e.t.", "--", "the", "writer\\/director", "of",
-        "the", "'70s", "''", "no.", "5", ",", "and", "i", "said", "no", "."]
-    assert sst_tokenize("3.5 stars ** of 1/2") == ["3.5", "stars", "\\*", "\\*", "of", "1\\/2"]
 
 
 def test_imdb_vectors_train_on_one_thread_so_every_build_is_the_same(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ SST5 = label_names(5)
 
 def test_tokenize_splits_free_text_and_leaves_sst_unchanged():
     assert tokenize("Isn't it GREAT?") == ["is", "n't", "it", "great", "?"]
-    assert tokenize("\"Fine\" film, it's the U.S. version...") == ['"', "fine", '"', "film", ",", "it", "'s", "the",
+    assert tokenize("\"Fine\" film, it's the U.S. version...") == ["``", "fine", "''", "film", ",", "it", "'s", "the",
                                                                  "u.s.", "version", "..."]
     sst = "it 's a -lrb- mostly -rrb- charming , sweet film that wo n't hurt ... and the u.s. ."
     assert tokenize(sst) == sst.split()
