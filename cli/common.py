@@ -22,7 +22,7 @@ device_option = click.option(
     help="Where to compute: auto picks cuda when available.",
 )
 threads_option = click.option(
-    "--threads", type=click.IntRange(1), default=None, expose_value=False, is_eager=False,
+    "--threads", type=click.IntRange(1), default=None, expose_value=False,
     callback=lambda ctx, param, value: set_threads(value),
     help=f"CPU threads to compute on. [default: the machine's cores, {machine_cores()} here] On a busy machine "
          "1 can be several times faster; word2vec gives the same vectors at every run only with 1.",

@@ -31,10 +31,13 @@ import platform
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+
+from seqlab.errors import ConfigError
 
 try:
     import fcntl
@@ -285,3 +288,29 @@ def available(source_name: str, symbols: Sequence[str] = ()) -> tuple[bool, str]
     except NativeUnavailable as exc:
         return False, str(exc)
     return True, ""
+
+
+@cache
+def announce_fallback(why: str) -> None:
+    """Say on stderr, once per process and reason, that ``cpu_kernel = "auto"`` trains with the
+    torch steps because the C kernel is unavailable (``why``); silent when SEQLAB_NATIVE=0 asked for it."""
+    if not switched_off():
+        print(f"seqlab: the C kernel is unavailable ({why}); training with the slower torch kernel "
+              "(cpu_kernel = \"torch\" silences this)", file=sys.stderr, flush=True)
+
+
+def use_native(kernel: str, device_type: str, status: Callable[[], tuple[bool, str]]) -> bool:
+    """Whether the ``cpu_kernel`` setting ``kernel`` means a C kernel on a ``device_type`` device, given its
+    ``status()`` ((True, '') or (False, why)): never off the CPU or with ``torch``; with ``auto`` when it
+    loads (else the fallback is announced); any other choice (``native``, ``batched``) needs it, and
+    without it is a ConfigError saying why."""
+    if device_type != "cpu" or kernel == "torch":
+        return False
+    ok, why = status()
+    if ok:
+        return True
+    if kernel != "auto":
+        raise ConfigError(f"cpu_kernel {kernel}: the C kernel is unavailable here ({why}); "
+                          "use cpu_kernel auto or torch")
+    announce_fallback(why)
+    return False

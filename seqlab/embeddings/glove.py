@@ -48,10 +48,10 @@ from seqlab.embeddings.cooccur_native import native_available as cooccur_native_
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
 from seqlab.embeddings.glove_native import native_available, train_block
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.word2vec_native import announce_fallback
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import DataError
+from seqlab.native import use_native
 from seqlab.shipped import default_corpus
-from seqlab.text.corpus import Corpus, corpus_name
+from seqlab.text.corpus import Corpus, corpus_name, tokenize_setting
 from seqlab.text.encode import build_vocab, encode_corpus
 from seqlab.text.vocab import Vocab
 from seqlab.training import Block, BudgetLoop, load_training_state
@@ -84,9 +84,7 @@ class GloveConfig:
     batch_size: int = setting(0, "Non-zero entries per step (0: 4096 on CPU, 16384 on GPU).", flag=True)
     seed: int = setting(1, "Random seed.", flag=True)
     lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
-    tokenize: str = setting("whitespace", "How CORPUS is cut into words: whitespace (word2vec.c's; text8-style or "
-                                          "pre-tokenised files) or simple (punctuation split off, for raw text).",
-                            flag=True, choices=("whitespace", "simple"))
+    tokenize: str = tokenize_setting()
     max_sentence_length: int = setting(1_000_000, "Cut longer lines into pieces of this many words (cooccur.c "
                                        "never cuts a line; this bounds memory per line).")
     count_chunk_tokens: int = setting(0, "Positions per counting chunk (0: 262144 on CPU, 4194304 on GPU).")
@@ -182,14 +180,7 @@ class Glove:
         self.entries_done = 0
         self.corpus = ""
         self.nnz = 0  # of the matrix being trained on (checked on resume)
-        self.native = False  # glove.c's loop in C (the CPU), else batched torch steps
-        if self.device.type == "cpu" and config.cpu_kernel != "torch":
-            self.native, why = native_available()
-            if not self.native and config.cpu_kernel == "native":
-                raise ConfigError(f"cpu_kernel native: the C kernel is unavailable here ({why}); "
-                                  "use cpu_kernel auto or torch")
-            if not self.native:
-                announce_fallback(why)
+        self.native = use_native(config.cpu_kernel, self.device.type, native_available)  # glove.c's loop in C
 
     _TENSORS = ("weight", "context", "bias", "context_bias", "weight_gradsq", "context_gradsq", "bias_gradsq",
                 "context_bias_gradsq")
@@ -324,11 +315,11 @@ def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveCo
     """Build the vocabulary (unless given) and count X over the corpus file, on ``device``."""
     dev = resolve_device(device)
     config.validate()  # before reading the corpus
+    native = use_native(config.cpu_kernel, dev.type, cooccur_native_available)
     with Corpus(str(corpus), config.lowercase, config.max_sentence_length, config.tokenize) as sentences:
         if vocab is None:
             vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
         data = encode_corpus(sentences, vocab, quiet)
-    native = dev.type == "cpu" and config.cpu_kernel != "torch" and cooccur_native_available()[0]
     keys, sums = count_encoded_pairs(data, len(vocab), config.window, config.distance_weighting,
                                      config.chunk_for(dev), dev, quiet, native=native)
     settings = {**config.count_settings(), "corpus": corpus_name(corpus), "tokens": len(data.ids)}

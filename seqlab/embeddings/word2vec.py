@@ -41,9 +41,10 @@ from seqlab.embeddings.word2vec_math import (
     skipgram_hs_step,
     skipgram_step,
 )
-from seqlab.embeddings.word2vec_native import NativeTables, announce_fallback, native_available, train_block
-from seqlab.errors import ConfigError, DataError
-from seqlab.text.corpus import Corpus, corpus_name
+from seqlab.embeddings.word2vec_native import NativeTables, native_available, train_block
+from seqlab.errors import DataError
+from seqlab.native import use_native
+from seqlab.text.corpus import Corpus, corpus_name, tokenize_setting
 from seqlab.text.encode import build_vocab, encode_corpus
 from seqlab.text.vocab import EncodedCorpus, Vocab
 from seqlab.training import Block, BudgetLoop, load_training_state
@@ -75,9 +76,7 @@ class Word2VecConfig:
     max_row_hits: int = setting(64, "Scale down a row's summed update past this many hits per step (0: off).")
     seed: int = setting(1, "Random seed.", flag=True)
     lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
-    tokenize: str = setting("whitespace", "How CORPUS is cut into words: whitespace (word2vec.c's; text8-style or "
-                                          "pre-tokenised files) or simple (punctuation split off, for raw text).",
-                            flag=True, choices=("whitespace", "simple"))
+    tokenize: str = tokenize_setting()
     max_sentence_length: int = setting(10_000, "Cut longer sentences into pieces of this many words.")
     checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
     checkpoint_words: int = setting(0, "Also checkpoint every N processed words (0: off).", flag=True)
@@ -162,16 +161,9 @@ class Word2Vec:
         w = config.window
         self.offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)]).to(self.device)
         self.native: NativeTables | None = None
-        if self.device.type == "cpu" and config.cpu_kernel != "torch":
-            ok, why = native_available()
-            if ok:
-                self.native = (NativeTables(points=self.points, codes=self.codes, lengths=self.code_lengths)
-                               if config.loss == "hs" else NativeTables(self.noise.prob, self.noise.alias))
-            elif config.cpu_kernel in ("native", "batched"):
-                raise ConfigError(f"cpu_kernel {config.cpu_kernel}: the C kernel is unavailable here ({why}); "
-                                  "use cpu_kernel auto or torch")
-            else:
-                announce_fallback(why)
+        if use_native(config.cpu_kernel, self.device.type, native_available):
+            self.native = (NativeTables(points=self.points, codes=self.codes, lengths=self.code_lengths)
+                           if config.loss == "hs" else NativeTables(self.noise.prob, self.noise.alias))
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

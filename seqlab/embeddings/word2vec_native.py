@@ -9,12 +9,10 @@ block's examples (centre words, windows, learning rates) are still made in bulk 
 from __future__ import annotations
 
 import ctypes
-import sys
-from functools import cache
 
 import torch
 
-from seqlab.native import NativeUnavailable, available, load, switched_off
+from seqlab.native import NativeUnavailable, announce_fallback, available, load
 
 SOURCE = "embeddings/word2vec_cpu.c"
 # checked when loading: a library without them is rebuilt
@@ -52,15 +50,6 @@ def _library() -> ctypes.CDLL:
 def native_available() -> tuple[bool, str]:
     """(True, '') when the C kernel builds and loads here, else (False, reason)."""
     return available(SOURCE, SYMBOLS)
-
-
-@cache
-def announce_fallback(why: str) -> None:
-    """Say on stderr, once per process and reason, that ``cpu_kernel = "auto"`` trains with the
-    torch steps because the C kernel is unavailable (``why``); silent when SEQLAB_NATIVE=0 asked for it."""
-    if not switched_off():
-        print(f"seqlab: the C kernel is unavailable ({why}); training with the slower torch kernel "
-              "(cpu_kernel = \"torch\" silences this)", file=sys.stderr, flush=True)
 
 
 def _ptr(t: torch.Tensor | None, ctype):

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from seqlab.errors import DataError
 from seqlab.io import check_readable, open_binary, open_text
@@ -114,6 +114,15 @@ def _simple_split(segment: str) -> list[str]:
 
 _SIMPLE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_+")
 SPLITTERS: dict[str, Callable[[str], list[str]]] = {"whitespace": str.split, "simple": _simple_split}
+
+
+def tokenize_setting() -> Any:
+    """The ``tokenize`` field of the configs that read a corpus (word2vec, GloVe): one of SPLITTERS."""
+    from seqlab.config import setting
+
+    return setting("whitespace", "How CORPUS is cut into words: whitespace (word2vec.c's; text8-style or "
+                                 "pre-tokenised files) or simple (punctuation split off, for raw text).",
+                   flag=True, choices=tuple(SPLITTERS))
 
 
 def splitter(name: str) -> Callable[[str], list[str]]:

@@ -36,6 +36,11 @@ LEE = gensim_test_data("lee_background.cor")
 VOCAB = Vocab([f"w{i}" for i in range(6)], np.array([6, 5, 4, 3, 2, 1]), 21)
 
 
+NATIVE_OK, NATIVE_WHY = native_available()
+needs_native = pytest.mark.skipif(not NATIVE_OK, reason=f"no C kernel here: {NATIVE_WHY}")
+KERNELS = [pytest.param("native", marks=needs_native), "torch"]  # glove.c's loop in C, batched torch steps
+
+
 @pytest.fixture(autouse=True)
 def _single_thread(one_thread):
     """Every test here runs with one torch thread (see conftest.one_thread)."""
@@ -185,10 +190,8 @@ def lee_cooc():
     return count_cooccurrences(LEE, cfg, "cpu", quiet=True)
 
 
-@pytest.mark.parametrize("kernel", ["native", "torch"])
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_resume_from_checkpoint_is_exact(lee_cooc, tmp_path, kernel):
-    if kernel == "native" and not native_available()[0]:
-        pytest.skip(f"no C kernel here: {native_available()[1]}")
     cfg = GloveConfig(dim=8, window=5, min_count=3, lowercase=True, epochs=2, batch_size=2048, x_max=10.0,
                       cpu_kernel=kernel)
     vocab = Vocab(lee_cooc.words, lee_cooc.counts, lee_cooc.total_words)
@@ -234,10 +237,8 @@ def test_word_only_output(tmp_path):
     assert kv.vectors.shape == model.weight.shape
 
 
-@pytest.mark.parametrize("kernel", ["native", "torch"])
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_glove_on_lee_beats_random_vectors(lee_cooc, cooccurrence_score, kernel):
-    if kernel == "native" and not native_available()[0]:
-        pytest.skip(f"no C kernel here: {native_available()[1]}")
     cfg = GloveConfig(dim=30, window=5, min_count=3, lowercase=True, epochs=10, x_max=10.0, batch_size=1024,
                       cpu_kernel=kernel)
     vocab = Vocab(lee_cooc.words, lee_cooc.counts, lee_cooc.total_words)
@@ -254,7 +255,6 @@ def test_glove_on_lee_beats_random_vectors(lee_cooc, cooccurrence_score, kernel)
 
 
 # ------------------------------------------------------------------------------ the C kernel
-needs_native = pytest.mark.skipif(not native_available()[0], reason=f"no C kernel here: {native_available()[1]}")
 
 
 @needs_native
@@ -297,3 +297,6 @@ def test_native_kernel_asked_for_but_unavailable(monkeypatch):
     with pytest.raises(ConfigError, match="cpu_kernel native: the C kernel is unavailable here .no compiler"):
         Glove(VOCAB, GloveConfig(cpu_kernel="native"))
     assert not Glove(VOCAB, GloveConfig(cpu_kernel="auto")).native  # auto falls back to the torch steps
+    monkeypatch.setattr(glove_module, "cooccur_native_available", lambda: (False, "no compiler"))
+    with pytest.raises(ConfigError, match="cpu_kernel native: the C kernel is unavailable"):  # before any reading
+        count_cooccurrences("/nonexistent/corpus.txt", GloveConfig(cpu_kernel="native"), "cpu", quiet=True)
