@@ -70,7 +70,8 @@ def main() -> None:
     parser.add_argument("--configs", default="sg-ns,sg-hs,cbow-ns")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="seqlab threads = gensim workers")
-    parser.add_argument("--kernel", default="auto", help="seqlab --cpu-kernel (auto, batched for sg-ns, ...)")
+    parser.add_argument("--kernel", default="auto", help="seqlab --cpu-kernel (auto: HogBatch for sg-ns, "
+                        "word2vec.c's loop otherwise; native: the loop for all)")
     args = parser.parse_args()
     seqlab = shutil.which("seqlab")
     base = [seqlab] if seqlab else [sys.executable, "-m", "seqlab.cli.main"]

@@ -60,13 +60,15 @@ def nonfinite(losses: dict[str, Any], params: list[torch.Tensor] | tuple = ()) -
     return bad
 
 
-def diverged(bad: list[str], where: str, checkpoint: Path | None, lr_flag: str = "--set lr=...") -> Exception:
-    """The one-line error of a run whose ``bad`` values (see :func:`nonfinite`) became non-finite ``where``."""
+def diverged(bad: list[str], where: str, checkpoint: Path | None, lr_flag: str = "--set lr=...",
+             what: str = "became NaN or infinite") -> Exception:
+    """The one-line error of a run whose ``bad`` values (see :func:`nonfinite`) became non-finite (or did
+    ``what``) ``where``."""
     from seqlab.errors import DivergedError
 
     kept = (f"the last finite checkpoint is {checkpoint}" if checkpoint is not None and checkpoint.exists()
             else "no checkpoint was written")
-    return DivergedError(f"training diverged: the {' and '.join(bad)} became NaN or infinite {where}; nothing after "
+    return DivergedError(f"training diverged: the {' and '.join(bad)} {what} {where}; nothing after "
                          f"that was saved ({kept}); train again with a lower learning rate ({lr_flag})")
 
 
@@ -141,6 +143,8 @@ class Block:
     losses: dict[str, Any] = dataclasses.field(default_factory=dict)  # numbers or 0-d tensors, checked finite
     postfix: dict[str, Any] = dataclasses.field(default_factory=dict)  # shown after the progress bar
     tensors: Sequence[torch.Tensor] = ()  # checked finite now, with the losses (one message for both)
+    # a loss above its ceiling has exploded while still finite: name -> (ceiling, what the ceiling is)
+    ceilings: dict[str, tuple[float, str]] = dataclasses.field(default_factory=dict)
 
 
 class BudgetLoop:
@@ -151,7 +155,8 @@ class BudgetLoop:
     item and yields a :class:`Block`. It keeps its own position, so that its checkpoint ``state()``
     resumes exactly, and reads the device at most once per block. After each block the loop moves the
     progress bar to ``done * scale`` (e.g. raw words per encoded word) of ``total * scale``, stops with a
-    DivergedError when a reported loss (or a block's ``tensors``) is NaN or infinite, and, when the
+    DivergedError when a reported loss (or a block's ``tensors``) is NaN or infinite or a loss is above its
+    ceiling (a finite explosion, e.g. GloVe's AdaGrad at too high a rate), and, when the
     :class:`CheckpointClock` is due (every ``minutes`` of wall time or ``every`` units) and the budget is
     not spent yet, checks the trained ``tensors`` and writes ``state()`` atomically to ``checkpoint``,
     then calls :meth:`after_checkpoint`. When ``blocks`` ends, the ``final`` tensors are checked. Nothing
@@ -170,14 +175,22 @@ class BudgetLoop:
     def after_checkpoint(self) -> None:
         """Called after each checkpoint is written; nothing here (a test replaces it to interrupt a run)."""
 
-    def check(self, losses: dict[str, Any], tensors: Sequence[torch.Tensor], where: str) -> None:
-        """Raise DivergedError when a loss or a tensor is NaN or infinite (before it can be saved)."""
-        bad = nonfinite(losses, list(tensors))
+    def check(self, losses: dict[str, Any], tensors: Sequence[torch.Tensor], where: str,
+              ceilings: dict[str, tuple[float, str]] | None = None) -> None:
+        """Raise DivergedError when a loss or a tensor is NaN or infinite, or a loss is above its ceiling
+        (before anything can be saved)."""
+        bad, what = nonfinite(losses, list(tensors)), "became NaN or infinite"
+        if not bad and ceilings:
+            for name, (ceiling, meaning) in ceilings.items():
+                value = float(losses[name])
+                if value > ceiling:
+                    bad, what = [name], f"exploded to {value:.3g} (over {meaning})"
+                    break
         if bad:
             from seqlab.io import with_legacy
 
             last = with_legacy(self.checkpoint) if self.checkpoint is not None else None
-            raise diverged(bad, where, last, self.lr_flag)
+            raise diverged(bad, where, last, self.lr_flag, what)
 
     def run(self, blocks: Iterable[Block], state: Callable[[], dict[str, Any]] | None = None,
             tensors: Sequence[torch.Tensor] = (), final: Sequence[torch.Tensor] = ()) -> Any:
@@ -199,7 +212,7 @@ class BudgetLoop:
                 self.done = block.done
                 bar.update(int(block.done * self.scale) - bar.n)
                 if block.losses or block.tensors:
-                    self.check(block.losses, block.tensors, block.where)
+                    self.check(block.losses, block.tensors, block.where, block.ceilings)
                 if block.postfix and not self.quiet:
                     set_postfix(bar, **block.postfix)
                 if saving and block.done < self.total and clock.due(block.done):

@@ -3,9 +3,11 @@
  * Each position p adds, for d = 1..window while p + d is in the same line, the weight 1/d (or 1) to
  * the unordered pair {ids[p], ids[p + d]}, keyed min * vocab + max. The sums live in an open-
  * addressing hash table (linear probing; key -1 marks an empty slot) that the caller owns; when it
- * holds more than max_fill keys the call returns, at a position boundary, and the caller empties it
- * into a sorted run and calls again from there (cooccur.c spills the same way, to files). Sums are
- * double, like cooccur.c's real. Build: cc -O3 -shared -fPIC.
+ * holds more than max_fill keys the call returns, at a position boundary, and the caller moves it
+ * into a bigger one (cooc_grow) or, at the size its memory limit allows, empties it into a sorted run
+ * (cooc_extract) and calls again from there. The runs are merged at the end (cooc_merge, a binary heap
+ * over the runs, as cooccur.c merges its overflow files). Sums are double, like cooccur.c's real.
+ * Build: cc -O3 -shared -fPIC.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,7 +43,20 @@ int64_t cooc_count(const int32_t *ids, const int64_t *line, int64_t start, int64
     return stop;
 }
 
-typedef struct {
+/* Moves every key of a table into an empty bigger one (new_keys all -1, new_sums all 0). */
+void cooc_grow(const int64_t *keys, const double *sums, int64_t capacity, int64_t *new_keys, double *new_sums,
+               int64_t new_capacity) {
+    const uint64_t mask = (uint64_t)new_capacity - 1;
+    for (int64_t i = 0; i < capacity; i++) {
+        if (keys[i] < 0) continue;
+        uint64_t h = mix((uint64_t)keys[i]) & mask;
+        while (new_keys[h] != -1) h = (h + 1) & mask;
+        new_keys[h] = keys[i];
+        new_sums[h] = sums[i];
+    }
+}
+
+typedef struct { /* a record of a run, 16 bytes (numpy: [("key", int64), ("sum", float64)]) */
     int64_t key;
     double sum;
 } pair_t;
@@ -74,4 +89,56 @@ int64_t cooc_extract(int64_t *keys, double *sums, int64_t capacity, int64_t voca
         begin = rows[r];
     }
     return total;
+}
+
+/* Whether the head of run r comes before the head of run s: the smaller key, and on equal keys the
+ * earlier run, so that equal keys are summed in run order. */
+static inline int before(const pair_t *const *runs, const int64_t *pos, int64_t r, int64_t s) {
+    const int64_t a = runs[r][pos[r]].key, b = runs[s][pos[s]].key;
+    return a < b || (a == b && r < s);
+}
+
+static void sift_down(const pair_t *const *runs, const int64_t *pos, int64_t *heap, int64_t size, int64_t i) {
+    const int64_t r = heap[i];
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= size) break;
+        if (c + 1 < size && before(runs, pos, heap[c + 1], heap[c])) c++;
+        if (!before(runs, pos, heap[c], r)) break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    heap[i] = r;
+}
+
+/* Merges count sorted runs (runs[r]: lengths[r] records, keys strictly increasing) into sorted unique
+ * keys and their sums, equal keys added in run order (run 0 first: x0 + x1 + ..., as index_add_ over
+ * the runs one after the other adds them). Writes at most room keys to out_keys/out_sums and returns
+ * how many; the merge goes on where it stopped on the next call, with the same pos (count, the next
+ * record of each run), heap (count, scratch) and *size (-1 on the first call; 0 once every run is
+ * merged). A key written is complete: the call stops only before a new key. */
+int64_t cooc_merge(const pair_t *const *runs, const int64_t *lengths, int64_t count, int64_t *pos, int64_t *heap,
+                   int64_t *size, int64_t *out_keys, double *out_sums, int64_t room) {
+    if (*size < 0) { /* the first call: a heap of the runs not yet done */
+        *size = 0;
+        for (int64_t r = 0; r < count; r++)
+            if (pos[r] < lengths[r]) heap[(*size)++] = r;
+        for (int64_t i = *size / 2 - 1; i >= 0; i--) sift_down(runs, pos, heap, *size, i);
+    }
+    int64_t n = 0;
+    while (*size > 0) {
+        const int64_t r = heap[0];
+        const pair_t *head = runs[r] + pos[r];
+        if (n > 0 && out_keys[n - 1] == head->key) {
+            out_sums[n - 1] += head->sum;
+        } else {
+            if (n == room) break;
+            out_keys[n] = head->key;
+            out_sums[n] = head->sum;
+            n++;
+        }
+        if (++pos[r] == lengths[r]) heap[0] = heap[--*size];
+        if (*size > 1) sift_down(runs, pos, heap, *size, 0);
+    }
+    return n;
 }

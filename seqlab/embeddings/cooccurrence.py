@@ -13,13 +13,15 @@ each pair is kept once); ``torch.unique`` and ``index_add_`` sum equal keys. Chu
 buffered and merged (concatenate, unique, sum) whenever the buffer outgrows the merged part, so
 memory stays within a few times the final matrix plus one chunk. The same code runs on the CPU and
 the GPU; sums are float64 like cooccur.c's ``real``. An encoded corpus is read a chunk at a time
-(:func:`count_encoded_pairs`), so it is never in memory or on the device whole. The matrix itself is:
-about 16 bytes per distinct pair (3x that while merging), where cooccur.c spills sorted runs to
-overflow files once its memory limit is reached; a vocabulary of V words has at most V (V + 1) / 2.
+(:func:`count_encoded_pairs`), so it is never in memory or on the device whole. The matrix itself is
+about 16 bytes per distinct pair (3x that while merging); a vocabulary of V words has at most
+V (V + 1) / 2. This path holds it all in memory: it has no memory limit.
 
 On the CPU, :func:`count_encoded_pairs` with ``native`` counts in the C kernel of
-:mod:`seqlab.embeddings.cooccur_native` instead (a hash table emptied into sorted runs when 70%
-full, the runs merged as above): the same keys and sums, about four times faster.
+:mod:`seqlab.embeddings.cooccur_native` instead: the same keys and sums, about four times faster, and
+within a memory limit (``memory`` GB, cooccur.c's ``-memory``): as cooccur.c does, a hash table that
+outgrows it is emptied into a sorted run spilled to a temporary file (TMPDIR), and the runs are merged
+at the end, so that counting needs the limit plus the matrix itself.
 """
 
 from __future__ import annotations
@@ -66,10 +68,13 @@ def count_pairs(ids: torch.Tensor, line: torch.Tensor, vocab_size: int, window: 
 
 def count_encoded_pairs(data: EncodedCorpus, vocab_size: int, window: int, distance_weighting: bool = True,
                         chunk_tokens: int = 1 << 18, device: torch.device | str = "cpu",
-                        quiet: bool = True, native: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                        quiet: bool = True, native: bool = False,
+                        memory: float = 4.0) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`count_pairs` over an encoded corpus (lines are its sentences), read a chunk at a time:
     the corpus never has to be in memory, or on the device, as a whole. With ``native`` (the CPU), the
-    C kernel of :mod:`seqlab.embeddings.cooccur_native` counts, with the same results."""
+    C kernel of :mod:`seqlab.embeddings.cooccur_native` counts, with the same results, within about
+    ``memory`` GB besides the matrix (sorted runs spilled to temporary files beyond that; DataError when
+    TMPDIR is full or not writable). The torch path ignores ``memory``."""
     device = torch.device(device)
     if native:
         from seqlab.embeddings.cooccur_native import count_pairs_native
@@ -77,8 +82,9 @@ def count_encoded_pairs(data: EncodedCorpus, vocab_size: int, window: int, dista
         if window < 1:
             raise ValueError(f"window must be at least 1, got {window}")
         with progress_bar(len(data.ids), "co-occurrences", "word", quiet) as bar:
-            keys, sums = count_pairs_native(data, vocab_size, window, distance_weighting, progress=bar.update)
-        return _merge([torch.from_numpy(k) for k in keys], [torch.from_numpy(v) for v in sums])
+            keys, sums = count_pairs_native(data, vocab_size, window, distance_weighting, memory=memory,
+                                            progress=bar.update)
+        return torch.from_numpy(keys), torch.from_numpy(sums)
     starts = torch.from_numpy(np.asarray(data.starts, dtype=np.int64)).to(device)
 
     def fetch(lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,7 +26,9 @@ analogy 1.9%, against 0.356 and 5.5% with batch 512; with this rule batch 16384 
 On the CPU, training runs glove.c's own loop instead (``cpu_kernel = "auto"``, in the C kernel of
 :mod:`seqlab.embeddings.glove_native`): the same entries in the same order, each updated after the
 one before it, one slice of each block per thread; batched steps are what a GPU needs, not a CPU.
-The co-occurrence counts come from :mod:`seqlab.embeddings.cooccurrence`.
+The co-occurrence counts come from :mod:`seqlab.embeddings.cooccurrence`; on the CPU they are counted
+within ``memory`` GB (cooccur.c's ``-memory``), in sorted runs spilled to temporary files (TMPDIR) and
+merged when the matrix outgrows it. The GPU path holds the matrix in device memory and ignores it.
 """
 
 from __future__ import annotations
@@ -52,13 +54,15 @@ from seqlab.errors import DataError
 from seqlab.native import use_native
 from seqlab.shipped import default_corpus
 from seqlab.text.corpus import Corpus, corpus_name, tokenize_setting
-from seqlab.text.encode import build_vocab, encode_corpus
+from seqlab.text.encode import read_corpus
 from seqlab.text.vocab import Vocab
 from seqlab.training import Block, BudgetLoop, load_training_state
 
 CHECKPOINT_KIND = "seqlab.glove"
 BLOCK_STEPS = 64  # steps between two host synchronisations (progress bar, checkpoints)
-# the settings a co-occurrence matrix depends on: a saved one is reused only when they match
+EXPLODED = 100.0  # an epoch's cost per entry past this many times an untrained model's (or 1) has diverged
+# the settings a co-occurrence matrix depends on: a saved one is reused only when they match (not memory or
+# cpu_kernel, which change how it is counted, not what: the sums at most in their last bits, by addition order)
 COUNT_SETTINGS = ("window", "distance_weighting", "min_count", "max_vocab", "lowercase", "max_sentence_length",
                   "tokenize")
 MAX_BATCH = 1 << 20  # entries per step (see GloveConfig.validate)
@@ -88,6 +92,9 @@ class GloveConfig:
     max_sentence_length: int = setting(1_000_000, "Cut longer lines into pieces of this many words (cooccur.c "
                                        "never cuts a line; this bounds memory per line).")
     count_chunk_tokens: int = setting(0, "Positions per counting chunk (0: 262144 on CPU, 4194304 on GPU).")
+    memory: float = setting(4.0, "Soft limit in GB on the memory of co-occurrence counting (cooccur.c -memory): a "
+                            "bigger matrix is counted in sorted runs spilled to temporary files and merged.",
+                            flag=True)
     checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
     checkpoint_entries: int = setting(0, "Also checkpoint every N trained entries (0: off).", flag=True)
     cpu_kernel: str = setting("auto", "On the CPU: counting and glove.c's loop in C, entry after entry (native, "
@@ -98,7 +105,7 @@ class GloveConfig:
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
         require(*limits.finite(x_max=self.x_max, alpha=self.alpha, eta=self.eta, grad_clip=self.grad_clip,
-                                   checkpoint_minutes=self.checkpoint_minutes) + [
+                                   checkpoint_minutes=self.checkpoint_minutes, memory=self.memory) + [
             *limits.shared_checks(self),
             *choice_checks(self),
             (self.x_max > 0, "x_max must be positive"),
@@ -108,6 +115,7 @@ class GloveConfig:
             limits.at_most("batch_size", self.batch_size, MAX_BATCH, "a step holds several batch_size x dim "
                            "tables; the defaults are 4,096 on the CPU, 16,384 on a GPU"),
             (self.count_chunk_tokens >= 0, "count_chunk_tokens must be >= 0"),
+            (self.memory > 0, f"memory must be positive (GB), got {self.memory}"),
             (self.checkpoint_entries >= 0, "checkpoint_entries must be >= 0"),
         ])
 
@@ -249,7 +257,9 @@ class Glove:
         of all epochs: with ``checkpoint_path`` the full state is saved atomically every
         ``checkpoint_minutes`` / ``checkpoint_entries`` (at a block boundary) and :meth:`from_state_dict`
         resumes it exactly. A non-finite cost (read once per block), or non-finite tables at a checkpoint
-        or at the end, stops training with a DivergedError before anything is saved.
+        or at the end, stops training with a DivergedError before anything is saved, and so does a cost that
+        stays finite but explodes: past ``EXPLODED`` times the cost of an untrained model (AdaGrad at too high
+        an ``eta``; glove.c's loop, unlike batched steps, can grow its weights a thousandfold without overflow).
         Returns ``seconds``, ``entries``, ``entries_per_second`` and ``loss`` (J/2 per entry, last epoch).
         """
         cfg, dev = self.config, self.device
@@ -266,17 +276,21 @@ class Glove:
                           checkpoint=checkpoint_path, minutes=cfg.checkpoint_minutes, every=cfg.checkpoint_entries,
                           lr_flag=f"--eta, now {cfg.eta:g}")
         t0, done0 = time.perf_counter(), self.entries_done
-        reported = loop.run(self._blocks(*entries), self.state_dict, self._tables(), (self.weight, self.context))
+        reported = loop.run(self._blocks(*entries, untrained_cost(entries[2], entries[3])), self.state_dict,
+                            self._tables(), (self.weight, self.context))
         synchronize(dev)
         seconds = time.perf_counter() - t0
         done = self.entries_done - done0
         return {"seconds": seconds, "entries": done, "entries_per_second": done / max(seconds, 1e-9),
                 "loss": reported}
 
-    def _blocks(self, rows: torch.Tensor, cols: torch.Tensor, log_x: torch.Tensor,
-                f_x: torch.Tensor) -> Generator[Block, None, float]:
-        """Train the remaining blocks of every epoch, one per item; returns the last epoch's cost per entry."""
+    def _blocks(self, rows: torch.Tensor, cols: torch.Tensor, log_x: torch.Tensor, f_x: torch.Tensor,
+                start_cost: float) -> Generator[Block, None, float]:
+        """Train the remaining blocks of every epoch, one per item; returns the last epoch's cost per entry.
+        ``start_cost``: the cost per entry of an untrained model (see ``EXPLODED``)."""
         cfg, nnz = self.config, int(rows.shape[0])
+        top = EXPLODED * max(start_cost, 1.0)
+        ceiling = {"cost": (top, f"{top:.3g}; an untrained model's cost is {start_cost:.3g} per entry")}
         batch = cfg.batch_for(self.device)
         n_steps = -(-nnz // batch)
         epoch_loss = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -301,11 +315,19 @@ class Glove:
                 if self.step == n_steps:
                     reported = epoch_loss.item() / nnz
                     self.epoch, self.step = self.epoch + 1, 0
-                yield Block(self.entries_done, where, {"cost": epoch_loss},
-                            {"cost": reported, "epoch": min(self.epoch + 1, cfg.epochs)})
+                yield Block(self.entries_done, where, {"cost": epoch_loss / min(last * batch, nnz)},
+                            {"cost": reported, "epoch": min(self.epoch + 1, cfg.epochs)}, ceilings=ceiling)
                 if self.step == 0:
                     break
         return reported
+
+
+def untrained_cost(log_x: torch.Tensor, f_x: torch.Tensor, chunk: int = 1 << 24) -> float:
+    """J/2 per entry with every vector and bias at zero, 0.5 mean f(X) log(X)^2: where training starts
+    (the random initial vectors are small), in float64, a chunk of entries at a time."""
+    total = sum(float(torch.dot(f_x[i:i + chunk].double(), log_x[i:i + chunk].double().square()))
+                for i in range(0, log_x.shape[0], chunk))
+    return 0.5 * total / max(log_x.shape[0], 1)
 
 
 # ------------------------------------------------------------------------------ corpus -> X
@@ -317,11 +339,9 @@ def count_cooccurrences(corpus: str | os.PathLike, config: GloveConfig = GloveCo
     config.validate()  # before reading the corpus
     native = use_native(config.cpu_kernel, dev.type, cooccur_native_available)
     with Corpus(str(corpus), config.lowercase, config.max_sentence_length, config.tokenize) as sentences:
-        if vocab is None:
-            vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
-        data = encode_corpus(sentences, vocab, quiet)
+        vocab, data = read_corpus(sentences, config.min_count, config.max_vocab, vocab, quiet)
     keys, sums = count_encoded_pairs(data, len(vocab), config.window, config.distance_weighting,
-                                     config.chunk_for(dev), dev, quiet, native=native)
+                                     config.chunk_for(dev), dev, quiet, native=native, memory=config.memory)
     settings = {**config.count_settings(), "corpus": corpus_name(corpus), "tokens": len(data.ids)}
     return Cooccurrence(vocab.words, vocab.counts, vocab.total_words, keys.cpu(), sums.cpu(), settings)
 

@@ -14,7 +14,10 @@ windows at once, draws all negatives at once, and applies the summed sparse upda
 more than ``max_row_hits`` times in one step has its sum scaled down; see word2vec_math); nothing
 leaves the device inside an epoch except the loss for the progress bar. On the CPU the block goes
 to a small C kernel (:mod:`seqlab.embeddings.word2vec_native`, built on first use) that runs
-word2vec.c's own update order: one thread per slice of the block, each decision applied at once.
+word2vec.c's own update order: one thread per slice of the block, each decision applied at once;
+for skip-gram with negative sampling it runs HogBatch by default (Ji et al. 2016: a window's context
+words share their noise words and its updates are made as one small batch), which matches the
+exact loop's quality at about twice its speed (``cpu_kernel = "native"`` asks for the exact loop).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from seqlab.embeddings.word2vec_native import NativeTables, native_available, tr
 from seqlab.errors import DataError
 from seqlab.native import use_native
 from seqlab.text.corpus import Corpus, corpus_name, tokenize_setting
-from seqlab.text.encode import build_vocab, encode_corpus
+from seqlab.text.encode import read_corpus
 from seqlab.text.vocab import EncodedCorpus, Vocab
 from seqlab.training import Block, BudgetLoop, load_training_state
 
@@ -80,10 +83,11 @@ class Word2VecConfig:
     max_sentence_length: int = setting(10_000, "Cut longer sentences into pieces of this many words.")
     checkpoint_minutes: float = setting(10.0, "Checkpoint interval in minutes.", flag=True)
     checkpoint_words: int = setting(0, "Also checkpoint every N processed words (0: off).", flag=True)
-    cpu_kernel: str = setting("auto", "On the CPU: word2vec.c's loop in C (native, built on first use), batched "
-                              "torch steps, or native when it builds (auto); batched: skip-gram with negative "
-                              "sampling in C with each window's noise words shared and its updates made as one "
-                              "small batch (HogBatch, Ji et al. 2016).", flag=True,
+    cpu_kernel: str = setting("auto", "On the CPU: word2vec.c's loop in C (native, built on first use); batched: "
+                              "skip-gram with negative sampling in C with each window's noise words shared and its "
+                              "updates made as one small batch (HogBatch, Ji et al. 2016); torch: the batched steps "
+                              "the GPU runs; auto: batched for skip-gram with negative sampling, native otherwise, "
+                              "torch when the C kernel does not build.", flag=True,
                               choices=("auto", "native", "torch", "batched"))
 
     def validate(self) -> None:
@@ -111,6 +115,12 @@ class Word2VecConfig:
 
     def batch_for(self, device: torch.device) -> int:
         return self.batch_size or (8192 if device.type == "cuda" else 512)
+
+    @property
+    def hogbatch(self) -> bool:
+        """Whether the C kernel trains HogBatch (``batched``, or ``auto`` for skip-gram with negative
+        sampling, where it matches the exact loop's quality: benchmarks/RESULTS.md) rather than word2vec.c's loop."""
+        return self.cpu_kernel == "batched" or (self.cpu_kernel == "auto" and self.model == "sg" and self.loss == "ns")
 
 
 def learning_rate(config: Word2VecConfig, progress: float | torch.Tensor) -> float | torch.Tensor:
@@ -288,7 +298,7 @@ class Word2Vec:
         _, loss, loss_examples, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha,
                                                 cfg.model == "sg", cfg.loss == "hs", cfg.negative, self.native,
                                                 seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE,
-                                                batched=cfg.cpu_kernel == "batched")
+                                                batched=cfg.hogbatch)
         return loss, loss_examples, float(progress[-1])
 
     def train(self, data: EncodedCorpus, quiet: bool = False,
@@ -387,10 +397,9 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
         config = model.config
     config.validate()  # before reading the corpus
     with Corpus(str(corpus), config.lowercase, config.max_sentence_length, config.tokenize) as sentences:
-        if model is None:
-            vocab = build_vocab(sentences, config.min_count, config.max_vocab, str(corpus), quiet)
-            model = Word2Vec(vocab, config, dev)
-        data = encode_corpus(sentences, model.vocab, quiet)
+        vocab, data = read_corpus(sentences, config.min_count, config.max_vocab,
+                                   model.vocab if model else None, quiet)
+    model = model or Word2Vec(vocab, config, dev)
     model.corpus = name
     if len(data.ids) < 2:
         raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")

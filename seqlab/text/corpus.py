@@ -66,6 +66,20 @@ class Corpus:
                                   state.bad_utf8_line, state.report_long, splitter(self.tokenize))
         state.finished()
 
+    def blocks(self) -> Iterator[str]:
+        """The corpus as text: blocks that end at whitespace (a token is never split between two),
+        lowercased with ``lowercase``, for a reader that cuts the tokens itself (the C reader of
+        :mod:`seqlab.text.scan_native`); it reports cut tokens with :meth:`report_long` and an empty
+        corpus itself. Bad input raises DataError as iterating does."""
+        state = self._state
+        with state.open() as text:
+            yield from _blocks(text, state.name, self.lowercase, state.bad_utf8_line)
+        state.finished()
+
+    def report_long(self, count: int, first_line: int) -> None:
+        """Warn (once) that ``count`` tokens were cut to ``MAX_TOKEN_CHARS``, the first on ``first_line``."""
+        self._state.report_long(self._state.name, count, first_line)
+
     def __enter__(self) -> Corpus:
         return self
 
@@ -109,10 +123,10 @@ def iter_sentences(path: str | os.PathLike, lowercase: bool = False, max_sentenc
 
 def _simple_split(segment: str) -> list[str]:
     """Words with their inner apostrophes (``don't``, ``o'brien``), and each other punctuation mark alone."""
-    return _SIMPLE.findall(segment)
+    return SIMPLE_TOKEN.findall(segment)
 
 
-_SIMPLE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_+")
+SIMPLE_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_+")
 SPLITTERS: dict[str, Callable[[str], list[str]]] = {"whitespace": str.split, "simple": _simple_split}
 
 
@@ -133,19 +147,16 @@ def splitter(name: str) -> Callable[[str], list[str]]:
     return SPLITTERS[name]
 
 
-def _sentences(text: IO[str], name: Path, lowercase: bool, max_sentence_length: int,
-               bad_utf8_line: Callable[[], int], report_long: Callable[[Path, int, int], None],
-               split: Callable[[str], list[str]] = str.split) -> Iterator[list[str]]:
-    """The sentences of ``text`` (see :func:`iter_sentences`); ``name`` is the file in messages.
+def _blocks(text: IO[str], name: Path, lowercase: bool, bad_utf8_line: Callable[[], int]) -> Iterator[str]:
+    """The text of ``text`` in blocks of about ``BLOCK_CHARS`` characters, each ending at whitespace
+    except the last (a token is never split between two blocks), lowercased with ``lowercase``.
 
-    Linear in the input: each block is split once, and the only thing carried to the next block
-    is the unfinished last token, which is cut at ``MAX_TOKEN_CHARS + 1`` characters.
+    Linear in the input: the only thing carried to the next block is the unfinished last token, cut
+    at ``MAX_TOKEN_CHARS + 1`` characters. Raises DataError naming ``name`` (and the line) for a NUL
+    byte, bad UTF-8 or an unreadable (corrupt compressed) file.
     """
     line_no = 1
-    any_token = False
-    current: list[str] = []
     carry = ""  # an unfinished token at the end of the previous block (no newline in it)
-    long_tokens, first_long = 0, 0
     try:
         while block := text.read(BLOCK_CHARS):
             if "\x00" in block:
@@ -154,36 +165,44 @@ def _sentences(text: IO[str], name: Path, lowercase: bool, max_sentence_length: 
             block, carry = _cut_unfinished(carry + block)
             if lowercase:  # whole tokens only: a capital sigma's lower case depends on what follows it
                 block = block.lower()
-            segments = block.split("\n")
-            for i, segment in enumerate(segments):
-                tokens = split(segment)
-                if tokens:
-                    any_token = True
-                    cut = _cut_long(tokens) if len(segment) > MAX_TOKEN_CHARS else 0
-                    if cut:
-                        long_tokens, first_long = long_tokens + cut, first_long or line_no
-                    current.extend(tokens)
-                    current = yield from _full_pieces(current, max_sentence_length)
-                if i < len(segments) - 1:  # a newline ends the sentence
-                    line_no += 1
-                    if current:
-                        yield current
-                        current = []
+            line_no += block.count("\n")
+            yield block
         if carry:
-            any_token = True
-            carry = carry.lower() if lowercase else carry
-            if len(carry) > MAX_TOKEN_CHARS:
-                carry = carry[:MAX_TOKEN_CHARS]
-                long_tokens, first_long = long_tokens + 1, first_long or line_no
-            current.append(carry)
-        current = yield from _full_pieces(current, max_sentence_length)
-        if current:
-            yield current
+            yield carry.lower() if lowercase else carry
     except UnicodeDecodeError as exc:
         # the text layer decodes ahead of the lines we have seen, so find the line from the bytes
         raise DataError(f"{name}: line {bad_utf8_line()}: not valid UTF-8 ({exc.reason})") from None
     except (OSError, EOFError, lzma.LZMAError) as exc:  # a corrupt compressed stream
         raise DataError(f"{name}: cannot read ({exc})") from None
+
+
+def _sentences(text: IO[str], name: Path, lowercase: bool, max_sentence_length: int,
+               bad_utf8_line: Callable[[], int], report_long: Callable[[Path, int, int], None],
+               split: Callable[[str], list[str]] = str.split) -> Iterator[list[str]]:
+    """The sentences of ``text`` (see :func:`iter_sentences`); ``name`` is the file in messages."""
+    line_no = 1
+    any_token = False
+    current: list[str] = []
+    long_tokens, first_long = 0, 0
+    for block in _blocks(text, name, lowercase, bad_utf8_line):
+        segments = block.split("\n")
+        for i, segment in enumerate(segments):
+            tokens = split(segment)
+            if tokens:
+                any_token = True
+                cut = _cut_long(tokens) if len(segment) > MAX_TOKEN_CHARS else 0
+                if cut:
+                    long_tokens, first_long = long_tokens + cut, first_long or line_no
+                current.extend(tokens)
+                current = yield from _full_pieces(current, max_sentence_length)
+            if i < len(segments) - 1:  # a newline ends the sentence
+                line_no += 1
+                if current:
+                    yield current
+                    current = []
+    current = yield from _full_pieces(current, max_sentence_length)
+    if current:
+        yield current
     if not any_token:
         raise DataError(f"{name}: the corpus is empty (no tokens)")
     if long_tokens:

@@ -65,18 +65,25 @@ class Vocab:
         for sentence in sentences:
             counter.update(sentence)
             total += len(sentence)
-        items = [(w, c) for w, c in counter.items() if c >= min_count]
-        items.sort(key=lambda wc: -wc[1])  # stable: ties keep first-appearance order
+        counts = np.fromiter(counter.values(), dtype=np.int64, count=len(counter))
+        return cls.from_counts(list(counter), counts, total, min_count, max_vocab, source)
+
+    @classmethod
+    def from_counts(cls, words: list[str], counts: np.ndarray, total: int, min_count: int = 5,
+                    max_vocab: int | None = None, source: str = "corpus") -> Vocab:
+        """The vocabulary of distinct ``words`` in order of first appearance with their ``counts``
+        (``total`` tokens in all), pruned and ordered as :meth:`build` does."""
+        counts = np.asarray(counts, dtype=np.int64)
+        order = np.argsort(-counts, kind="stable")  # stable: ties keep first-appearance order
+        order = order[counts[order] >= min_count]
         if max_vocab is not None and max_vocab > 0:
-            items = items[:max_vocab]
-        if not items:
+            order = order[:max_vocab]
+        if not len(order):
             raise DataError(
                 f"{source}: no word occurs at least {min_count} times "
-                f"({len(counter)} distinct words, {total} tokens); lower --min-count"
+                f"({len(words)} distinct words, {total} tokens); lower --min-count"
             )
-        words = [w for w, _ in items]
-        counts = np.fromiter((c for _, c in items), dtype=np.int64, count=len(items))
-        return cls(words, counts, total)
+        return cls([words[i] for i in order.tolist()], counts[order], total)
 
     def encode(self, sentences: Iterable[list[str]]) -> Iterator[np.ndarray]:
         """Yield each sentence as an int32 array of word ids, out-of-vocabulary words dropped."""
@@ -149,7 +156,7 @@ class EncodedCorpus:
                 raw += len(sentence)
                 yield sentence
 
-        with _Spill(np.int32, where) as ids, _Spill(np.int64, where) as starts:
+        with SpillArray(np.int32, where) as ids, SpillArray(np.int64, where) as starts:
             ends = [0]
             for encoded in vocab.encode(counted()):
                 if len(encoded):
@@ -162,7 +169,35 @@ class EncodedCorpus:
             return cls(ids.array(), starts.array(), raw)
 
 
-class _Spill:
+    @classmethod
+    def from_word_numbers(cls, numbers: np.ndarray, ends: np.ndarray, ids: np.ndarray,
+                          directory: str | os.PathLike | None = None) -> EncodedCorpus:
+        """The corpus whose tokens are ``numbers`` (N,) (each the number of a distinct word), a sentence
+        ending after token ``ends[s] - 1``, encoded with ``ids`` (W,) int32, the vocabulary id of each
+        distinct word (-1: out of the vocabulary), as :meth:`encode` would: vectorised, a chunk of
+        tokens at a time, into temporary files in ``directory`` (default TMPDIR)."""
+        where = directory or tempfile.gettempdir()
+        ids = np.asarray(ids, dtype=np.int32)
+        with SpillArray(np.int32, where) as out, SpillArray(np.int64, where) as starts:
+            starts.append(np.zeros(1, np.int64))
+            kept = last = 0  # tokens kept so far; the last sentence end written
+            for lo in range(0, len(numbers), SPILL_ITEMS):
+                hi = min(lo + SPILL_ITEMS, len(numbers))
+                mapped = ids[numbers[lo:hi]]
+                keep = mapped >= 0
+                out.append(mapped[keep])
+                kept_to = np.cumsum(keep)  # tokens kept in [lo, lo + i]
+                a, b = np.searchsorted(ends, [lo, hi], side="right")
+                finished = kept + kept_to[np.asarray(ends[a:b]) - lo - 1]  # the kept tokens when they ended
+                finished = finished[np.diff(finished, prepend=last) > 0]  # a sentence left empty is dropped
+                if len(finished):
+                    starts.append(finished)
+                    last = int(finished[-1])
+                kept += int(kept_to[-1]) if len(kept_to) else 0
+            return cls(out.array(), starts.array(), len(numbers))
+
+
+class SpillArray:
     """An array written through a bounded buffer to an unnamed temporary file, then mapped (copy on
     write, so torch can wrap it); the file goes when the mapping is freed."""
 
@@ -172,7 +207,7 @@ class _Spill:
         self.buffered = self.count = 0
         self.file: IO[bytes] | None = None
 
-    def __enter__(self) -> _Spill:
+    def __enter__(self) -> SpillArray:
         try:
             self.file = tempfile.TemporaryFile(prefix="seqlab-encoded-", dir=self.directory)
         except OSError as exc:

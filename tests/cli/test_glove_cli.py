@@ -148,3 +148,9 @@ def test_bad_options(corpus, tmp_path, args, fragments):
     (tmp_path / "bad.cooc").write_bytes(b"garbage")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     assert_one_line_error(run(corpus, "-o", tmp_path / "out.txt", "--quiet", "--device", "cpu", *args), *fragments)
+
+
+def test_memory_flag(corpus, tmp_path):
+    usage = " ".join(run("--help").output.split())
+    assert "--memory FLOAT" in usage and "sorted runs spilled to temporary files" in usage
+    assert_one_line_error(quick(corpus, tmp_path / "out.txt", "--memory", "0"), "memory must be positive")

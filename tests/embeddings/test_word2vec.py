@@ -169,3 +169,18 @@ def test_batched_kernel_resumes_exactly(lee, tmp_path, stop_at):
 @needs_native
 def test_batched_kernel_learns(lee, cooccurrence_score):
     test_training_learns(lee, "sg", "ns", "batched", cooccurrence_score)
+
+
+@needs_native
+@pytest.mark.parametrize(("model", "loss", "same_as"), [("sg", "ns", "batched"), ("sg", "hs", "native"),
+                                                        ("cbow", "ns", "native")])
+def test_the_default_cpu_kernel_is_hogbatch_for_skip_gram_with_negative_sampling(lee, model, loss, same_as):
+    vocab, data = lee
+    trained = {}
+    for kernel in ("auto", same_as):
+        w2v = Word2Vec(vocab, small_config(model=model, loss=loss, cpu_kernel=kernel))
+        w2v.train(data, quiet=True)
+        trained[kernel] = w2v.w_in
+    assert torch.equal(trained["auto"], trained[same_as])
+    assert Word2VecConfig().cpu_kernel == "auto" and Word2VecConfig().hogbatch
+    assert not Word2VecConfig(cpu_kernel="native").hogbatch and not Word2VecConfig(model="cbow").hogbatch

@@ -196,7 +196,7 @@ def test_glove_stops_at_a_non_finite_cost_and_keeps_its_checkpoint(tmp_path):
     cfg = GloveConfig(dim=8, window=5, min_count=2, epochs=3, lowercase=True, batch_size=512, checkpoint_entries=1)
     ckpt = tmp_path / "glove.ckpt"
     with pytest.raises(DivergedError) as caught:  # batched steps overflow at eta 100 (glove.c's loop, the
-        # native kernel, stays finite there: its AdaGrad steps are never summed); the NaN below reaches both
+        # native kernel, only explodes: see the next test); the NaN below reaches both kernels
         train_glove(LEE, dataclasses.replace(cfg, eta=100.0, cpu_kernel="torch"), "cpu", checkpoint_path=ckpt,
                     quiet=True)
     assert str(caught.value).startswith("training diverged: the cost became NaN or infinite in epoch 1 (after ")
@@ -214,6 +214,39 @@ def test_glove_stops_at_a_non_finite_cost_and_keeps_its_checkpoint(tmp_path):
     with pytest.raises(DivergedError, match=rf"the cost became NaN or infinite .*the last finite checkpoint is {ckpt}"):
         model.train(rows, cols, values, quiet=True, checkpoint_path=ckpt)
     assert ckpt.read_bytes() == before
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_glove_stops_when_its_cost_explodes_while_finite(tmp_path, kernel):
+    # at eta 1 AdaGrad's first steps are too big: the cost grows ten-thousandfold (glove.c's loop keeps
+    # every weight finite) and the model, useless, must not be saved
+    cfg = GloveConfig(dim=8, window=5, min_count=2, epochs=3, lowercase=True, eta=1.0, cpu_kernel=kernel,
+                      checkpoint_entries=1)
+    ckpt = tmp_path / "glove.ckpt"
+    with pytest.raises(DivergedError) as caught:
+        train_glove(LEE, cfg, "cpu", checkpoint_path=ckpt, quiet=True)
+    message = str(caught.value)
+    assert message.startswith("training diverged: the cost exploded to ") and "in epoch 1 (after " in message
+    assert "(over 100; an untrained model's cost is 0.0248 per entry)" in message
+    assert "--eta, now 1)" in message and not ckpt.exists()
+    _, stats = train_glove(LEE, dataclasses.replace(cfg, eta=0.05), "cpu", quiet=True)
+    assert stats["loss"] < 0.0248  # the same corpus at glove.c's rate trains below the untrained cost
+
+
+def test_the_untrained_cost_is_the_cost_of_zero_vectors():
+    from seqlab.embeddings.glove import untrained_cost, weighting
+
+    values = torch.tensor([1.0, 3.0, 50.0, 250.0], dtype=torch.float64)
+    log_x, f_x = values.log().float(), weighting(values, 100.0, 0.75).float()
+    by_hand = 0.5 * float((f_x.double() * log_x.double() ** 2).mean())
+    assert untrained_cost(log_x, f_x) == pytest.approx(by_hand, rel=1e-12)
+    assert untrained_cost(log_x, f_x, chunk=3) == pytest.approx(by_hand, rel=1e-12)
+    model = Glove(Vocab(list("abcd"), np.array([9, 9, 9, 9]), 36), GloveConfig(dim=4))
+    for table in model._tables()[:4]:
+        table.zero_()
+    rows = cols = torch.arange(4)
+    cost = model.adagrad_step(rows, cols, log_x, f_x)  # the cost before the step's update
+    assert float(cost) / 4 == pytest.approx(by_hand, rel=1e-6)
 
 
 # ------------------------------------------------------------------------------ a streamed corpus
