@@ -198,6 +198,7 @@ def run_vectors(cfg: Any, output: str, corpus: str, device: str, checkpoint: str
     from seqlab.embeddings.word2vec_io import train_vectors
     from seqlab.training import interrupted_message, last_checkpoint
 
+    corpus = "/dev/stdin" if corpus == "-" else corpus  # read once, through a copy when a pass must re-read it
     try:
         return train_vectors(cfg, output, corpus, device, checkpoint, resume, quiet, store_dtype, **options)
     except KeyboardInterrupt:

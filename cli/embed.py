@@ -17,7 +17,7 @@ from seqlab.embeddings.word2vec_io import default_corpus
 @vectors_options(Word2VecConfig, "TOML config (configs/); flags override it.")
 def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, device, quiet, as_json,
           **settings) -> None:
-    """Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style).
+    """Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style; - reads stdin).
 
     Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
     configs/word2vec_lee.toml settings (unless --config is given).

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +48,12 @@ from seqlab.embeddings.word2vec_native import NativeTables, native_available, tr
 from seqlab.errors import DataError
 from seqlab.native import use_native
 from seqlab.text.corpus import Corpus, corpus_name, tokenize_setting
-from seqlab.text.encode import read_corpus
-from seqlab.text.vocab import EncodedCorpus, Vocab
+from seqlab.text.encode import read_corpus, read_sentences
+from seqlab.text.vocab import EncodedCorpus, TrimRule, Vocab
 from seqlab.training import Block, BudgetLoop, load_training_state
 
 CHECKPOINT_KIND = "seqlab.word2vec"
+SENTENCES = "python sentences"  # the corpus name of sentences given in Python (checkpoints)
 BLOCK_STEPS = 32  # steps made in bulk between two host synchronisations
 LOSS_STRIDE = 8  # the C kernel estimates the progress bar's loss from every 8th centre word
 MAX_BATCH = 1 << 16  # centre words per step (see Word2VecConfig.validate)
@@ -67,8 +68,12 @@ class Word2VecConfig:
     loss: str = setting("ns", "Negative sampling or hierarchical softmax.", flag=True, choices=("ns", "hs"))
     dim: int = setting(100, "Vector size.", flag=True)
     window: int = setting(5, "Maximum window (drawn per centre word from 1..window).", flag=True)
+    shrink_windows: bool = setting(True, "Draw each centre word's window from 1..window (word2vec.c); off: always "
+                                   "the whole window (gensim shrink_windows=False).", flag=True)
     negative: int = setting(5, "Negative samples per pair.", flag=True)
-    ns_exponent: float = setting(0.75, "Exponent of the noise distribution (count ** ns_exponent).")
+    ns_exponent: float = setting(0.75, "Exponent of the noise distribution (count ** ns_exponent).", flag=True)
+    cbow_mean: bool = setting(True, "CBOW: average the context vectors (word2vec.c); off: sum them (gensim "
+                              "cbow_mean=0).", flag=True)
     min_count: int = setting(5, "Drop words rarer than this.", flag=True)
     max_vocab: int = setting(0, "Keep at most this many words (0: all).", flag=True)
     sample: float = setting(1e-3, "Subsampling threshold (0: off).", flag=True)
@@ -159,6 +164,7 @@ class Word2Vec:
         self.chunk = 0  # next block within that epoch
         self.words_done = 0
         self.corpus = ""  # where the training text came from (checked on resume)
+        self._hooks = Hooks()
         if config.loss == "hs":
             tree = build_huffman(vocab.counts)
             self.points = torch.as_tensor(tree.points, device=self.device)
@@ -227,7 +233,8 @@ class Word2Vec:
         cfg, dev = self.config, self.device
         pos = torch.arange(start, stop, device=dev)
         n_kept = ids_k.shape[0]
-        radius = reduced_windows(stop - start, cfg.window, self.generator, dev)
+        radius = (reduced_windows(stop - start, cfg.window, self.generator, dev) if cfg.shrink_windows
+                  else torch.full((stop - start,), cfg.window, device=dev))
         ctx = pos.unsqueeze(1) + self.offsets  # (C, 2W)
         valid = (self.offsets.abs() <= radius.unsqueeze(1)) & (ctx >= 0) & (ctx < n_kept)
         ctx.clamp_(0, n_kept - 1)
@@ -265,7 +272,7 @@ class Word2Vec:
         if cfg.model == "sg":
             return skipgram_hs_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha, cap)
         return cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
-                         hs=cfg.loss == "hs", max_hits=cap)
+                         hs=cfg.loss == "hs", max_hits=cap, mean=cfg.cbow_mean)
 
     def _torch_block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, kept: torch.Tensor, start: int, stop: int,
                      base: int, n_words: int, batch: int) -> tuple[torch.Tensor, int, float]:
@@ -298,11 +305,11 @@ class Word2Vec:
         _, loss, loss_examples, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha,
                                                 cfg.model == "sg", cfg.loss == "hs", cfg.negative, self.native,
                                                 seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE,
-                                                batched=cfg.hogbatch)
+                                                batched=cfg.hogbatch, cbow_mean=cfg.cbow_mean)
         return loss, loss_examples, float(progress[-1])
 
-    def train(self, data: EncodedCorpus, quiet: bool = False,
-              checkpoint_path: str | os.PathLike | None = None) -> dict[str, float]:
+    def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
+              callbacks: Sequence[Any] = (), owner: Any = None) -> dict[str, float]:
         """Run the remaining epochs over ``data``; returns timing and loss statistics.
 
         Work is made in blocks of ``BLOCK_STEPS`` steps of centre words: one host
@@ -314,6 +321,10 @@ class Word2Vec:
         boundary every ``checkpoint_minutes`` / ``checkpoint_words``, and :meth:`from_state_dict`
         resumes it exactly. A non-finite loss (or non-finite tables at a checkpoint or at the end)
         stops training with a DivergedError before anything is saved.
+
+        ``callbacks`` are gensim-style: each may define ``on_train_begin``, ``on_epoch_begin``,
+        ``on_epoch_end`` and ``on_train_end``, called with ``owner`` (default: this model); a resumed
+        epoch gets no ``on_epoch_begin``.
         """
         cfg = self.config
         if len(data.ids) < 2:
@@ -324,7 +335,10 @@ class Word2Vec:
                           scale=raw_per_word, quiet=quiet, checkpoint=checkpoint_path, minutes=cfg.checkpoint_minutes,
                           every=cfg.checkpoint_words, lr_flag=f"--alpha, now {cfg.alpha:g}")
         t0, words0 = time.perf_counter(), self.words_done
+        self._hooks = Hooks(callbacks, self if owner is None else owner)
+        self._hooks("on_train_begin")
         loss = loop.run(self._blocks(data, raw_per_word), self.state_dict, (self.w_in, self.w_out), (self.w_in,))
+        self._hooks("on_train_end")
         synchronize(self.device)
         seconds = time.perf_counter() - t0
         raw_done = (self.words_done - words0) * raw_per_word
@@ -337,6 +351,8 @@ class Word2Vec:
         loss = float("nan")
         while self.epoch < cfg.epochs:
             kept = self._kept_tokens(data, self.epoch)
+            if self.chunk == 0:
+                self._hooks("on_epoch_begin")
             while True:
                 epoch = self.epoch
                 done = self._next_block(kept, n_words)
@@ -348,6 +364,7 @@ class Word2Vec:
                 yield Block(self.words_done, where, {"loss": loss}, shown)
                 if self.chunk == 0:
                     break
+            self._hooks("on_epoch_end")
         return loss
 
     def _next_block(self, kept: KeptTokens, n_words: int) -> tuple[float, float] | None:
@@ -376,13 +393,32 @@ class Word2Vec:
         return float(loss_sum) / max(examples, 1), progress
 
 
-def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecConfig(),
-                   device: str | torch.device = "auto", checkpoint_path: str | os.PathLike | None = None,
-                   resume: bool = False, quiet: bool = False) -> tuple[KeyedVectors, dict[str, Any]]:
-    """Train word2vec on the corpus file at ``corpus`` and return (vectors, statistics).
+class Hooks:
+    """gensim-style callbacks: calling ``hooks(name)`` calls each callback's method ``name`` (when it has
+    one) with ``owner``."""
 
-    The statistics hold ``seconds``, ``raw_words``, ``words_per_second``, ``loss``,
-    ``vocab_size`` and ``config``, the Word2VecConfig actually used.
+    def __init__(self, callbacks: Sequence[Any] = (), owner: Any = None) -> None:
+        self.callbacks, self.owner = list(callbacks), owner
+
+    def __call__(self, name: str) -> None:
+        for callback in self.callbacks:
+            method = getattr(callback, name, None)
+            if method is not None:
+                method(self.owner)
+
+
+def train_word2vec(corpus: str | os.PathLike | Iterable[Sequence[str]], config: Word2VecConfig = Word2VecConfig(),
+                   device: str | torch.device = "auto", checkpoint_path: str | os.PathLike | None = None,
+                   resume: bool = False, quiet: bool = False, callbacks: Sequence[Any] = (),
+                   trim_rule: TrimRule | None = None) -> tuple[KeyedVectors, dict[str, Any]]:
+    """Train word2vec on ``corpus`` and return (vectors, statistics).
+
+    ``corpus`` is a corpus file (see :class:`~seqlab.text.corpus.Corpus`) or, as gensim's ``sentences``,
+    an iterable of sentences, each a list of string tokens (read once; a generator will do). The
+    statistics hold ``seconds``, ``raw_words``, ``words_per_second``, ``loss``, ``vocab_size`` and
+    ``config``, the Word2VecConfig actually used. ``callbacks`` are gensim-style epoch hooks (see
+    :meth:`Word2Vec.train`); ``trim_rule(word, count, min_count)`` is gensim's vocabulary rule (see
+    :meth:`Vocab.from_counts <seqlab.text.vocab.Vocab.from_counts>`).
 
     With ``checkpoint_path`` the training state is saved there now and then (see :meth:`Word2Vec.train`).
     With ``resume``, training continues where that checkpoint (or one of the previous name,
@@ -391,19 +427,24 @@ def train_word2vec(corpus: str | os.PathLike, config: Word2VecConfig = Word2VecC
     """
     dev = resolve_device(device)
     model: Word2Vec | None = None
-    name = corpus_name(corpus)
+    from_file = isinstance(corpus, (str, os.PathLike))
+    name = corpus_name(corpus) if from_file else SENTENCES
     if resume:
         model = Word2Vec.from_state_dict(load_training_state(checkpoint_path, CHECKPOINT_KIND, "word2vec", name), dev)
         config = model.config
     config.validate()  # before reading the corpus
-    with Corpus(str(corpus), config.lowercase, config.max_sentence_length, config.tokenize) as sentences:
-        vocab, data = read_corpus(sentences, config.min_count, config.max_vocab,
-                                   model.vocab if model else None, quiet)
+    given = model.vocab if model else None
+    if from_file:
+        with Corpus(str(corpus), config.lowercase, config.max_sentence_length, config.tokenize) as sentences:
+            vocab, data = read_corpus(sentences, config.min_count, config.max_vocab, given, quiet, trim_rule)
+    else:
+        vocab, data = read_sentences(corpus, config.min_count, config.max_vocab, given, quiet, trim_rule,
+                                     config.max_sentence_length, SENTENCES)
     model = model or Word2Vec(vocab, config, dev)
     model.corpus = name
     if len(data.ids) < 2:
-        raise DataError(f"{corpus}: fewer than two in-vocabulary tokens; lower --min-count")
-    stats: dict[str, Any] = dict(model.train(data, quiet=quiet, checkpoint_path=checkpoint_path))
+        raise DataError(f"{name if not from_file else corpus}: fewer than two in-vocabulary tokens; lower --min-count")
+    stats: dict[str, Any] = dict(model.train(data, quiet=quiet, checkpoint_path=checkpoint_path, callbacks=callbacks))
     stats["vocab_size"] = len(model.vocab)
     stats["config"] = model.config  # on resume, the checkpoint's config
     return model.keyed_vectors(), stats

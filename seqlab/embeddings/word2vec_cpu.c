@@ -9,7 +9,8 @@
  *   skip-gram: for each context word c of the row, h = w_in[c]; the decisions are about the
  *              centre word; w_in[c] += the summed input gradient after the decisions.
  *   CBOW:      h = mean of w_in over the context words; the summed input gradient is added to
- *              every context row, undivided (word2vec.c, gensim's cbow_mean=1).
+ *              every context row, undivided (word2vec.c, gensim's cbow_mean=1). With cbow_mean 0,
+ *              h is the sum and each context row gets the gradient divided by their number (gensim).
  *   negative sampling: target centre with label 1, then `negative` noise words with label 0,
  *              a noise word equal to the centre word skipped; g = (label - sigmoid(s)) alpha.
  *   hierarchical softmax: the inner nodes on the centre word's Huffman path with label
@@ -109,7 +110,7 @@ static inline void decisions(const float *h, float *w_out, float *neu1e, int64_t
  * negative) for skip-gram, (n_rows, negative) for CBOW. */
 int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                         const int64_t *centre, const int64_t *context, const float *alpha,
-                        int64_t n_rows, int64_t width, int sg, int hs,
+                        int64_t n_rows, int64_t width, int sg, int hs, int cbow_mean,
                         int64_t negative, const float *alias_prob, const int64_t *alias_idx, int64_t n_noise,
                         uint64_t seed, const int64_t *neg_given,
                         const int64_t *points, const uint8_t *codes, const int64_t *lengths, int64_t max_len,
@@ -154,11 +155,14 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                 }
                 if (n_ctx == 0) continue;
                 const float inv = 1.0f / (float)n_ctx;
-                for (int64_t d = 0; d < dim; d++) hbuf[d] *= inv;
+                if (cbow_mean)
+                    for (int64_t d = 0; d < dim; d++) hbuf[d] *= inv;
                 memset(neu1e, 0, sizeof(float) * (size_t)dim);
                 const int64_t *negs = neg_given ? neg_given + r * negative : NULL;
                 decisions(hbuf, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
                           n_noise, points, codes, lengths, max_len, loss, &count);
+                if (!cbow_mean)
+                    for (int64_t d = 0; d < dim; d++) neu1e[d] *= inv;
                 for (int64_t j = 0; j < width; j++) {
                     if (ctx[j] < 0) continue;
                     float *v = w_in + ctx[j] * dim;

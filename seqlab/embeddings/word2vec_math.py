@@ -15,7 +15,9 @@ For one decision with score s = h . u and label y, the loss is -log sigma((2y - 
 gradient is dL/ds = sigma(s) - y. The update is plain SGD with rate alpha:
 u <- u - alpha (sigma(s) - y) h, and every input row gets -alpha sum_k (sigma(s_k) - y_k) u_k.
 For CBOW that sum is added to each context row undivided by the context size, as word2vec.c
-and gensim do (cbow_mean=1); it is the gradient with respect to the mean h, not to each row.
+and gensim do (cbow_mean=1); it is the gradient with respect to the mean h, not to each row. With
+gensim's cbow_mean=0, h is the sum of the context rows and each gets the sum divided by the context
+size (gensim's choice, kept for parity: the step of a summed input is spread over its rows).
 
 All rows of a batch read the same parameters and their updates are summed into the tables (a
 sparse scatter-add: no dense (V, D) gradient is ever made). word2vec.c applies the updates of one
@@ -150,16 +152,21 @@ def skipgram_hs_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Ten
 
 def cbow_step(w_in: torch.Tensor, w_out: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor,
               targets: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
-              alpha: float | torch.Tensor, hs: bool, max_hits: float = 0.0) -> torch.Tensor:
+              alpha: float | torch.Tensor, hs: bool, max_hits: float = 0.0, mean: bool = True) -> torch.Tensor:
     """One CBOW SGD step on P centre words with padded contexts; returns the loss sum.
 
-    context: (P, C) word ids; context_mask: (P, C) float 0/1 (every row has at least one 1).
+    context: (P, C) word ids; context_mask: (P, C) float 0/1 (every row has at least one 1). ``mean``
+    False: h is the sum of the context rows (gensim's cbow_mean=0; see the module).
     """
     count = context_mask.sum(1, keepdim=True)
     n, c = context.shape
     vectors = w_in.index_select(0, context.reshape(-1)).view(n, c, -1)
-    h = torch.bmm(context_mask.unsqueeze(1), vectors).squeeze(1) / count
+    h = torch.bmm(context_mask.unsqueeze(1), vectors).squeeze(1)
+    if mean:
+        h = h / count
     grad_h, loss = output_step(h, w_out, targets, labels, mask, alpha, skip_saturated=hs, max_hits=max_hits)
+    if not mean:
+        grad_h = grad_h / count
     # masked slots get a zero update, which is cheaper than compacting them away
     words = context.reshape(-1)
     weight = context_mask

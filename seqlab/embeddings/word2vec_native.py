@@ -28,7 +28,7 @@ def _library() -> ctypes.CDLL:
         lib.w2v_train_block.argtypes = [
             _f32p, _f32p, _i64,  # w_in, w_out, dim
             _i64p, _i64p, _f32p,  # centre, context, alpha
-            _i64, _i64, ctypes.c_int, ctypes.c_int,  # n_rows, width, sg, hs
+            _i64, _i64, ctypes.c_int, ctypes.c_int, ctypes.c_int,  # n_rows, width, sg, hs, cbow_mean
             _i64, _f32p, _i64p, _i64,  # negative, alias prob, alias idx, n_noise
             ctypes.c_uint64, _i64p,  # seed, neg_given
             _i64p, ctypes.POINTER(ctypes.c_uint8), _i64p, _i64,  # points, codes, lengths, max_len
@@ -80,7 +80,7 @@ class NativeTables:
 def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, context: torch.Tensor,
                 alpha: torch.Tensor, sg: bool, hs: bool, negative: int, tables: NativeTables, seed: int,
                 threads: int, want_loss: bool = True, negatives: torch.Tensor | None = None,
-                loss_stride: int = 1, batched: bool = False) -> tuple[int, float, int, int]:
+                loss_stride: int = 1, batched: bool = False, cbow_mean: bool = True) -> tuple[int, float, int, int]:
     """Train rows of centre words in place; returns (examples, loss sum, loss examples, decisions).
 
     The loss is summed over the rows r with r % loss_stride == 0 only (``loss examples`` is their
@@ -91,8 +91,8 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     learning rates. ``negatives`` (R, W, k) for skip-gram or (R, k) for CBOW replaces the
     kernel's own draws (tests). ``batched`` (skip-gram with negative sampling only) shares each row's
     noise words among its context words and updates the row as one small batch (HogBatch; see
-    ``w2v_train_block_batched``); ``negatives`` is then (R, k). Raises NativeUnavailable when the
-    kernel cannot be built.
+    ``w2v_train_block_batched``); ``negatives`` is then (R, k). ``cbow_mean`` False: CBOW sums its
+    context rows (gensim's cbow_mean=0). Raises NativeUnavailable when the kernel cannot be built.
     """
     lib = _library()
     for table in (w_in, w_out):
@@ -119,7 +119,7 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     examples = lib.w2v_train_block(
         _ptr(w_in, ctypes.c_float), _ptr(w_out, ctypes.c_float), w_in.shape[1],
         _ptr(centre, ctypes.c_int64), _ptr(context, ctypes.c_int64), _ptr(alpha, ctypes.c_float),
-        rows, width, int(sg), int(hs),
+        rows, width, int(sg), int(hs), int(cbow_mean),
         negative if not hs else 0, _ptr(tables.prob, ctypes.c_float), _ptr(tables.alias, ctypes.c_int64), n_noise,
         ctypes.c_uint64(seed & 0xFFFFFFFFFFFFFFFF), _ptr(negatives, ctypes.c_int64),
         _ptr(tables.points, ctypes.c_int64), _ptr(tables.codes, ctypes.c_uint8), _ptr(tables.lengths, ctypes.c_int64),

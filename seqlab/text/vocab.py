@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -26,6 +26,9 @@ from seqlab.io import atomic_open, open_text
 
 SPILL_ITEMS = 1 << 20  # ids buffered in memory before they are appended to their file
 SPILL_PIECES = 1 << 16  # ... or sentences (of ids, or of offsets)
+# what a trim_rule(word, count, min_count) returns (gensim.utils' values): the default rule, drop, keep
+RULE_DEFAULT, RULE_DISCARD, RULE_KEEP = 0, 1, 2
+TrimRule = Callable[[str, int, int], int]
 
 
 @dataclass
@@ -55,8 +58,9 @@ class Vocab:
 
     @classmethod
     def build(cls, sentences: Iterable[list[str]], min_count: int = 5, max_vocab: int | None = None,
-              source: str = "corpus") -> Vocab:
-        """Count ``sentences`` and keep words with count >= ``min_count``, at most ``max_vocab`` of them.
+              source: str = "corpus", trim_rule: TrimRule | None = None) -> Vocab:
+        """Count ``sentences`` and keep words with count >= ``min_count`` (or as ``trim_rule`` says), at
+        most ``max_vocab`` of them (see :meth:`from_counts`).
 
         Raises DataError naming ``source`` when no word survives.
         """
@@ -66,16 +70,23 @@ class Vocab:
             counter.update(sentence)
             total += len(sentence)
         counts = np.fromiter(counter.values(), dtype=np.int64, count=len(counter))
-        return cls.from_counts(list(counter), counts, total, min_count, max_vocab, source)
+        return cls.from_counts(list(counter), counts, total, min_count, max_vocab, source, trim_rule)
 
     @classmethod
     def from_counts(cls, words: list[str], counts: np.ndarray, total: int, min_count: int = 5,
-                    max_vocab: int | None = None, source: str = "corpus") -> Vocab:
+                    max_vocab: int | None = None, source: str = "corpus", trim_rule: TrimRule | None = None) -> Vocab:
         """The vocabulary of distinct ``words`` in order of first appearance with their ``counts``
-        (``total`` tokens in all), pruned and ordered as :meth:`build` does."""
+        (``total`` tokens in all): the words with count >= ``min_count``, most frequent first (ties in
+        first-appearance order), at most ``max_vocab`` of them. ``trim_rule(word, count, min_count)``, as in
+        gensim, overrides the count rule per word: ``RULE_KEEP``, ``RULE_DISCARD`` or ``RULE_DEFAULT``."""
         counts = np.asarray(counts, dtype=np.int64)
+        keep = counts >= min_count
+        if trim_rule is not None:
+            rules = np.fromiter((trim_rule(w, c, min_count) for w, c in zip(words, counts.tolist(), strict=True)),
+                                dtype=np.int64, count=len(words))
+            keep = np.where(rules == RULE_KEEP, True, np.where(rules == RULE_DISCARD, False, keep))
         order = np.argsort(-counts, kind="stable")  # stable: ties keep first-appearance order
-        order = order[counts[order] >= min_count]
+        order = order[keep[order]]
         if max_vocab is not None and max_vocab > 0:
             order = order[:max_vocab]
         if not len(order):

@@ -305,3 +305,16 @@ def test_tokenize_simple_gives_words_without_punctuation(tmp_path, one_thread):
     words = set(KeyedVectors.load(out).words)
     assert {"king", "queen", "man", "woman", ",", "."} <= words and "king," not in words
     assert 'tokenize = "simple"' in (tmp_path / "v.txt.toml").read_text()
+
+
+def test_a_dash_reads_the_corpus_from_stdin(tmp_path):
+    import subprocess
+    import sys
+
+    text = "the cat sat on the mat\nthe dog sat on the log\n" * 50
+    done = subprocess.run([sys.executable, "-m", "seqlab.cli.main", "embed", "train", "-", "--min-count", "1",
+                           "--epochs", "1", "--dim", "8", "--quiet", "--device", "cpu"], input=text, text=True,
+                          capture_output=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    kv = KeyedVectors.load(tmp_path / "stdin.bin")  # the default output name of a piped corpus
+    assert sorted(kv.words) == ["cat", "dog", "log", "mat", "on", "sat", "the"]

@@ -297,3 +297,24 @@ def test_output_step_caps_the_summed_update_of_a_heavy_row():
     for row in (0, 1, 3, 4, 5):
         torch.testing.assert_close(capped[row], plain[row], rtol=0, atol=0)
     torch.testing.assert_close(grad_capped, grad_plain, rtol=0, atol=0)  # the input side is not capped here
+
+
+def test_cbow_sum_rows_get_the_autograd_gradient_over_the_context_size():
+    # gensim's cbow_mean=0: h = v0 + v1 + v3, and each row moves by -alpha * dL/dh / 3, which is
+    # -alpha * dL/d(row) / 3 since dh/d(row) = 1 (gensim divides the summed step among the rows)
+    w_in, w_out = tables(7, VOCAB)
+    context = torch.tensor([[0, 1, 3, 6]])
+    context_mask = torch.tensor([[1, 1, 1, 0]], dtype=torch.float64)
+    targets, labels, mask = ns_targets(torch.tensor([2]), torch.tensor([[4, 5, 2]]))
+
+    w_in_ref, w_out_ref = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+    h = w_in_ref[context[0, :3]].sum(0, keepdim=True)
+    loss_ref = decision_loss(h, w_out_ref, targets, labels, mask.double())
+    loss_ref.backward()
+
+    new_in, new_out = w_in.clone(), w_out.clone()
+    loss = cbow_step(new_in, new_out, context, context_mask, targets, labels, mask, ALPHA, hs=False, mean=False)
+    torch.testing.assert_close(new_in - w_in, -ALPHA * w_in_ref.grad / 3, rtol=0, atol=1e-14)
+    torch.testing.assert_close(new_out, w_out - ALPHA * w_out_ref.grad, rtol=0, atol=1e-14)
+    torch.testing.assert_close(loss, loss_ref.detach(), rtol=1e-12, atol=0)
+    assert torch.equal(new_in[6], w_in[6])

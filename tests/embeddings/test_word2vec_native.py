@@ -39,9 +39,10 @@ def table_sigmoid(s: float) -> float:
     return EXP_TABLE[int((s + 6.0) * (1000 / 6.0 / 2))]
 
 
-def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride=1):
+def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride=1, cbow_mean=True):
     """word2vec.c's loops in Python, float64: returns (w_in, w_out, loss, decisions, examples,
-    loss_examples); the loss is summed over the rows r % loss_stride == 0."""
+    loss_examples); the loss is summed over the rows r % loss_stride == 0. ``cbow_mean`` False: gensim's
+    cbow_mean=0 (h the sum of the context rows, each given the gradient over their number)."""
     w_in, w_out = w_in.double().clone(), w_out.double().clone()
     loss, decisions, examples, loss_examples, counted = 0.0, 0, 0, 0, True
 
@@ -80,8 +81,10 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stri
                 w_in[c] += neu1e
                 examples += 1
         elif ctx:
-            h = w_in[ctx].mean(0)
+            h = w_in[ctx].mean(0) if cbow_mean else w_in[ctx].sum(0)
             neu1e = all_decisions(h, word, a, None if hs else negs[r])
+            if not cbow_mean:
+                neu1e /= len(ctx)
             for c in ctx:
                 w_in[c] += neu1e
             examples += 1
@@ -105,7 +108,7 @@ def block(seed: int = 0):
 @pytest.mark.parametrize("sg", [True, False], ids=["sg", "cbow"])
 @pytest.mark.parametrize("hs", [False, True], ids=["ns", "hs"])
 @pytest.mark.parametrize("loss_stride", [1, 3])
-def test_kernel_equals_the_sequential_reference(sg, hs, loss_stride):
+def test_kernel_equals_the_sequential_reference(sg, hs, loss_stride, cbow_mean=True):
     w_in, w_out, centre, context, alpha = block()
     tree = build_huffman(COUNTS)
     if hs:
@@ -119,17 +122,23 @@ def test_kernel_equals_the_sequential_reference(sg, hs, loss_stride):
         negs = torch.randint(0, V, (ROWS, WIDTH, K) if sg else (ROWS, K), generator=torch.Generator().manual_seed(5))
         negs.view(-1)[::4] = centre.repeat_interleave(negs[0].numel())[::4]  # some noise words equal the centre
     ref_in, ref_out, ref_loss, ref_decisions, ref_examples, ref_loss_examples = reference(
-        w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride)
+        w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride, cbow_mean)
     got_in, got_out = w_in.clone(), w_out.clone()
     examples, loss, loss_examples, decisions = train_block(got_in, got_out, centre, context, alpha, sg, hs, K,
                                                            tables, seed=3, threads=1, negatives=negs,
-                                                           loss_stride=loss_stride)
+                                                           loss_stride=loss_stride, cbow_mean=cbow_mean)
     assert examples == ref_examples and decisions == ref_decisions and loss_examples == ref_loss_examples
     assert 0 < loss_examples <= examples and (loss_examples == examples) == (loss_stride == 1)
     assert decisions > 0 and not torch.equal(got_in, w_in) and not torch.equal(got_out, w_out)
     torch.testing.assert_close(got_in.double(), ref_in, rtol=0, atol=2e-5)
     torch.testing.assert_close(got_out.double(), ref_out, rtol=0, atol=2e-5)
     assert loss == pytest.approx(ref_loss, rel=1e-4)
+
+
+@needs_kernel
+@pytest.mark.parametrize("hs", [False, True], ids=["ns", "hs"])
+def test_kernel_cbow_sum_equals_the_sequential_reference(hs):
+    test_kernel_equals_the_sequential_reference(False, hs, 1, cbow_mean=False)
 
 
 @needs_kernel
