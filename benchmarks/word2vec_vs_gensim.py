@@ -51,8 +51,8 @@ def run_gensim(sentences: list[list[str]], cfg: Word2VecConfig, workers: int) ->
 
     t0 = time.perf_counter()
     model = GensimWord2Vec(vector_size=cfg.dim, window=cfg.window, min_count=cfg.min_count, sample=cfg.sample,
-                           sg=int(cfg.model == "sg"), hs=int(cfg.loss == "hs"),
-                           negative=cfg.negative if cfg.loss == "ns" else 0, alpha=cfg.alpha,
+                           sg=int(cfg.model == "sg"), hs=int(cfg.uses_hs),
+                           negative=cfg.negative if cfg.uses_ns else 0, alpha=cfg.alpha,
                            min_alpha=cfg.min_alpha, seed=cfg.seed, workers=workers, max_vocab_size=None)
     model.build_vocab(sentences)
     t1 = time.perf_counter()

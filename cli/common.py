@@ -148,9 +148,9 @@ def vectors_options(cls: type, config_help: str,
         options = [
             click.argument("corpus", required=False, type=click.Path()),
             click.option("-o", "--output", type=click.Path(),
-                         help="Vectors to write: .txt word2vec text, .bin word2vec binary, anything else a native "
-                              "directory.  [default: CORPUS's name with .bin, in the current directory; lee.bin "
-                              "for the embedded corpus]"),
+                         help="Vectors to write: .txt word2vec text, .bin word2vec binary, .glove GloVe text (no "
+                              "header), anything else a native directory.  [default: CORPUS's name with .bin, in "
+                              "the current directory; lee.bin for the embedded corpus]"),
             click.option("--config", "config_path", type=click.Path(dir_okay=False), help=config_help),
             config_flags(cls), *extra,
             click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),

@@ -22,13 +22,20 @@ def train(corpus, output, config_path, cooc_path, checkpoint_path, resume, store
 
     Without CORPUS, trains on the embedded default: gensim's bundled Lee corpus with
     configs/glove_lee.toml settings (unless --config is given).
+
+    The vectors go to OUTPUT in the format its name says: word2vec text (.txt, .vec) or binary (.bin),
+    GloVe text as Stanford's glove.c writes it (.glove: no header line), or a seqlab directory; --model
+    says what they are (glove.c's -model): 2, w + w~ (the default); 1, w (--word-only); 0, every
+    parameter, a line 'word w b w~ b~' (by default into CORPUS.glove).
     """
     given = output is not None
-    output = output or default_vectors_output(corpus, ".glove.bin")
+    name = corpus
     if corpus is None:
         corpus, default_config = glove_default_corpus()
         config_path = config_path or default_config
     cfg = build_config(GloveConfig, config_path, section="glove", **settings)
+    # --model 0 is glove.c's full text output, for other tools: GloVe text (no header) unless -o says otherwise
+    output = output or default_vectors_output(name, ".glove" if cfg.output_model == 0 else ".glove.bin")
     announce_output(output, given)
     if not quiet:
         click.echo(f"seqlab: training GloVe on {corpus} ({resolve_device(device)})", err=True)
@@ -37,7 +44,9 @@ def train(corpus, output, config_path, cooc_path, checkpoint_path, resume, store
     summary.update(nonzero=stats["nnz"], cost=stats["loss"], count_seconds=round(stats["count_seconds"], 2),
                    entries_per_second=round(stats["entries_per_second"]), seconds=round(stats["seconds"], 2),
                    device=stats["device"])
+    summary["model"] = stats["config"].output_model
+    what = " (glove.c's -model 0: w, b, w~, b~ side by side)" if summary["model"] == 0 else ""
     click.echo(json.dumps(summary) if as_json else
-               f"wrote {stats['vocab_size']} x {stats['dim']} vectors to {stats['output']} ({stats['nnz']:,} non-zero "
-               f"co-occurrences, counted in {stats['count_seconds']:.1f} s, trained in {stats['seconds']:.1f} s, "
-               f"final cost {stats['loss']:.4g})")
+               f"wrote {stats['vocab_size']} x {stats['dim']} vectors{what} to {stats['output']} "
+               f"({stats['nnz']:,} non-zero co-occurrences, counted in {stats['count_seconds']:.1f} s, trained in "
+               f"{stats['seconds']:.1f} s, final cost {stats['loss']:.4g})")

@@ -58,7 +58,7 @@ embed = group("embed", "Train, store and evaluate word embeddings.", {
     "plot-bias": ("seqlab.cli.embed_plot:plot_bias_command",
                   "Draw each word's projection on the gender direction of VECTORS, before and after debiasing."),
     "train": ("seqlab.cli.embed:train",
-              "Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style)."),
+              "Train word2vec on CORPUS (text, .gz, .bz2 or .xz; one sentence a line or text8-style; - reads stdin)."),
 })
 glove = group("glove", "Train GloVe word vectors from co-occurrence counts.", {
     "train": ("seqlab.cli.glove:train",
@@ -121,7 +121,8 @@ rl = group("rl", "Reinforcement learning: tabular Q-learning on a grid world, DQ
              "BLEU of HYPOTHESIS (a file, or - for stdin) against one or more REFERENCES files, line by line."),
     "convert": ("seqlab.cli.convert:convert",
                 "Convert the seqlab 0.1 file PATH (model.pt, last.pt, encoder.pt, OUTPUT.ckpt, a .cooc matrix), or "
-                "every such file of the model directory PATH, to seqlab's safe format (safetensors)."),
+                "every such file of the model directory PATH, to seqlab's safe format (safetensors); with -o, word "
+                "vectors."),
     "debias": ("seqlab.cli.debias:debias",
                "Debias VECTORS and write them to OUTPUT (unit-length vectors); print what changed."),
     "similar": ("seqlab.cli.query:similar", "Print the words nearest to WORD by cosine similarity, best first."),

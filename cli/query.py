@@ -17,7 +17,8 @@ from seqlab.embeddings.nearest import Queries, VectorIndex
 
 vectors_option = click.option(
     "--vectors", "vectors_path", type=click.Path(path_type=str), default=None,
-    help="Vectors: a seqlab vectors directory, or word2vec .txt/.vec/.bin. Default: the shipped vectors.",
+    help="Vectors: a seqlab vectors directory, word2vec .txt/.vec/.bin, or GloVe text (.txt, .glove; no header). "
+         "Default: the shipped vectors.",
 )  # fmt: skip
 topn_option = click.option(
     "-n", "--topn", type=click.IntRange(min=1), default=10, show_default=True, help="How many words to print."

@@ -240,7 +240,10 @@ def _toml_value(value: Any) -> str:
 def to_toml(cfg: Any, section: str | None = None) -> str:
     """Render a config dataclass as TOML (strings, numbers, booleans and lists): flat under ``[section]``,
     or, for a class made of :func:`sections`, one ``[section.name]`` table each (``[name]`` without
-    ``section``). :func:`build_config` reads both."""
+    ``section``). :func:`build_config` reads both. The last line records the seqlab that wrote it
+    (:func:`seqlab.io.stamp`) as a comment, which every seqlab, older ones included, reads past."""
+    from seqlab.io import stamp
+
     named = sections(type(cfg))
     groups = [(f"{section}.{name}" if section else name, dataclasses.fields(part_cls))
               for name, part_cls in named.items()] if named else [(section, dataclasses.fields(cfg))]
@@ -251,4 +254,5 @@ def to_toml(cfg: Any, section: str | None = None) -> str:
         if title:
             lines.append(f"[{title}]")
         lines += [f"{f.name} = {_toml_value(getattr(cfg, f.name))}" for f in fields if getattr(cfg, f.name) is not None]
+    lines += ["", *(f"# {key} = {_toml_value(value)}" for key, value in stamp({}).items())]
     return "\n".join(lines) + "\n"

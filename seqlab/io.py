@@ -21,6 +21,19 @@ from typing import IO, Any
 from seqlab.errors import DataError
 
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+VERSION_KEY = "seqlab_version"
+
+
+def stamp(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta``, the metadata of an artefact about to be written, with ``"seqlab_version"``: the seqlab that
+    writes it. Every format with a place for metadata passes it through here: the safetensors header of a
+    model or checkpoint (:func:`save_checkpoint`), a native vectors directory's ``meta.json``, and the settings
+    beside a model or vectors (``config.toml``, ``NAME.toml``: a ``# seqlab_version = "..."`` comment, from
+    :func:`seqlab.config.to_toml`). word2vec ``.txt``/``.bin`` files and their ``.vocab`` have no such place.
+    Loaders never require the key: files of seqlab 0.1 have none."""
+    from seqlab import __version__
+
+    return {**meta, VERSION_KEY: __version__}
 
 
 def check_readable(path: str | os.PathLike) -> Path:

@@ -31,13 +31,13 @@ import platform
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
 from seqlab.errors import ConfigError
+from seqlab.log import warn
 
 try:
     import fcntl
@@ -292,11 +292,12 @@ def available(source_name: str, symbols: Sequence[str] = ()) -> tuple[bool, str]
 
 @cache
 def announce_fallback(why: str) -> None:
-    """Say on stderr, once per process and reason, that ``cpu_kernel = "auto"`` trains with the
-    torch steps because the C kernel is unavailable (``why``); silent when SEQLAB_NATIVE=0 asked for it."""
+    """Warn (:func:`seqlab.log.warn`: the ``seqlab.native`` logger, and stderr), once per process and reason,
+    that ``cpu_kernel = "auto"`` trains with the torch steps because the C kernel is unavailable (``why``);
+    silent when SEQLAB_NATIVE=0 asked for it."""
     if not switched_off():
-        print(f"seqlab: the C kernel is unavailable ({why}); training with the slower torch kernel "
-              "(cpu_kernel = \"torch\" silences this)", file=sys.stderr, flush=True)
+        warn(f"seqlab: the C kernel is unavailable ({why}); training with the slower torch kernel "
+             "(cpu_kernel = \"torch\" silences this)", __name__)
 
 
 def use_native(kernel: str, device_type: str, status: Callable[[], tuple[bool, str]]) -> bool:

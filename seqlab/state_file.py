@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from seqlab.errors import DataError
+from seqlab.io import stamp
 
 FORMAT = "seqlab"
 FORMAT_VERSION = 1
@@ -158,12 +159,10 @@ def dump_state(state: dict[str, Any], kind: str | None = None) -> bytes:
     """
     from safetensors.torch import save
 
-    from seqlab import __version__
-
     writer = _Writer()
     skeleton = writer.encode(state, "")
-    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "kind": str(kind or state.get("kind", "")),
-            "seqlab_version": __version__, META_KEY: json.dumps(skeleton, ensure_ascii=False, allow_nan=False)}
+    meta = stamp({"format": FORMAT, "format_version": str(FORMAT_VERSION), "kind": str(kind or state.get("kind", ""))})
+    meta[META_KEY] = json.dumps(skeleton, ensure_ascii=False, allow_nan=False)
     return save(writer.tensors, metadata=meta)
 
 

@@ -18,11 +18,41 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+PROGRESS_VARIABLE = "SEQLAB_PROGRESS"
+
 
 def progress_bar(total: int, desc: str, unit: str, quiet: bool = False, initial: int = 0) -> tqdm:
-    """A tqdm bar on stderr (disabled when ``quiet``), with SI-scaled rates such as ``words/s``."""
-    return tqdm(total=total or None, initial=initial, desc=desc, unit=unit, unit_scale=True, disable=quiet,
-                file=sys.stderr, dynamic_ncols=True, mininterval=0.5, smoothing=0.1)
+    """A tqdm bar on stderr, with SI-scaled rates such as ``words/s``; shown as :func:`progress_shown` says."""
+    return tqdm(total=total or None, initial=initial, desc=desc, unit=unit, unit_scale=True,
+                disable=not progress_shown(quiet), file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+                smoothing=0.1)
+
+
+def progress_shown(quiet: bool = False) -> bool:
+    """Whether a progress bar is drawn: never when ``quiet``; ``SEQLAB_PROGRESS=1`` forces bars on and ``=0``
+    off; otherwise tqdm's ``disable=None`` rule, on only when stderr is a terminal (a log file or a pipe gets
+    no bar), or in a notebook, where ``tqdm.auto`` draws widgets."""
+    if quiet:
+        return False
+    value = os.environ.get(PROGRESS_VARIABLE, "").strip()
+    if value in ("0", "1"):
+        return value == "1"
+    if value:
+        from seqlab.errors import ConfigError
+
+        raise ConfigError(f"{PROGRESS_VARIABLE}={value!r}: use 1 (progress bars on), 0 (off) or leave it unset "
+                          "(on when stderr is a terminal)")
+    if _notebook():
+        return True
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _notebook() -> bool:
+    """Whether tqdm.auto draws notebook widgets (in Jupyter), not text on a terminal."""
+    from tqdm import autonotebook, std
+
+    return autonotebook.tqdm is not std.tqdm
 
 
 class CheckpointClock:

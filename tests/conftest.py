@@ -20,6 +20,12 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def progress_bars(monkeypatch):
+    """Progress bars drawn although stderr is captured (not a terminal, where they are off by default)."""
+    monkeypatch.setenv("SEQLAB_PROGRESS", "1")
+
+
+@pytest.fixture
 def one_thread():
     """Run a test with one intra-op thread: two threads on two shared, busy cores make small
     training steps many times slower."""

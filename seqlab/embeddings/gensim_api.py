@@ -14,10 +14,8 @@ text file (``.gz``/``.bz2``/``.xz`` too) read by seqlab's one-pass C reader. Wha
 
 * ``device`` (``"auto"``, ``"cpu"`` or ``"cuda"``) and ``cpu_kernel`` (seqlab's ``--cpu-kernel``); on the
   CPU ``workers`` is the number of threads (torch's, restored after each call).
-* gensim trains both objectives when ``hs=1`` and ``negative > 0``; seqlab trains one, so that is a
-  ConfigError asking for ``negative=0`` (hierarchical softmax) or ``hs=0``. ``max_vocab_size`` (gensim's cap
-  on the words held while counting) must stay None: counting here needs no cap (``max_final_vocab`` is
-  the size of the vocabulary). ``sorted_vocab`` must stay 1 and ``null_word`` 0.
+* ``max_vocab_size`` (gensim's cap on the words held while counting) must stay None: counting here needs
+  no cap (``max_final_vocab`` is the size of the vocabulary). ``sorted_vocab`` must stay 1 and ``null_word`` 0.
 * ``total_examples`` / ``total_words`` are accepted and not needed (the corpus is counted as it is read);
   ``batch_words``, ``queue_factor``, ``report_delay``, ``progress_per``, ``comment`` and ``hashfxn`` are accepted
   and have no effect (threads and blocks are seqlab's own; words are hashed by the C reader).
@@ -63,9 +61,6 @@ class Word2Vec:
                  max_final_vocab: int | None = None, shrink_windows: bool = True, device: str = "auto",
                  cpu_kernel: str = "auto", **ignored: Any) -> None:
         _refuse(ignored)
-        if hs and negative:
-            raise ConfigError(f"hs=1 with negative={negative}: gensim then trains both objectives, seqlab one; "
-                              "set negative=0 for hierarchical softmax, or hs=0 for negative sampling")
         if not hs and not negative:
             raise ConfigError("negative=0 with hs=0 leaves nothing to train; set negative=5 or hs=1")
         if max_vocab_size is not None:
@@ -75,7 +70,8 @@ class Word2Vec:
             raise ConfigError("seqlab always sorts the vocabulary by count (sorted_vocab=1) and has no null word "
                               "(null_word=0)")
         self.config = Word2VecConfig(
-            model="sg" if sg else "cbow", loss="hs" if hs else "ns", dim=vector_size, window=window,
+            model="sg" if sg else "cbow", loss=("hs+ns" if negative else "hs") if hs else "ns", dim=vector_size,
+            window=window,
             negative=negative or Word2VecConfig().negative, ns_exponent=ns_exponent, min_count=min_count,
             sample=sample, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
             seed=seed, cbow_mean=bool(cbow_mean), shrink_windows=shrink_windows, cpu_kernel=cpu_kernel)
@@ -101,8 +97,8 @@ class Word2Vec:
     alpha = property(lambda self: self.config.alpha)
     min_alpha = property(lambda self: self.config.min_alpha)
     sg = property(lambda self: int(self.config.model == "sg"))
-    hs = property(lambda self: int(self.config.loss == "hs"))
-    negative = property(lambda self: self.config.negative if self.config.loss == "ns" else 0)
+    hs = property(lambda self: int(self.config.uses_hs))
+    negative = property(lambda self: self.config.negative if self.config.uses_ns else 0)
     cbow_mean = property(lambda self: int(self.config.cbow_mean))
     sample = property(lambda self: self.config.sample)
 

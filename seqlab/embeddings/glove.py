@@ -84,7 +84,11 @@ class GloveConfig:
     min_count: int = setting(5, "Drop words rarer than this.", flag=True)
     max_vocab: int = setting(0, "Keep at most this many words (0: all).", flag=True)
     distance_weighting: bool = setting(True, "Weight a co-occurrence by 1/distance (cooccur.c).")
-    word_only: bool = setting(False, "Output the word vectors w, not w + w~.", flag="--word-only")
+    word_only: bool = setting(False, "Output the word vectors w, not w + w~ (the same as --model 1).",
+                              flag="--word-only")
+    model: int = setting(2, "What to output, as glove.c's -model: 2, the vectors w + w~; 1, the word vectors w; 0, "
+                         "all the parameters, 'word w_1..w_D b w~_1..w~_D b~' a line in GloVe text (2 (dim + 1) "
+                         "numbers a word, for other tools; seqlab reads them as vectors of that size).", flag=True)
     batch_size: int = setting(0, "Non-zero entries per step (0: 4096 on CPU, 16384 on GPU).", flag=True)
     seed: int = setting(1, "Random seed.", flag=True)
     lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
@@ -117,7 +121,14 @@ class GloveConfig:
             (self.count_chunk_tokens >= 0, "count_chunk_tokens must be >= 0"),
             (self.memory > 0, f"memory must be positive (GB), got {self.memory}"),
             (self.checkpoint_entries >= 0, "checkpoint_entries must be >= 0"),
+            (self.model in (0, 1, 2), f"model must be 0, 1 or 2 (glove.c's -model), got {self.model}"),
+            (not (self.word_only and self.model == 0), "word_only (model 1) and model 0 contradict; give one"),
         ])
+
+    @property
+    def output_model(self) -> int:
+        """glove.c's -model of the output: ``model``, or 1 with ``word_only``."""
+        return 1 if self.word_only else self.model
 
     def batch_for(self, device: torch.device) -> int:
         return self.batch_size or (16384 if device.type == "cuda" else 4096)
@@ -214,8 +225,14 @@ class Glove:
         return model
 
     def keyed_vectors(self) -> KeyedVectors:
-        """w + w~ (or w with ``word_only``) with the vocabulary and counts, on the CPU."""
-        vectors = self.weight if self.config.word_only else self.weight + self.context
+        """The output, as glove.c's ``-model`` (:attr:`GloveConfig.output_model`) says, with the vocabulary
+        and counts, on the CPU: (V, dim) w + w~ (2), w (1), or (V, 2 (dim + 1)) [w, b, w~, b~] (0), the
+        numbers of a line of glove.c's text output in their order."""
+        model = self.config.output_model
+        if model == 0:
+            vectors = torch.cat([self.weight, self.bias[:, None], self.context, self.context_bias[:, None]], dim=1)
+        else:
+            vectors = self.weight if model == 1 else self.weight + self.context
         return KeyedVectors(self.vocab.words, vectors.detach().cpu().clone(), self.vocab.counts)
 
     # ---- training ----------------------------------------------------------------------------

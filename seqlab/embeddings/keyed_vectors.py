@@ -10,19 +10,24 @@ rows u_i = v_i / ||v_i||, kept on ``device`` (CPU or CUDA, same code) and scored
   Representations", eq. 4 with cosines shifted to [0, 1] as in their footnote 7):
   score(w) = prod_pos (1 + cos(u_w, u_p)) / 2 / (prod_neg (1 + cos(u_w, u_n)) / 2 + 1e-6).
 
-Both follow gensim 4.4's ``most_similar`` / ``most_similar_cosmul`` exactly, query words excluded.
+Both follow gensim 4.4's ``most_similar`` / ``most_similar_cosmul`` exactly, query words excluded, and so
+do the other queries gensim users reach for (distances, ``n_similarity``, ``closer_than``, ``rank``,
+``get_mean_vector``, Word Mover's Distance, ``add_vectors``): their argument rules live in
+:class:`~seqlab.embeddings.nearest.Queries`, shared with the numpy ``VectorIndex``; this class scores the
+vocabulary with torch.
 
 Files: word2vec text (``.txt``/``.vec``, optionally ``.gz``/``.bz2``/``.xz``) and binary (``.bin``) as
-written by word2vec.c and gensim, GloVe text (read only), and a native directory (``vectors.npy`` +
-``vocab.tsv`` + ``meta.json``) that loads fast and can ship float16; :mod:`seqlab.embeddings.vectors_io`
-reads and writes them.
+written by word2vec.c and gensim, GloVe text (Stanford's files: no header line), and a native directory
+(``vectors.npy`` + ``vocab.tsv`` + ``meta.json``) that loads fast and can ship float16;
+:mod:`seqlab.embeddings.vectors_io` reads and writes them. ``to_gensim`` / ``from_gensim`` convert in memory.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +39,7 @@ from seqlab.embeddings.vectors_io import MAX_VECTOR_SIZE as MAX_VECTOR_SIZE
 from seqlab.embeddings.vectors_io import NATIVE_FORMAT as NATIVE_FORMAT
 from seqlab.embeddings.vectors_io import NATIVE_VERSION as NATIVE_VERSION
 from seqlab.embeddings.vectors_io import read_vectors, write_vectors
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.shipped import default_vectors_path
 
 
@@ -68,8 +73,12 @@ def topk_excluding(scores: torch.Tensor, exclude: torch.Tensor, k: int) -> tuple
 class KeyedVectors(Queries):
     """Words and their vectors: ``words[i]`` owns row i of ``vectors`` (V, D).
 
-    ``counts`` (V,) int64 holds corpus frequencies when known (None otherwise). Queries use the
-    unit-normalised matrix on ``device``, computed lazily and recomputed when ``vectors`` changes.
+    ``counts`` (V,) int64 holds corpus frequencies when known (None otherwise; 0 for words added later).
+    Queries use the unit-normalised matrix on ``device``, computed lazily and recomputed when ``vectors``
+    changes. The queries, with gensim 4.4's arguments and results (see :class:`Queries`):
+    ``most_similar``, ``most_similar_cosmul``, ``similar_by_word``, ``similar_by_vector``, ``analogy``,
+    ``similarity``, ``distance``, ``distances``, ``n_similarity``, ``closer_than``, ``rank``,
+    ``doesnt_match``, ``get_mean_vector``, ``wmdistance``; changes: ``add_vectors``, ``add_vector``.
     """
 
     def __init__(
@@ -154,56 +163,53 @@ class KeyedVectors(Queries):
             self._unit_key = key
         return self._unit
 
-    def _indices(self, words: Iterable[str]) -> torch.Tensor:
-        return torch.tensor([self.index(w) for w in words], dtype=torch.long, device=self.device)
+    # ------------------------------------------------- rows and scores for the queries of Queries
+    def _rows(self, index: list[int], unit: bool) -> np.ndarray:
+        if unit:
+            rows = torch.tensor(index, dtype=torch.long, device=self.device)
+            return self.unit_vectors()[rows].cpu().numpy()
+        return self._vectors[index].numpy()  # a copy: advanced indexing
 
-    def _ranked(self, scores: torch.Tensor, exclude: torch.Tensor, topn: int) -> list[tuple[str, float]]:
-        values, indices = topk_excluding(scores[None], exclude[None], topn)
+    def _cosines(self, direction: np.ndarray, restrict_vocab: int | None) -> torch.Tensor:
+        return self.unit_vectors()[:restrict_vocab] @ torch.as_tensor(direction, device=self.device)
+
+    def _cosmul(self, index: list[int], n_positive: int, restrict_vocab: int | None) -> torch.Tensor:
+        rows = torch.tensor(index, dtype=torch.long, device=self.device)
+        unit = self.unit_vectors()
+        cosines = unit[rows] @ unit[:restrict_vocab].T  # (P + N, R)
+        return cosmul_scores(cosines[:n_positive], cosines[n_positive:])
+
+    def _ranked(self, scores: torch.Tensor, exclude: list[int], topn: int) -> list[tuple[str, float]]:
+        rows = torch.tensor(exclude, dtype=torch.long, device=self.device)
+        values, indices = topk_excluding(scores[None], rows[None], topn)
         return [
             (self.words[i], v)
             for v, i in zip(values[0].tolist(), indices[0].tolist(), strict=True)
             if v != float("-inf")
         ]
 
-    # ----------------------------------------------------------------------------- queries
-    def _cosadd(self, index: list[int], weights: list[float], topn: int,
-                restrict_vocab: int | None) -> list[tuple[str, float]]:
-        rows = torch.tensor(index, dtype=torch.long, device=self.device)
-        weight = torch.tensor(weights, dtype=torch.float32, device=self.device)
-        unit = self.unit_vectors()
-        mean = weight @ unit[rows]  # (D,); gensim also divides by sum |w|, which the norm below undoes
-        mean = mean / torch.linalg.vector_norm(mean).clamp_min(torch.finfo(mean.dtype).tiny)
-        return self._ranked(unit[:restrict_vocab] @ mean, rows, topn)  # scores (R,)
+    def _numpy(self, scores: torch.Tensor) -> np.ndarray:
+        return scores.cpu().numpy()
 
-    def _cosmul(self, index: list[int], n_positive: int, topn: int,
-                restrict_vocab: int | None) -> list[tuple[str, float]]:
-        rows = torch.tensor(index, dtype=torch.long, device=self.device)
-        unit = self.unit_vectors()
-        cosines = unit[rows] @ unit[:restrict_vocab].T  # (P + N, R)
-        return self._ranked(cosmul_scores(cosines[:n_positive], cosines[n_positive:]), rows, topn)
+    def _append_rows(self, vectors: np.ndarray) -> None:
+        self._vectors = torch.cat([self._vectors, torch.from_numpy(vectors)])
+        if self.counts is not None:
+            self.counts = np.concatenate([self.counts, np.zeros(len(vectors), dtype=np.int64)])
+        self._unit = None  # not left to the cache key: a new tensor may reuse a freed one's id
 
-    def similarity(self, word1: str, word2: str) -> float:
-        """Cosine similarity of two words."""
-        unit = self.unit_vectors()
-        return float(unit[self.index(word1)] @ unit[self.index(word2)])
-
-    def doesnt_match(self, words: Sequence[str]) -> str:
-        """The word farthest (cosine) from the normalised mean of the words' unit vectors (gensim's rule)."""
-        words = list(words)
-        if not words:
-            raise ValueError("doesnt_match needs at least one word")
-        rows = self.unit_vectors()[self._indices(words)]  # (n, D)
-        mean = rows.mean(dim=0)
-        mean = mean / torch.linalg.vector_norm(mean).clamp_min(torch.finfo(mean.dtype).tiny)
-        distances = (rows @ mean).tolist()
-        # gensim sorts (similarity, word) pairs and takes the last: the minimum, ties to the smaller word
-        return min(zip(distances, words, strict=True))[1]
+    def _replace_rows(self, index: list[int], vectors: np.ndarray) -> None:
+        self._vectors[index] = torch.from_numpy(vectors)
+        self._unit = None
 
     # ------------------------------------------------------------------------------- files
     def save(self, path: str | os.PathLike, fmt: str | None = None, dtype: str = "float32") -> Path:
-        """Write to ``path`` atomically; the format comes from ``fmt`` or the extension (see module doc).
+        """Write to ``path`` atomically; the format comes from ``fmt`` (``text``, ``bin``, ``native`` or
+        ``glove``) or the extension (.txt/.vec word2vec text, .bin binary, .glove GloVe text, each maybe
+        .gz/.bz2/.xz; anything else a native directory). ``fmt="glove"`` writes Stanford GloVe's text, the
+        rows without a header line, whatever the name (``glove.6B.50d.txt``).
 
-        ``dtype="float16"`` halves a native directory; word2vec files are always float32.
+        ``dtype="float16"`` halves a native directory; word2vec and GloVe files are always float32.
+        Only the native format keeps ``counts``.
         """
         return write_vectors(path, self.words, self.vectors.numpy(), self.counts, fmt, dtype)
 
@@ -215,11 +221,57 @@ class KeyedVectors(Queries):
         limit: int | None = None,
         device: str | torch.device = "cpu",
     ) -> KeyedVectors:
-        """Read vectors saved by :meth:`save`, word2vec.c, gensim or GloVe; keep the first ``limit`` words."""
+        """Read vectors saved by :meth:`save`, word2vec.c, gensim or GloVe; keep the first ``limit`` words.
+
+        The format is ``fmt``'s or the name's (see :meth:`save`); a text file is word2vec or GloVe by its
+        first line, and so is a file whose name says no format. A one-dimensional GloVe file needs
+        ``fmt="glove"``: its first row looks like a header. A glove.c ``-model 0`` file (``seqlab glove
+        train --model 0``: ``w b w~ b~`` per word) loads as vectors of 2 (D + 1) numbers, those four side by
+        side; ``v[:, :D] + v[:, D + 1:-1]`` are the usual w + w~.
+        """
         path = Path(path)
         kv = cls(*read_vectors(path, fmt, limit))
         kv.source = str(path)
         return kv.to(device)
+
+    # ------------------------------------------------------------------------------- gensim
+    def to_gensim(self) -> Any:
+        """A ``gensim.models.KeyedVectors`` holding a copy of these: the same words in the same order
+        (``index_to_key``), float32 vectors and, when ``counts`` are known, each word's ``"count"``
+        (``get_vecattr(word, "count")``). Needs gensim (imported here, not before)."""
+        gensim_keyed_vectors = _gensim_class("KeyedVectors.to_gensim")
+        kv = gensim_keyed_vectors(self.vector_size, count=0, dtype=np.float32)
+        kv.add_vectors(list(self.words), self.vectors.numpy())
+        if self.counts is not None:
+            # what set_vecattr(word, "count", c) does for every word, at once: gensim's int64 array, filled
+            kv.allocate_vecattrs(["count"], [np.int64])
+            kv.expandos["count"][:] = self.counts
+        return kv
+
+    @classmethod
+    def from_gensim(cls, vectors: Any) -> KeyedVectors:
+        """Ours from a ``gensim.models.KeyedVectors`` (or a gensim model holding one as ``.wv``, such as
+        ``Word2Vec``): its words (``index_to_key``, in order), a float32 copy of its vectors and, when it
+        has them, its counts (``get_vecattr(word, "count")``; gensim makes up decreasing ones for a
+        word2vec file read without its vocabulary file). Words must be strings."""
+        wv = getattr(vectors, "wv", vectors)
+        if not (hasattr(wv, "index_to_key") and hasattr(wv, "vectors")):
+            raise TypeError(f"from_gensim expects a gensim KeyedVectors (or a model with .wv), got "
+                            f"{type(vectors).__name__}")
+        words = list(wv.index_to_key)
+        expandos = getattr(wv, "expandos", {})
+        counts = expandos["count"][: len(words)] if "count" in expandos else getattr(wv, "counts", None)  # or ours
+        matrix = wv.vectors[: len(words)]  # a copy below, not a view
+        return cls(words, matrix.clone() if torch.is_tensor(matrix) else np.array(matrix, dtype=np.float32), counts)
+
+
+def _gensim_class(caller: str) -> type:
+    """gensim's KeyedVectors class, imported on first use (the CLI's help and queries never import gensim)."""
+    try:
+        from gensim.models import KeyedVectors as GensimKeyedVectors
+    except ImportError as exc:
+        raise ConfigError(f"{caller} needs gensim ({exc}): pip install gensim") from None
+    return GensimKeyedVectors
 
 
 # -------------------------------------------------------------------------- shipped vectors

@@ -5,9 +5,12 @@ their corpus counts); :class:`~seqlab.embeddings.keyed_vectors.KeyedVectors` is 
 
 * word2vec text (``.txt``/``.vec``, optionally ``.gz``/``.bz2``/``.xz``), as written by word2vec.c
   (``-binary 0``) and gensim's ``save_word2vec_format``: a header line ``V D``, then ``word v1 ... vD``.
-* GloVe text (Pennington, Socher & Manning 2014; Stanford's ``glove.*.txt``): the same rows without the
-  header. Read only, under a text name: a first line of a word and at least two numbers is a GloVe row
-  (so a one-dimensional GloVe file cannot be told from a header, and is refused as a bad header).
+* GloVe text (Pennington, Socher & Manning 2014; Stanford's ``glove.*.txt``, glove.c's ``-write-header 0``):
+  the same rows without the header. A text name (``.txt``/``.vec``) reads either: a first line of a word and
+  at least two numbers is a GloVe row, anything else must be a header. A one-dimensional GloVe row
+  (``word 0.5``) looks like a header, so such a file needs ``fmt="glove"`` (or a ``.glove`` name), which
+  reads and writes GloVe text with no header whatever the name. A regular file whose name says no format
+  (``glove.6B.50d``, ``vectors.gz``) is read as text too, header or not.
 * word2vec binary (``.bin``, optionally compressed): the header, then ``word `` and D little-endian float32
   per word, with or without word2vec.c's newline after each vector.
 * native: a directory of ``vectors.npy`` (float32 or float16), ``vocab.tsv`` (``word<TAB>count``) and
@@ -36,10 +39,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from seqlab.errors import DataError
-from seqlab.io import atomic_path, check_readable, open_binary
+from seqlab.errors import ConfigError, DataError
+from seqlab.io import atomic_path, check_readable, open_binary, stamp
 
-FORMATS = ("text", "bin", "native")
+FORMATS = ("text", "bin", "native", "glove")
+FORMAT_NAMES = {"text": "word2vec text", "bin": "word2vec binary", "native": "seqlab native", "glove": "GloVe text"}
 NATIVE_FORMAT = "seqlab-keyed-vectors"
 NATIVE_VERSION = 1
 NATIVE_DTYPES = ("float32", "float16")
@@ -59,8 +63,8 @@ class Vectors(NamedTuple):
 
 
 def format_of(path: str | os.PathLike, fmt: str | None = None) -> str:
-    """``fmt`` (checked), or the format the name says: ``text`` for .txt/.vec, ``bin`` for .bin (either
-    maybe compressed), ``native`` for anything else."""
+    """``fmt`` (checked), or the format the name says: ``text`` for .txt/.vec, ``glove`` for .glove, ``bin`` for
+    .bin (each maybe compressed: .gz, .bz2, .xz), ``native`` for anything else."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -69,12 +73,13 @@ def format_of(path: str | os.PathLike, fmt: str | None = None) -> str:
     if suffixes and suffixes[-1] in _COMPRESSORS:
         suffixes.pop()
     last = suffixes[-1] if suffixes else ""
-    return "text" if last in (".txt", ".vec") else "bin" if last == ".bin" else "native"
+    return {".txt": "text", ".vec": "text", ".glove": "glove", ".bin": "bin"}.get(last, "native")
 
 
 def read_vectors(path: str | os.PathLike, fmt: str | None = None, limit: int | None = None,
                  keep: Callable[[str], bool] | None = None) -> Vectors:
-    """Read the vectors at ``path`` (a directory is native; otherwise ``fmt`` or the name says the format).
+    """Read the vectors at ``path`` (a directory is native; otherwise ``fmt`` or the name says the format,
+    and a regular file whose name says none is text: word2vec or GloVe).
 
     ``limit``: read only the first ``limit`` rows. ``keep``: return only the rows whose word it accepts
     (a text file then never holds the others in memory: GloVe's 2.2M-word files need that). DataError names
@@ -83,37 +88,60 @@ def read_vectors(path: str | os.PathLike, fmt: str | None = None, limit: int | N
     path = Path(path)
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
-    fmt = "native" if fmt is None and path.is_dir() else format_of(path, fmt)
+    guessed = fmt is None and path.is_file() and format_of(path) == "native"
+    fmt = "native" if fmt is None and path.is_dir() else "text" if guessed else format_of(path, fmt)
     if fmt == "native":
         return _kept(_read_native(_surviving(path), limit), keep)
     if fmt == "bin":
         return _kept(_read_binary(path, limit), keep)
-    return _read_text(path, limit, keep)
+    try:
+        return _read_text(path, limit, keep, glove=fmt == "glove")
+    except DataError as exc:
+        if not guessed:
+            raise
+        raise DataError(f"{exc} (read as word2vec or GloVe text, as the name {path.name!r} says no format; "
+                        f"word2vec binary needs a .bin name or fmt='bin')") from None
 
 
 def write_vectors(path: str | os.PathLike, words: Sequence[str], matrix: np.ndarray,
                   counts: np.ndarray | None = None, fmt: str | None = None, dtype: str = "float32") -> Path:
     """Write ``words`` and their ``matrix`` (V, D) to ``path`` atomically, in ``fmt`` or the format the
-    name says; returns the path. ``dtype="float16"`` halves a native directory (word2vec files are always
-    float32); ``counts`` (V,) are kept by the native format only. Rows with a NaN or an infinity (once
-    stored as ``dtype``) and words the format cannot hold are refused with DataError; so is a full disk,
-    which leaves the previous vectors as they were.
+    name says (``glove``: word2vec text without its header line); returns the path. ``dtype="float16"``
+    halves a native directory (word2vec and GloVe files are always float32); ``counts`` (V,) are kept by the
+    native format only. Rows with a NaN or an infinity (once stored as ``dtype``) and words the format
+    cannot hold are refused with DataError; so is a full disk, which leaves the previous vectors as they were.
     """
     path = Path(path)
     fmt = format_of(path, fmt)
     if fmt != "native" and dtype != "float32":
-        raise ValueError(f"dtype={dtype!r} is only for the native format; {path} is word2vec {fmt}")
+        raise ValueError(f"dtype={dtype!r} is only for the native format; {path} is {FORMAT_NAMES[fmt]}")
     if dtype not in NATIVE_DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(NATIVE_DTYPES)}, got {dtype!r}")
     words, matrix = list(words), np.asarray(matrix, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise ValueError(f"matrix must have shape ({len(words)}, D) for {len(words)} words, got {matrix.shape}")
+    if fmt == "glove" and 0 in matrix.shape:  # no header: the file alone could not say D
+        raise DataError(f"{path}: GloVe text cannot hold {matrix.shape[0]} x {matrix.shape[1]} vectors (no header "
+                         f"to say their size); use word2vec text or the native format")
     _check_storable(path, words, matrix, dtype)
     if fmt == "native":
         _save_native(path, Vectors(words, matrix, counts), dtype)
     else:
-        _save_word2vec(path, words, matrix, binary=fmt == "bin")
+        _save_word2vec(path, words, matrix, fmt)
     return path
+
+
+def convert_vectors(source: str | os.PathLike, target: str | os.PathLike, source_fmt: str | None = None,
+                    target_fmt: str | None = None, dtype: str = "float32") -> Vectors:
+    """Read the vectors at ``source`` (as :func:`read_vectors`: ``source_fmt`` or the name says the format)
+    and write them to ``target`` (as :func:`write_vectors`: ``target_fmt`` or the name; ``dtype`` for a
+    native directory), their counts too when both are native directories; returns what was read."""
+    target_fmt = format_of(target, target_fmt)
+    if dtype != "float32" and target_fmt != "native":
+        raise ConfigError(f"{target}: dtype {dtype} is only for the native format, not {FORMAT_NAMES[target_fmt]}")
+    vectors = read_vectors(source, source_fmt)
+    write_vectors(target, *vectors, fmt=target_fmt, dtype=dtype)
+    return vectors
 
 
 def _kept(vectors: Vectors, keep: Callable[[str], bool] | None) -> Vectors:
@@ -126,17 +154,20 @@ def _kept(vectors: Vectors, keep: Callable[[str], bool] | None) -> Vectors:
 
 
 # ------------------------------------------------------------------------ word2vec formats
-def _save_word2vec(path: Path, words: list[str], matrix: np.ndarray, binary: bool) -> None:
+def _save_word2vec(path: Path, words: list[str], matrix: np.ndarray, fmt: str) -> None:
+    """word2vec text or binary (``fmt`` ``text``/``bin``), or GloVe text (``glove``: the text rows alone)."""
+    binary = fmt == "bin"
     for word in words:
         if not word or " " in word or "\n" in word:
             raise DataError(
-                f"{path}: word {word!r} cannot be stored in word2vec format (empty, space or newline)"
+                f"{path}: word {word!r} cannot be stored in {FORMAT_NAMES[fmt]} format (empty, space or newline)"
             )
     row_format = " ".join(["%.9g"] * matrix.shape[1])  # 9 significant digits round-trip any float32
     opener = _COMPRESSORS.get(path.suffix.lower(), open)
     try:
         with atomic_path(path) as tmp, opener(tmp, "wb") as fh:
-            fh.write(f"{len(words)} {matrix.shape[1]}\n".encode())
+            if fmt != "glove":
+                fh.write(f"{len(words)} {matrix.shape[1]}\n".encode())
             for word, row in zip(words, matrix, strict=True):
                 if binary:  # word2vec.c: "word " + D little-endian float32 + "\n"
                     fh.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
@@ -151,7 +182,9 @@ def _read_header(path: Path, line: bytes, text: bool = False) -> tuple[int, int]
         vocab_size, vector_size = (int(x) for x in line.decode("utf-8").split())
     except (ValueError, UnicodeDecodeError):
         expected = "a word2vec header 'vocab_size vector_size'" + (" or a GloVe row 'word v1 v2 ...'" if text else "")
-        raise DataError(f"{path}: line 1: expected {expected}, got {line[:60]!r}") from None
+        hint = "; a GloVe file of one dimension needs fmt='glove' (or a .glove name)" \
+            if text and _glove_size(line, least=1) == 1 else ""
+        raise DataError(f"{path}: line 1: expected {expected}, got {line[:60]!r}{hint}") from None
     if vocab_size < 0 or vector_size < 1:
         raise DataError(f"{path}: line 1: bad word2vec header {vocab_size} x {vector_size}")
     if vector_size > MAX_VECTOR_SIZE:
@@ -160,11 +193,11 @@ def _read_header(path: Path, line: bytes, text: bool = False) -> tuple[int, int]
     return vocab_size, vector_size
 
 
-def _glove_size(line: bytes) -> int | None:
-    """D when ``line`` is a GloVe row (a word, then D >= 2 numbers); None otherwise (a header, say)."""
+def _glove_size(line: bytes, least: int = 2) -> int | None:
+    """D when ``line`` is a GloVe row (a word, then D >= ``least`` numbers); None otherwise (a header, say)."""
     try:
         values = line.decode("utf-8").rstrip().partition(" ")[2].split()
-        if len(values) < 2:
+        if len(values) < least:
             return None
         for value in values:
             float(value)
@@ -189,26 +222,37 @@ def _plain_size(path: Path, header: bytes) -> int | None:
     return info.st_size - len(header) if stat.S_ISREG(info.st_mode) else None
 
 
-def _read_text(path: Path, limit: int | None, keep: Callable[[str], bool] | None) -> Vectors:
-    """word2vec text, or GloVe text when the first line is a row rather than a header."""
+def _read_text(path: Path, limit: int | None, keep: Callable[[str], bool] | None, glove: bool = False) -> Vectors:
+    """word2vec text, or GloVe text when the first line is a row rather than a header (always with ``glove``)."""
     with open_binary(path) as fh:
         try:
             first = fh.readline()
-            glove_size = _glove_size(first)
+            glove_size = _glove_size(first, least=1 if glove else 2)
+            if glove and glove_size is None:
+                raise DataError(f"{path}: line 1: expected a GloVe row 'word v1 ... vD', got {first[:60]!r}")
             if glove_size is None:
                 header = _read_header(path, first, text=True)
                 wanted = header[0] if limit is None else min(header[0], limit)
                 # " 0 0\n" is the shortest row; a filtered read grows its matrix as kept rows arrive
                 rows = 0 if keep is not None else _room(wanted, 2 * header[1] + 1, _plain_size(path, first), slack=1)
-                words, matrix, lines = _read_text_rows(path, fh, header, wanted, rows, keep)
+                hint = "; if line 1 is a one-dimensional GloVe row, not a header, read the file with fmt='glove'"
+                words, matrix, lines = _read_text_rows(path, fh, header, wanted, rows, keep, hint=hint)
             else:  # no header: read to the end, the matrix growing as rows arrive
                 header = (None, glove_size)
                 wanted = sys.maxsize if limit is None else limit
-                words, matrix, lines = _read_text_rows(path, fh, header, wanted, 0, keep, first)
+                hint = "; line 1 looks like a word2vec header: read the file as word2vec text (fmt='text'), not " \
+                    "GloVe" if glove and _is_header(first) else ""
+                words, matrix, lines = _read_text_rows(path, fh, header, wanted, 0, keep, first, hint)
         except (OSError, EOFError) as exc:  # a damaged .gz and the like
             raise DataError(f"{path}: cannot read ({exc})") from None
     _check_finite(path, matrix, words, "line", lines)
     return Vectors(words, matrix)
+
+
+def _is_header(line: bytes) -> bool:
+    """Whether ``line`` could be a word2vec header: two whole numbers."""
+    parts = line.split()
+    return len(parts) == 2 and all(part.isdigit() for part in parts)
 
 
 def _check_new(path: Path, seen: set[str], word: str, where: str) -> None:
@@ -226,11 +270,13 @@ def _grown(matrix: np.ndarray, wanted: int) -> np.ndarray:
 
 
 def _read_text_rows(path: Path, fh, header: tuple[int | None, int], wanted: int, rows: int,
-                    keep: Callable[[str], bool] | None, first: bytes | None = None
+                    keep: Callable[[str], bool] | None, first: bytes | None = None, hint: str = ""
                     ) -> tuple[list[str], np.ndarray, list[int]]:
     """(words, matrix, the line number of each row) of the next ``wanted`` rows of ``fh``, of which ``keep``
     accepts the words; ``header`` is (V, D) from the header line, or (None, D) for GloVe, whose rows start
-    with ``first`` (already read) and may end early. ``rows``: rows to allocate before reading."""
+    with ``first`` (already read) and may end early. ``rows``: rows to allocate before reading. ``hint``
+    ends the message of a line 2 with one value where D were expected, or D values where one was (the first
+    line was then maybe not what it was taken for)."""
     vocab_size, vector_size = header
     line_no = 1 if vocab_size is None else 2
     words: list[str] = []
@@ -256,9 +302,9 @@ def _read_text_rows(path: Path, fh, header: tuple[int | None, int], wanted: int,
             word, _, rest = line.partition(" ")
             values = rest.split()
             if len(values) != vector_size:
-                raise DataError(
-                    f"{path}: line {line_no}: expected {vector_size} values after {word!r}, got {len(values)}"
-                )
+                suspect = line_no == 2 and 1 in (len(values), vector_size)
+                raise DataError(f"{path}: line {line_no}: expected {vector_size} values after {word!r}, got "
+                                f"{len(values)}{hint if suspect else ''}")
             done += 1
             if keep is None or keep(word):
                 if len(words) == len(matrix):
@@ -304,6 +350,9 @@ def _read_binary_rows(path: Path, fh, header: tuple[int, int], wanted: int) -> t
         if space < 0 or len(data) - (space + 1) < row_bytes:
             raise DataError(f"{path}: truncated: file ends in word {i + 1} of {wanted} (header: "
                             f"{header[0]} x {header[1]}); it is truncated or its header is wrong")
+        if b"\n" in data[pos:space]:  # word2vec.c's words never hold one: this is text (or damaged)
+            raise DataError(f"{path}: word {i + 1} (byte {pos}): holds a newline, so this is not word2vec binary; "
+                            f"is it a text file (.txt, .vec or .glove)?")
         try:
             word = data[pos:space].decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -394,14 +443,14 @@ def _save_native(path: Path, vectors: Vectors, dtype: str) -> None:
 def _write_native_files(directory: Path, vectors: Vectors, dtype: str) -> None:
     """vectors.npy, vocab.tsv and meta.json into a new ``directory``, each synced to the disk."""
     words, matrix, counts = vectors
-    meta = {
+    meta = stamp({
         "format": NATIVE_FORMAT,
         "version": NATIVE_VERSION,
         "vocab_size": len(words),
         "vector_size": matrix.shape[1],
         "dtype": dtype,
         "has_counts": counts is not None,
-    }
+    })
     counts = np.zeros(len(words), dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
     with open(directory / "vectors.npy", "wb") as fh:
         np.save(fh, matrix.astype(dtype), allow_pickle=False)
@@ -443,7 +492,8 @@ def _read_native(path: Path, limit: int | None) -> Vectors:
     if not path.is_dir():
         if path.exists():
             raise DataError(
-                f"{path}: not a seqlab vectors directory; use a .txt, .vec or .bin name for word2vec"
+                f"{path}: not a seqlab vectors directory; word2vec files need a .txt, .vec or .bin name (or fmt), "
+                f"GloVe text a .glove name or fmt='glove'"
             )
         raise DataError(f"{path}: no such vectors directory")
     meta_path = check_readable(path / "meta.json")

@@ -65,7 +65,9 @@ class Word2VecConfig:
     """Training settings; defaults are word2vec.c's / gensim's."""
 
     model: str = setting("sg", "Skip-gram or CBOW.", flag=True, choices=("sg", "cbow"))
-    loss: str = setting("ns", "Negative sampling or hierarchical softmax.", flag=True, choices=("ns", "hs"))
+    loss: str = setting("ns", "Negative sampling, hierarchical softmax, or both (hs+ns: word2vec.c and gensim with "
+                        "hs=1 and negative > 0, each with its own output vectors).", flag=True,
+                        choices=("ns", "hs", "hs+ns"))
     dim: int = setting(100, "Vector size.", flag=True)
     window: int = setting(5, "Maximum window (drawn per centre word from 1..window).", flag=True)
     shrink_windows: bool = setting(True, "Draw each centre word's window from 1..window (word2vec.c); off: always "
@@ -97,12 +99,12 @@ class Word2VecConfig:
 
     def validate(self) -> None:
         """ConfigError naming the first setting out of its range (see :mod:`seqlab.embeddings.limits`)."""
-        ns = self.loss == "ns"
+        ns = self.uses_ns
         require(*limits.finite(ns_exponent=self.ns_exponent, sample=self.sample, alpha=self.alpha,
                                    min_alpha=self.min_alpha, checkpoint_minutes=self.checkpoint_minutes) + [
             *choice_checks(self),
             *limits.shared_checks(self),
-            (not ns or self.negative >= 1, "negative must be at least 1 with loss ns"),
+            (not ns or self.negative >= 1, f"negative must be at least 1 with loss {self.loss}"),
             limits.at_most("negative", self.negative if ns else 0, limits.MAX_NEGATIVE, "each negative sample "
                            "costs a full update of every pair; the paper uses 5-20, 2-5 on large corpora"),
             limits.at_most("|ns_exponent|", abs(self.ns_exponent), 10, "the noise distribution is count ** "
@@ -120,6 +122,16 @@ class Word2VecConfig:
 
     def batch_for(self, device: torch.device) -> int:
         return self.batch_size or (8192 if device.type == "cuda" else 512)
+
+    @property
+    def uses_ns(self) -> bool:
+        """Whether negative sampling is trained (loss ns or hs+ns)."""
+        return self.loss in ("ns", "hs+ns")
+
+    @property
+    def uses_hs(self) -> bool:
+        """Whether hierarchical softmax is trained (loss hs or hs+ns)."""
+        return self.loss in ("hs", "hs+ns")
 
     @property
     def hogbatch(self) -> bool:
@@ -157,7 +169,10 @@ class Word2Vec:
                             f"{BLOCK_STEPS} steps x 2 x window {config.window:,} context slots x "
                             f"{WINDOW_SLOT_BYTES} bytes", "lower --batch-size or --window")], self.device)
         self.w_in = (torch.rand(vsize, dim, generator=gen, device=self.device) - 0.5) / dim
-        n_out = vsize if config.loss == "ns" else max(vsize - 1, 1)
+        # output vectors: the words' for negative sampling, then the Huffman tree's inner nodes for hierarchical
+        # softmax (rows from hs_offset on); with hs+ns both, as word2vec.c's syn1neg and syn1
+        self.hs_offset = vsize if config.uses_ns else 0
+        n_out = self.hs_offset + (max(vsize - 1, 1) if config.uses_hs else 0)
         self.w_out = torch.zeros(n_out, dim, device=self.device)
         self.generator = gen
         self.epoch = 0  # next epoch to run
@@ -165,12 +180,12 @@ class Word2Vec:
         self.words_done = 0
         self.corpus = ""  # where the training text came from (checked on resume)
         self._hooks = Hooks()
-        if config.loss == "hs":
+        if config.uses_hs:
             tree = build_huffman(vocab.counts)
-            self.points = torch.as_tensor(tree.points, device=self.device)
+            self.points = torch.as_tensor(tree.points, device=self.device) + self.hs_offset  # rows of w_out
             self.codes = torch.as_tensor(tree.codes, device=self.device)
             self.code_lengths = torch.as_tensor(tree.lengths, device=self.device)
-        else:
+        if config.uses_ns:
             self.noise = NoiseSampler(vocab.counts, config.ns_exponent, self.device)
         self.keep_prob = torch.as_tensor(keep_probabilities(vocab.counts, config.sample),
                                          dtype=torch.float32, device=self.device)
@@ -178,8 +193,10 @@ class Word2Vec:
         self.offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)]).to(self.device)
         self.native: NativeTables | None = None
         if use_native(config.cpu_kernel, self.device.type, native_available):
-            self.native = (NativeTables(points=self.points, codes=self.codes, lengths=self.code_lengths)
-                           if config.loss == "hs" else NativeTables(self.noise.prob, self.noise.alias))
+            ns, hs = config.uses_ns, config.uses_hs
+            self.native = NativeTables(self.noise.prob if ns else None, self.noise.alias if ns else None,
+                                       self.points if hs else None, self.codes if hs else None,
+                                       self.code_lengths if hs else None)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -260,19 +277,34 @@ class Word2Vec:
         """One SGD step on example rows [lo, hi) of a block; returns the loss sum (0-d tensor)."""
         cfg = self.config
         centre, context = ex["centre"][lo:hi], ex["context"][lo:hi]
-        if cfg.loss == "ns":
-            negatives = self.noise.sample((hi - lo, cfg.negative), self.generator)
-            targets, labels, mask = ns_targets(centre, negatives)
-        else:
-            targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
         cap = float(cfg.max_row_hits)
         if cfg.model == "sg" and cfg.loss == "ns":
+            targets, labels, mask = ns_targets(centre, self.noise.sample((hi - lo, cfg.negative), self.generator))
             return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs=False, max_hits=cap)
         context_mask = ex["context_mask"][lo:hi]
-        if cfg.model == "sg":
-            return skipgram_hs_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha, cap)
-        return cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
-                         hs=cfg.loss == "hs", max_hits=cap, mean=cfg.cbow_mean)
+        loss = torch.zeros((), device=self.device)
+        # with hs+ns the two objectives are two steps, hierarchical softmax first as in word2vec.c (whose
+        # loop sums both into one input update: the same to first order)
+        if cfg.uses_hs:
+            targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
+            if cfg.model == "sg":
+                loss = loss + skipgram_hs_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask,
+                                               alpha, cap)
+            else:
+                loss = loss + cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
+                                        hs=True, max_hits=cap, mean=cfg.cbow_mean)
+        if cfg.uses_ns:
+            if cfg.model == "sg":  # the windows' (context, centre) pairs
+                row, slot = context_mask.nonzero(as_tuple=True)
+                targets, labels, mask = ns_targets(centre[row], self.noise.sample((len(row), cfg.negative),
+                                                                                 self.generator))
+                loss = loss + skipgram_step(self.w_in, self.w_out, context[row, slot], targets, labels, mask, alpha,
+                                            hs=False, max_hits=cap)
+            else:
+                targets, labels, mask = ns_targets(centre, self.noise.sample((hi - lo, cfg.negative), self.generator))
+                loss = loss + cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
+                                        hs=False, max_hits=cap, mean=cfg.cbow_mean)
+        return loss
 
     def _torch_block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, kept: torch.Tensor, start: int, stop: int,
                      base: int, n_words: int, batch: int) -> tuple[torch.Tensor, int, float]:
@@ -303,7 +335,8 @@ class Word2Vec:
         alpha = learning_rate(cfg, progress).float()
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         _, loss, loss_examples, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha,
-                                                cfg.model == "sg", cfg.loss == "hs", cfg.negative, self.native,
+                                                cfg.model == "sg", cfg.uses_hs, cfg.negative if cfg.uses_ns else 0,
+                                                self.native,
                                                 seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE,
                                                 batched=cfg.hogbatch, cbow_mean=cfg.cbow_mean)
         return loss, loss_examples, float(progress[-1])

@@ -16,6 +16,9 @@
  *   hierarchical softmax: the inner nodes on the centre word's Huffman path with label
  *              1 - code; a decision with |s| >= 6 is skipped (word2vec.c's MAX_EXP), and the
  *              sigmoid is read from word2vec.c's 1000-entry table (as gensim does).
+ *   both (hs and negative > 0, word2vec.c's and gensim's hs=1 with negative sampling): the
+ *              hierarchical-softmax decisions, then the negative-sampling ones, into one input
+ *              gradient; the points index the inner nodes' rows of w_out, after the words' rows.
  *
  * Noise words are drawn with Walker's alias method from a splitmix64 stream seeded by
  * (seed, row), so a block's draws do not depend on the number of threads; with `neg_given`
@@ -92,8 +95,8 @@ static inline void decisions(const float *h, float *w_out, float *neu1e, int64_t
         const uint8_t *cd = codes + word * max_len;
         for (int64_t j = 0; j < lengths[word]; j++)
             decide(h, w_out + pt[j] * dim, neu1e, dim, 1.0f - (float)cd[j], alpha, 1, loss, count);
-        return;
     }
+    if (negative <= 0) return;
     decide(h, w_out + word * dim, neu1e, dim, 1.0f, alpha, 0, loss, count);
     for (int64_t k = 0; k < negative; k++) {
         int64_t target = negs ? negs[k] : alias_draw(rng, alias_prob, alias_idx, n_noise);

@@ -86,6 +86,8 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     The loss is summed over the rows r with r % loss_stride == 0 only (``loss examples`` is their
     number of examples), so that a progress bar can estimate it at a fraction of the cost.
 
+    ``hs``: hierarchical-softmax decisions (the tables' points are rows of w_out); ``negative`` > 0: then
+    negative sampling with that many noise words (both: word2vec.c's hs=1 with negative > 0).
     w_in (V, D), w_out (V' , D) float32 contiguous CPU tables, updated in place; centre (R,)
     int64; context (R, W) int64 word ids with -1 for empty slots; alpha (R,) float32 per-row
     learning rates. ``negatives`` (R, W, k) for skip-gram or (R, k) for CBOW replaces the
@@ -95,6 +97,8 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     context rows (gensim's cbow_mean=0). Raises NativeUnavailable when the kernel cannot be built.
     """
     lib = _library()
+    if (negative > 0 and tables.prob is None) or (hs and tables.points is None):
+        raise ValueError("the kernel needs the noise tables for negative > 0 and the Huffman tables for hs")
     for table in (w_in, w_out):
         if table.dtype != torch.float32 or table.device.type != "cpu" or not table.is_contiguous():
             raise ValueError("the native word2vec kernel needs contiguous float32 CPU tables")
@@ -120,7 +124,7 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
         _ptr(w_in, ctypes.c_float), _ptr(w_out, ctypes.c_float), w_in.shape[1],
         _ptr(centre, ctypes.c_int64), _ptr(context, ctypes.c_int64), _ptr(alpha, ctypes.c_float),
         rows, width, int(sg), int(hs), int(cbow_mean),
-        negative if not hs else 0, _ptr(tables.prob, ctypes.c_float), _ptr(tables.alias, ctypes.c_int64), n_noise,
+        negative, _ptr(tables.prob, ctypes.c_float), _ptr(tables.alias, ctypes.c_int64), n_noise,
         ctypes.c_uint64(seed & 0xFFFFFFFFFFFFFFFF), _ptr(negatives, ctypes.c_int64),
         _ptr(tables.points, ctypes.c_int64), _ptr(tables.codes, ctypes.c_uint8), _ptr(tables.lengths, ctypes.c_int64),
         max_len, max(int(threads), 1), loss_stride, ctypes.byref(loss) if want_loss else None,

@@ -21,7 +21,6 @@ import lzma
 import os
 import re
 import stat
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import IO, Any
 
 from seqlab.errors import DataError
 from seqlab.io import check_readable, open_binary, open_text
+from seqlab.log import warn
 
 BLOCK_CHARS = 1 << 20
 MAX_TOKEN_CHARS = 1000  # longer "words" are cut to this many characters (word2vec.c: 100 bytes)
@@ -238,9 +238,9 @@ def _full_pieces(current: list[str], size: int):
 
 
 def _warn_long(name: Path, count: int, first_line: int) -> None:
-    print(f"seqlab: warning: {name}: {count:,} token{'s' if count > 1 else ''} longer than {MAX_TOKEN_CHARS:,} "
-          f"characters cut to their first {MAX_TOKEN_CHARS:,} (the first on line {first_line}); is this a text "
-          "file with words separated by whitespace?", file=sys.stderr, flush=True)
+    warn(f"seqlab: warning: {name}: {count:,} token{'s' if count > 1 else ''} longer than {MAX_TOKEN_CHARS:,} "
+         f"characters cut to their first {MAX_TOKEN_CHARS:,} (the first on line {first_line}); is this a text "
+         "file with words separated by whitespace?", __name__)
 
 
 def _bad_utf8_line(path: Path, raw: IO[bytes] | None = None) -> int:

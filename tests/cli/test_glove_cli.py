@@ -154,3 +154,43 @@ def test_memory_flag(corpus, tmp_path):
     usage = " ".join(run("--help").output.split())
     assert "--memory FLOAT" in usage and "sorted runs spilled to temporary files" in usage
     assert_one_line_error(quick(corpus, tmp_path / "out.txt", "--memory", "0"), "memory must be positive")
+
+
+def test_model_0_writes_every_parameter_in_glove_c_text_layout(corpus, tmp_path):
+    out = tmp_path / "all.glove"
+    result = quick(corpus, out, "--model", "0", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["model"] == 0 and json.loads(result.stdout)["dim"] == 22
+    cfg = build_config(GloveConfig, None, epochs=2, min_count=1, window=4, dim=10, model=0)
+    cooc = count_cooccurrences(corpus, cfg, "cpu", quiet=True)
+    model = Glove(Vocab(cooc.words, cooc.counts, cooc.total_words), cfg)
+    model.train(*cooc.entries(), quiet=True)
+    # glove.c's save_params, model 0: "word" then " %lf" for w_1..w_D, b, w~_1..w~_D, b~; no header line
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [line.split(" ")[0] for line in lines] == model.vocab.words
+    written = torch.tensor([[float(x) for x in line.split(" ")[1:]] for line in lines])
+    dim = 10
+    torch.testing.assert_close(written[:, :dim], model.weight)
+    torch.testing.assert_close(written[:, dim], model.bias)
+    torch.testing.assert_close(written[:, dim + 1:2 * dim + 1], model.context)
+    torch.testing.assert_close(written[:, 2 * dim + 1], model.context_bias)
+    kv = KeyedVectors.load(out)  # read back as vectors of 2 (D + 1) numbers; the usual ones are two slices
+    summed, _ = train_glove(corpus, build_config(GloveConfig, None, epochs=2, min_count=1, window=4, dim=10), "cpu",
+                            quiet=True)
+    torch.testing.assert_close(kv.vectors[:, :dim] + kv.vectors[:, dim + 1:-1], summed.vectors)
+
+
+def test_model_flag_word_only_and_default_output(corpus, tmp_path, monkeypatch):
+    word_only, model_1 = tmp_path / "w.txt", tmp_path / "m.txt"
+    assert quick(corpus, word_only, "--word-only").exit_code == 0
+    assert quick(corpus, model_1, "--model", "1").exit_code == 0
+    assert torch.equal(KeyedVectors.load(word_only).vectors, KeyedVectors.load(model_1).vectors)
+    assert_one_line_error(quick(corpus, tmp_path / "x.txt", "--model", "0", "--word-only"), "contradict")
+    assert_one_line_error(quick(corpus, tmp_path / "x.txt", "--model", "3"), "model must be 0, 1 or 2")
+    help_text = " ".join(run("--help").output.split())
+    assert "--model INTEGER" in help_text and "--word-only" in help_text and ".glove: no header line" in help_text
+    monkeypatch.chdir(tmp_path)
+    result = run(corpus, "--epochs", "1", "--min-count", "1", "--dim", "4", "--model", "0", "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    assert "writing the vectors to town.glove" in result.stderr and "-model 0" in result.stdout
+    assert KeyedVectors.load(tmp_path / "town.glove").vector_size == 10

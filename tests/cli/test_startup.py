@@ -12,6 +12,7 @@ import click
 import numpy as np
 import pytest
 
+from seqlab import __version__
 from seqlab.cli.main import LazyGroup, main
 from seqlab.embeddings.keyed_vectors import KeyedVectors, load_default_vectors
 from seqlab.embeddings.nearest import VectorIndex
@@ -48,7 +49,7 @@ def run_probe(*args: str) -> tuple[str, dict]:
 def test_help_and_version_import_nothing_heavy(args):
     output, report = run_probe(*args)
     assert report == {"status": 0, "imported": []}
-    assert ("seqlab, version" in output) if args == ["--version"] else ("Commands:" in output)
+    assert (output == f"seqlab, version {__version__}") if args == ["--version"] else ("Commands:" in output)
 
 
 needs_vectors = pytest.mark.skipif(not default_vectors_path().exists(), reason="no shipped vectors in data/")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOORS = [
-    {"errors", "lazy", "io", "config", "device", "native", "state_file", "legacy", "memory", "losses", "shipped"},
+    {"errors", "lazy", "log", "io", "config", "device", "native", "state_file", "legacy", "memory", "losses",
+     "shipped"},
     {"rnn", "text", "training"},
     {"embeddings", "metrics", "vision", "generative", "rl"},
     {"seq2seq", "sentiment"},

@@ -145,7 +145,6 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
-    (dict(hs=1), ConfigError, "set negative=0 for hierarchical softmax"),
     (dict(negative=0), ConfigError, "nothing to train"),
     (dict(max_vocab_size=1000), ConfigError, "max_final_vocab"),
     (dict(sorted_vocab=0), ConfigError, "sorted_vocab"),
@@ -183,7 +182,8 @@ def lee_score(model_wv, cooccurrence_score) -> float:
 
 @pytest.mark.parametrize("options", [dict(cbow_mean=0), dict(sg=1, shrink_windows=False),
                                      dict(shrink_windows=False), dict(sg=1, ns_exponent=0.0),
-                                     dict(sg=1, ns_exponent=-0.5), dict(sg=1, hs=1, negative=0)],
+                                     dict(sg=1, ns_exponent=-0.5), dict(sg=1, hs=1, negative=0), dict(sg=1, hs=1),
+                                     dict(hs=1)],
                          ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
 def test_each_option_learns_as_well_as_in_gensim(options, cooccurrence_score):
     common = dict(vector_size=32, min_count=2, epochs=15, seed=1, workers=1, **options)
@@ -234,3 +234,17 @@ class _Plain:
     def on_epoch_end(self, model):
         assert isinstance(model, Trainer)
         self.epochs += 1
+
+
+def test_the_readmes_block_for_gensim_users_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### For gensim users", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "glove.6B.50d.txt").write_text("king 0.1 0.2 0.3\nqueen 0.2 0.1 0.3\nman 0.3 0.3 0.1\n")
+    namespace = {"sentences": [s + ["king"] for s in LEE], "new_sentences": LEE[:30] + [["zyzzyva"] * 6]}
+    exec(code, namespace)  # noqa: S102 (the README's own lines)
+    assert "zyzzyva" in namespace["model"].wv

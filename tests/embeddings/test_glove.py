@@ -300,3 +300,20 @@ def test_native_kernel_asked_for_but_unavailable(monkeypatch):
     monkeypatch.setattr(glove_module, "cooccur_native_available", lambda: (False, "no compiler"))
     with pytest.raises(ConfigError, match="cpu_kernel native: the C kernel is unavailable"):  # before any reading
         count_cooccurrences("/nonexistent/corpus.txt", GloveConfig(cpu_kernel="native"), "cpu", quiet=True)
+
+
+def test_model_says_what_is_output_as_glove_c_model():
+    cfg = GloveConfig(dim=3, seed=4)
+    glove = Glove(VOCAB, cfg)  # the same seed gives every model below the same tables
+    w, c, b, bc = glove.weight, glove.context, glove.bias[:, None], glove.context_bias[:, None]
+    outputs = {model: Glove(VOCAB, dataclasses.replace(cfg, model=model)).keyed_vectors() for model in (0, 1, 2)}
+    assert torch.equal(outputs[2].vectors, w + c) and torch.equal(outputs[1].vectors, w)
+    assert torch.equal(outputs[0].vectors, torch.cat([w, b, c, bc], dim=1))  # glove.c: w_1..w_D b w~_1..w~_D b~
+    assert outputs[0].words == VOCAB.words and outputs[0].counts.tolist() == VOCAB.counts.tolist()
+    word_only = Glove(VOCAB, dataclasses.replace(cfg, word_only=True)).keyed_vectors()
+    assert torch.equal(word_only.vectors, outputs[1].vectors)
+    assert dataclasses.replace(cfg, word_only=True, model=1).output_model == 1
+    with pytest.raises(ConfigError, match="word_only .model 1. and model 0 contradict"):
+        dataclasses.replace(cfg, word_only=True, model=0).validate()
+    with pytest.raises(ConfigError, match="model must be 0, 1 or 2 .glove.c's -model., got 3"):
+        dataclasses.replace(cfg, model=3).validate()

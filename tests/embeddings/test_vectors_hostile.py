@@ -125,7 +125,7 @@ def test_non_finite_rows_are_refused_on_load_naming_the_word_and_row(tmp_path, n
     assert limited.words == ["a", "b"] and np.isfinite(limited.vectors.numpy()).all()
 
 
-@pytest.mark.parametrize("name", ["s.txt", "s.bin", "sdir"])
+@pytest.mark.parametrize("name", ["s.txt", "s.bin", "sdir", "s.glove"])
 def test_saving_non_finite_vectors_is_refused_and_writes_nothing(tmp_path, name):
     kv = small()
     kv.vectors[1, 0] = float("nan")
@@ -230,7 +230,7 @@ class FullDisk:
         self.file.close()
 
 
-@pytest.mark.parametrize("name", ["f.txt", "f.bin", "f.txt.gz", "fdir"])
+@pytest.mark.parametrize("name", ["f.txt", "f.bin", "f.txt.gz", "fdir", "f.glove", "f.glove.gz"])
 def test_a_full_disk_leaves_the_previous_vectors_and_no_temporary_file(tmp_path, monkeypatch, name):
     path = tmp_path / name
     small().save(path)
@@ -245,3 +245,23 @@ def test_a_full_disk_leaves_the_previous_vectors_and_no_temporary_file(tmp_path,
     after = sorted((p.name, p.read_bytes()) for p in ([path] if path.is_file() else path.iterdir()))
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+# ---------------------------------------------------------------------------- GloVe text
+@pytest.mark.parametrize("name", ["n.glove", "n.glove.gz", "n.txt", "n"])
+def test_glove_files_with_a_nan_row_are_refused_naming_the_line(tmp_path, name):
+    path = tmp_path / name
+    small().save(path, fmt="glove")
+    data = gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()
+    write(path, data.replace(b"\nc 7 8 9\n", b"\nc 7 nan 9\n"))
+    with pytest.raises(DataError, match=re.escape(f"{path}: line 3: word 'c' has a NaN or infinite value")):
+        KeyedVectors.load(path)
+    assert KeyedVectors.load(path, limit=2).words == ["a", "b"]
+    assert_one_line_error(invoke("similar", "a", "--vectors", path, "--device", "cpu"), str(path), "line 3", "NaN")
+
+
+def test_a_lying_header_read_as_glove_allocates_nothing_big(tmp_path, allocations):
+    path = write(tmp_path / "v.glove", HEADERS["v.txt"])  # glove: '3000000000' is a word, 300 its one value
+    with pytest.raises(DataError, match="v.glove: line 2: expected 1 values after 'a', got 300; line 1 looks like"):
+        KeyedVectors.load(path)
+    assert max(allocations, default=0) < 50_000_000

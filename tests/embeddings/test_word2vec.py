@@ -127,7 +127,8 @@ def test_training_learns(lee, model, loss, kernel, cooccurrence_score):
     kv = w2v.keyed_vectors()
     assert kv.vectors.shape == (len(vocab), 50) and kv.words == vocab.words
     assert torch.isfinite(kv.vectors).all() and torch.isfinite(w2v.w_out).all()
-    assert w2v.w_out.shape == ((len(vocab), 50) if loss == "ns" else (len(vocab) - 1, 50))
+    rows = {"ns": len(vocab), "hs": len(vocab) - 1, "hs+ns": 2 * len(vocab) - 1}[loss]
+    assert w2v.w_out.shape == (rows, 50)
     assert stats["raw_words"] == pytest.approx(10 * data.raw_words)
     assert cooccurrence_score(kv, data) > 0.08
 
@@ -184,3 +185,25 @@ def test_the_default_cpu_kernel_is_hogbatch_for_skip_gram_with_negative_sampling
     assert torch.equal(trained["auto"], trained[same_as])
     assert Word2VecConfig().cpu_kernel == "auto" and Word2VecConfig().hogbatch
     assert not Word2VecConfig(cpu_kernel="native").hogbatch and not Word2VecConfig(model="cbow").hogbatch
+
+
+# both objectives at once (word2vec.c's and gensim's hs=1 with negative > 0): two output tables in one
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("model", ["sg", "cbow"])
+def test_hs_and_ns_together_learn(lee, model, kernel, cooccurrence_score):
+    test_training_learns(lee, model, "hs+ns", kernel, cooccurrence_score)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_hs_and_ns_together_resume_exactly(lee, tmp_path, kernel):
+    test_resume_from_checkpoint_is_exact(lee, tmp_path, "sg", "hs+ns", 1.4, kernel)
+
+
+def test_hs_and_ns_together_train_both_tables(lee):
+    vocab, data = lee
+    w2v = Word2Vec(vocab, small_config(loss="hs+ns", cpu_kernel="native" if NATIVE_OK else "torch"))
+    w2v.train(data, quiet=True)
+    words, nodes = w2v.w_out[: len(vocab)], w2v.w_out[len(vocab):]
+    assert nodes.shape[0] == len(vocab) - 1 and w2v.hs_offset == len(vocab)
+    assert (words.abs().sum(1) > 0).float().mean() > 0.9 and (nodes.abs().sum(1) > 0).float().mean() > 0.9
+    assert int(w2v.points.min()) >= len(vocab)  # the Huffman paths index the nodes' rows

@@ -39,19 +39,20 @@ def table_sigmoid(s: float) -> float:
     return EXP_TABLE[int((s + 6.0) * (1000 / 6.0 / 2))]
 
 
-def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride=1, cbow_mean=True):
+def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride=1, cbow_mean=True, offset=0):
     """word2vec.c's loops in Python, float64: returns (w_in, w_out, loss, decisions, examples,
     loss_examples); the loss is summed over the rows r % loss_stride == 0. ``cbow_mean`` False: gensim's
-    cbow_mean=0 (h the sum of the context rows, each given the gradient over their number)."""
+    cbow_mean=0 (h the sum of the context rows, each given the gradient over their number). With ``hs``
+    and ``negs`` both, both objectives (hierarchical softmax first), the inner nodes at rows ``offset`` on."""
     w_in, w_out = w_in.double().clone(), w_out.double().clone()
     loss, decisions, examples, loss_examples, counted = 0.0, 0, 0, 0, True
 
-    def decide(h, row, label, a, neu1e):
+    def decide(h, row, label, a, neu1e, node=False):
         nonlocal loss, decisions
         s = float(h @ w_out[row])
-        if hs and abs(s) >= 6.0:
+        if node and abs(s) >= 6.0:
             return
-        g = (label - (table_sigmoid(s) if hs else sigmoid(s))) * a
+        g = (label - (table_sigmoid(s) if node else sigmoid(s))) * a
         loss += -math.log(sigmoid(s if label else -s)) if counted else 0.0
         decisions += 1
         neu1e += g * w_out[row]
@@ -61,8 +62,8 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stri
         neu1e = torch.zeros(D, dtype=torch.float64)
         if hs:
             for j in range(int(tree.lengths[word])):
-                decide(h, int(tree.points[word, j]), 1.0 - float(tree.codes[word, j]), a, neu1e)
-        else:
+                decide(h, offset + int(tree.points[word, j]), 1.0 - float(tree.codes[word, j]), a, neu1e, node=True)
+        if neg_row is not None:
             decide(h, word, 1.0, a, neu1e)
             for n in neg_row.tolist():
                 if n != word:
@@ -77,12 +78,12 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stri
             for j, c in enumerate(context[r].tolist()):
                 if c < 0:
                     continue
-                neu1e = all_decisions(w_in[c].clone(), word, a, None if hs else negs[r, j])
+                neu1e = all_decisions(w_in[c].clone(), word, a, None if negs is None else negs[r, j])
                 w_in[c] += neu1e
                 examples += 1
         elif ctx:
             h = w_in[ctx].mean(0) if cbow_mean else w_in[ctx].sum(0)
-            neu1e = all_decisions(h, word, a, None if hs else negs[r])
+            neu1e = all_decisions(h, word, a, None if negs is None else negs[r])
             if not cbow_mean:
                 neu1e /= len(ctx)
             for c in ctx:
@@ -106,26 +107,28 @@ def block(seed: int = 0):
 
 @needs_kernel
 @pytest.mark.parametrize("sg", [True, False], ids=["sg", "cbow"])
-@pytest.mark.parametrize("hs", [False, True], ids=["ns", "hs"])
+@pytest.mark.parametrize("loss_kind", ["ns", "hs", "hs+ns"])
 @pytest.mark.parametrize("loss_stride", [1, 3])
-def test_kernel_equals_the_sequential_reference(sg, hs, loss_stride, cbow_mean=True):
+def test_kernel_equals_the_sequential_reference(sg, loss_kind, loss_stride, cbow_mean=True):
     w_in, w_out, centre, context, alpha = block()
     tree = build_huffman(COUNTS)
-    if hs:
-        w_out = w_out[: V - 1].contiguous()
-        tables = NativeTables(points=torch.as_tensor(tree.points), codes=torch.as_tensor(tree.codes),
-                              lengths=torch.as_tensor(tree.lengths))
-        negs = None
-    else:
+    hs, ns = loss_kind != "ns", loss_kind != "hs"
+    offset = V if ns else 0  # the inner nodes' rows: after the words' with both objectives
+    w_out = torch.cat([w_out, w_out[: V - 1].flip(0)]) if hs and ns else w_out if ns else w_out[: V - 1].contiguous()
+    tables, negs = NativeTables(), None
+    if ns:
         sampler = NoiseSampler(COUNTS, 0.75, torch.device("cpu"))
         tables = NativeTables(sampler.prob, sampler.alias)
         negs = torch.randint(0, V, (ROWS, WIDTH, K) if sg else (ROWS, K), generator=torch.Generator().manual_seed(5))
         negs.view(-1)[::4] = centre.repeat_interleave(negs[0].numel())[::4]  # some noise words equal the centre
+    if hs:
+        tables.points = torch.as_tensor(tree.points) + offset
+        tables.codes, tables.lengths = torch.as_tensor(tree.codes), torch.as_tensor(tree.lengths)
     ref_in, ref_out, ref_loss, ref_decisions, ref_examples, ref_loss_examples = reference(
-        w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride, cbow_mean)
+        w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride, cbow_mean, offset)
     got_in, got_out = w_in.clone(), w_out.clone()
-    examples, loss, loss_examples, decisions = train_block(got_in, got_out, centre, context, alpha, sg, hs, K,
-                                                           tables, seed=3, threads=1, negatives=negs,
+    examples, loss, loss_examples, decisions = train_block(got_in, got_out, centre, context, alpha, sg, hs,
+                                                           K if ns else 0, tables, seed=3, threads=1, negatives=negs,
                                                            loss_stride=loss_stride, cbow_mean=cbow_mean)
     assert examples == ref_examples and decisions == ref_decisions and loss_examples == ref_loss_examples
     assert 0 < loss_examples <= examples and (loss_examples == examples) == (loss_stride == 1)
@@ -136,9 +139,9 @@ def test_kernel_equals_the_sequential_reference(sg, hs, loss_stride, cbow_mean=T
 
 
 @needs_kernel
-@pytest.mark.parametrize("hs", [False, True], ids=["ns", "hs"])
-def test_kernel_cbow_sum_equals_the_sequential_reference(hs):
-    test_kernel_equals_the_sequential_reference(False, hs, 1, cbow_mean=False)
+@pytest.mark.parametrize("loss_kind", ["ns", "hs"])
+def test_kernel_cbow_sum_equals_the_sequential_reference(loss_kind):
+    test_kernel_equals_the_sequential_reference(False, loss_kind, 1, cbow_mean=False)
 
 
 @needs_kernel

@@ -38,7 +38,7 @@ def test_the_passes_equal_vocab_build_and_encode(corpus, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_with_progress_passes_the_sentences_through_and_counts_words(corpus, capsys):
+def test_with_progress_passes_the_sentences_through_and_counts_words(corpus, capsys, progress_bars):
     assert list(with_progress(corpus, "reading")) == list(corpus)
     assert "reading" in capsys.readouterr().err and list(with_progress(iter([]), "x", quiet=True)) == []
 
