@@ -9,6 +9,7 @@ import click
 from seqlab.cli.common import announce_output, default_vectors_output, run_vectors, vectors_options
 from seqlab.config import build_config
 from seqlab.device import resolve_device
+from seqlab.embeddings.vectors_io import format_of
 from seqlab.embeddings.word2vec import Word2VecConfig
 from seqlab.embeddings.word2vec_io import default_corpus
 
@@ -23,12 +24,17 @@ def train(corpus, output, config_path, checkpoint_path, resume, store_dtype, dev
     configs/word2vec_lee.toml settings (unless --config is given).
     """
     given = output is not None
-    output = output or default_vectors_output(corpus)
+    named = corpus
     if corpus is None:
         corpus, default_config = default_corpus()
         config_path = config_path or default_config
     cfg = build_config(Word2VecConfig, config_path, section="word2vec", **settings)
+    # fastText's n-grams (vectors for any word) need the native directory: its default output is one
+    output = output or default_vectors_output(named, ".fasttext" if cfg.subwords else ".bin")
     announce_output(output, given)
+    if cfg.subwords and format_of(output) != "native" and not quiet:
+        click.echo(f"seqlab: note: {output} will hold the vocabulary's vectors only; looking up words outside it "
+                   f"needs the n-grams of a vectors directory (-o NAME without .bin/.txt)", err=True)
     if not quiet:
         click.echo(f"seqlab: training word2vec {cfg.model}-{cfg.loss} on {corpus} ({resolve_device(device)})",
                    err=True)

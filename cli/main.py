@@ -53,6 +53,9 @@ embed = group("embed", "Train, store and evaluate word embeddings.", {
              'Print DirectBias, projections, "she - he" analogy pairs, WEAT and the clustering test for VECTORS.'),
     "eval": ("seqlab.cli.embed_eval:eval_command",
              "Evaluate VECTORS on word analogies (accuracy) and word-pair similarity (Spearman, Pearson)."),
+    "phrases": ("seqlab.cli.embed_phrases:phrases_command",
+                "Join the bigrams of CORPUS that score above --threshold (Mikolov et al. 2013, as gensim's Phrases) "
+                "into OUTPUT."),
     "plot": ("seqlab.cli.embed_plot:plot_command",
              "Draw a labelled 2-D map of some words of VECTORS (--words w1,w2,... or --top N)."),
     "plot-bias": ("seqlab.cli.embed_plot:plot_bias_command",

@@ -15,6 +15,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
                       "topk_excluding"],
     "vectors_io": ["FORMATS", "Vectors", "format_of", "read_vectors", "write_vectors"],
     "word2vec": ["Word2Vec", "Word2VecConfig", "train_word2vec"],
+    "fasttext_vectors": ["FastTextVectors"],
+    "subwords": ["ngram_hashes", "subword_rows"],
     "word2vec_io": ["save_trained"],
     "glove": ["Glove", "GloveConfig", "count_cooccurrences", "glove_default_corpus", "train_glove"],
     "cooccurrence": ["Cooccurrence"],

@@ -8,6 +8,9 @@ updates included), callbacks and ``wv``, trained by seqlab's kernels (C on the C
     model.train(more_sentences, total_examples=len(more_sentences), epochs=model.epochs)
     model.save("w2v.model"); Word2Vec.load("w2v.model")
 
+``FastText`` (gensim's ``gensim.models.FastText``) is the same with character n-grams (``min_n``, ``max_n``,
+``bucket``): ``FastText(sentences, sg=1, min_n=3, max_n=6).wv["unseen-word"]``.
+
 The arguments, their defaults (CBOW: ``sg=0``) and their meaning are gensim 4's; ``sentences`` /
 ``corpus_iterable`` is any iterable of token lists (a generator is read once per call), ``corpus_file`` a
 text file (``.gz``/``.bz2``/``.xz`` too) read by seqlab's one-pass C reader. What is not gensim's:
@@ -69,7 +72,7 @@ class Word2Vec:
         if sorted_vocab != 1 or null_word != 0:
             raise ConfigError("seqlab always sorts the vocabulary by count (sorted_vocab=1) and has no null word "
                               "(null_word=0)")
-        self.config = Word2VecConfig(
+        self.config = self._config(
             model="sg" if sg else "cbow", loss=("hs+ns" if negative else "hs") if hs else "ns", dim=vector_size,
             window=window,
             negative=negative or Word2VecConfig().negative, ns_exponent=ns_exponent, min_count=min_count,
@@ -96,11 +99,15 @@ class Word2Vec:
     epochs = property(lambda self: self.config.epochs)
     alpha = property(lambda self: self.config.alpha)
     min_alpha = property(lambda self: self.config.min_alpha)
-    sg = property(lambda self: int(self.config.model == "sg"))
+    sg = property(lambda self: int(self.config.skipgram))
     hs = property(lambda self: int(self.config.uses_hs))
     negative = property(lambda self: self.config.negative if self.config.uses_ns else 0)
     cbow_mean = property(lambda self: int(self.config.cbow_mean))
     sample = property(lambda self: self.config.sample)
+
+    def _config(self, **settings: Any) -> Word2VecConfig:
+        """The trainer's settings from gensim's arguments (a subclass adds its own)."""
+        return Word2VecConfig(**settings)
 
     @property
     def wv(self) -> KeyedVectors:
@@ -160,6 +167,8 @@ class Word2Vec:
             with torch.no_grad():
                 n_in = min(len(previous.vocab), len(vocab))
                 trainer.w_in[:n_in] = previous.w_in[:n_in]
+                if self.config.subwords:  # the n-gram rows, after the words' rows
+                    trainer.w_in[len(vocab):] = previous.w_in[len(previous.vocab):]
                 n_out = min(previous.w_out.shape[0], trainer.w_out.shape[0])
                 trainer.w_out[:n_out] = previous.w_out[:n_out]
             trainer.generator.set_state(previous.generator.get_state())
@@ -252,6 +261,26 @@ class Word2Vec:
         return model
 
 
+class FastText(Word2Vec):
+    """gensim's ``gensim.models.FastText`` (Bojanowski et al. 2017): :class:`Word2Vec` with character n-grams
+    (``min_n``, ``max_n``, ``bucket``; gensim's defaults 3, 6, 2,000,000); ``wv`` is a
+    :class:`~seqlab.embeddings.fasttext_vectors.FastTextVectors`, which gives words outside the vocabulary a
+    vector. As in fastText, a word's input vector divides by its n-grams plus one (gensim's skip-gram divides by
+    the n-grams only), so the vectors equal gensim's in kind, not bit for bit."""
+
+    def __init__(self, sentences: Iterable[Sequence[str]] | None = None, corpus_file: str | os.PathLike | None = None,
+                 min_n: int = 3, max_n: int = 6, bucket: int = 2_000_000, **arguments: Any) -> None:
+        self.subword_settings = {"min_n": min_n, "max_n": max_n, "bucket": bucket}
+        super().__init__(sentences, corpus_file, **arguments)
+
+    def _config(self, **settings: Any) -> Word2VecConfig:
+        return Word2VecConfig(**{**settings, "model": "fasttext-" + settings["model"], **self.subword_settings})
+
+    min_n = property(lambda self: self.config.min_n)
+    max_n = property(lambda self: self.config.max_n)
+    bucket = property(lambda self: self.config.bucket)
+
+
 def _keep(word: str, count: int, min_count: int, trim_rule: TrimRule | None) -> bool:
     """gensim.utils.keep_vocab_item."""
     rule = trim_rule(word, count, min_count) if trim_rule is not None else None
@@ -276,4 +305,4 @@ def _threads(workers: int, device: torch.device) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-__all__ = ["Word2Vec", "Hooks"]
+__all__ = ["FastText", "Hooks", "Word2Vec"]

@@ -38,7 +38,7 @@ from seqlab.embeddings.vectors_io import FORMATS as FORMATS
 from seqlab.embeddings.vectors_io import MAX_VECTOR_SIZE as MAX_VECTOR_SIZE
 from seqlab.embeddings.vectors_io import NATIVE_FORMAT as NATIVE_FORMAT
 from seqlab.embeddings.vectors_io import NATIVE_VERSION as NATIVE_VERSION
-from seqlab.embeddings.vectors_io import read_vectors, write_vectors
+from seqlab.embeddings.vectors_io import read_native_extras, read_vectors, write_vectors
 from seqlab.errors import ConfigError, DataError
 from seqlab.shipped import default_vectors_path
 
@@ -227,9 +227,15 @@ class KeyedVectors(Queries):
         first line, and so is a file whose name says no format. A one-dimensional GloVe file needs
         ``fmt="glove"``: its first row looks like a header. A glove.c ``-model 0`` file (``seqlab glove
         train --model 0``: ``w b w~ b~`` per word) loads as vectors of 2 (D + 1) numbers, those four side by
-        side; ``v[:, :D] + v[:, D + 1:-1]`` are the usual w + w~.
+        side; ``v[:, :D] + v[:, D + 1:-1]`` are the usual w + w~. A directory of fastText vectors loads as
+        :class:`~seqlab.embeddings.fasttext_vectors.FastTextVectors` (words outside the vocabulary too).
         """
         path = Path(path)
+        if cls is KeyedVectors and path.is_dir() and fmt in (None, "native") \
+                and "fasttext" in read_native_extras(path, [])[0]:
+            from seqlab.embeddings.fasttext_vectors import FastTextVectors  # it imports this module
+
+            return FastTextVectors.load(path, limit=limit, device=device)
         kv = cls(*read_vectors(path, fmt, limit))
         kv.source = str(path)
         return kv.to(device)

@@ -23,6 +23,7 @@ MAX_NEGATIVE = 100
 MAX_EPOCHS = 10_000
 MAX_SENTENCE_WORDS = 1_000_000  # a sentence is a list of words in memory; glove's default cut
 MAX_SEED = 2**40 - 1  # the epoch generators are seeded with seed * 100,003 + epoch: 64 bits
+MAX_BUCKET = 2**32  # fastText hashes n-grams to 32 bits: more buckets could never be used
 
 
 def finite(**numbers: float) -> list[tuple[bool, str]]:

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seqlab.embeddings.vectors_io import read_vectors
+from seqlab.embeddings.subwords import ngram_hashes, ngram_settings
+from seqlab.embeddings.vectors_io import read_native_extras, read_vectors
 from seqlab.errors import DataError, UnknownWordError
 from seqlab.shipped import default_vectors_path
 
@@ -459,6 +460,62 @@ class Queries:
         return self.key_to_index[key]
 
 
+class SubwordQueries(Queries):
+    """The queries of :class:`Queries`, also for words outside the vocabulary (fastText, Bojanowski et al.
+    2017): such a word's vector is the mean of its character n-grams' rows (``in`` says whether it has one).
+    ``most_similar`` (so ``similar_by_word``) and ``similarity`` take them, as gensim's FastTextKeyedVectors
+    does; the other queries need words of the vocabulary. A subclass has ``min_n``, ``max_n``, ``bucket`` and
+    ``_ngram_rows``."""
+
+    min_n: int
+    max_n: int
+    bucket: int
+
+    def _ngram_rows(self, hashes: list[int]) -> np.ndarray:
+        """The n-gram rows ``hashes`` as a float32 (n, D) numpy array."""
+        raise NotImplementedError
+
+    def __contains__(self, word: object) -> bool:
+        """Whether ``word`` has a vector: in the vocabulary, or with at least one n-gram."""
+        return word in self.key_to_index or (isinstance(word, str) and bool(self._hashes(word)))
+
+    def _hashes(self, word: str) -> list[int]:
+        return ngram_hashes(word, self.min_n, self.max_n, self.bucket)
+
+    def ngram_vector(self, word: str, norm: bool = False) -> np.ndarray:
+        """The (D,) mean of the n-gram rows of ``word`` (unit when ``norm``): the vector of a word outside the
+        vocabulary. UnknownWordError when it has no n-gram (gensim returns the zero vector)."""
+        hashes = self._hashes(word)
+        if not hashes:
+            where = f"the vocabulary of {self.source}" if self.source else "the vocabulary"
+            raise UnknownWordError(word, f"{where}, and it has no character {self.min_n}- to {self.max_n}-grams")
+        vector = self._ngram_rows(hashes).astype(np.float64).mean(0)
+        if norm:
+            vector = vector / max(float(np.linalg.norm(vector)), np.finfo(np.float64).tiny)
+        return vector.astype(np.float32)
+
+    def _unit_of(self, word: str) -> np.ndarray:
+        if word in self.key_to_index:
+            return self._rows([self.key_to_index[word]], unit=True)[0]
+        return self.ngram_vector(word, norm=True)
+
+    def _terms(self, terms: Term | Sequence[Term] | None, sign: float) -> list[tuple[str | Vector, float]]:
+        """(word or vector, weight) pairs, weights signed, each word outside the vocabulary replaced by its
+        unit vector (a word counts with its unit vector in the queries)."""
+        return [(self.ngram_vector(item, norm=True) if isinstance(item, str) and item not in self.key_to_index
+                 else item, weight) for item, weight in weighted(terms, sign)]
+
+    def most_similar(self, positive: Term | Sequence[Term] = (), negative: Term | Sequence[Term] = (),
+                     topn: int | None = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]] | np.ndarray:
+        """:meth:`Queries.most_similar`; a word outside the vocabulary counts with its unit n-gram vector."""
+        return super().most_similar(self._terms(positive, 1.0) + self._terms(negative, -1.0), (), topn,
+                                    restrict_vocab)
+
+    def similarity(self, word1: str, word2: str) -> float:
+        """Cosine similarity of two words, in the vocabulary or not."""
+        return float(self._unit_of(word1) @ self._unit_of(word2))
+
+
 def normalised(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit rows (V, D) and norms (V,) of a float32 matrix; a zero row stays zero."""
     norms = np.linalg.norm(matrix, axis=1)
@@ -491,8 +548,15 @@ class VectorIndex(Queries):
 
     @classmethod
     def load(cls, path: str | os.PathLike, limit: int | None = None) -> VectorIndex:
-        """Vectors from any file KeyedVectors reads (native directory, word2vec text or binary, GloVe)."""
-        words, vectors, _ = read_vectors(Path(path), None, limit)
+        """Vectors from any file KeyedVectors reads (native directory, word2vec text or binary, GloVe); a
+        directory of fastText vectors gives a :class:`FastTextIndex`."""
+        path = Path(path)
+        words, vectors, _ = read_vectors(path, None, limit)
+        if path.is_dir():
+            meta, _ = read_native_extras(path, [])
+            if "fasttext" in meta:
+                _, arrays = read_native_extras(path, ["ngrams"])
+                return FastTextIndex(words, vectors, arrays["ngrams"], *ngram_settings(meta, path), str(path))
         return cls(words, vectors, str(path))
 
     @classmethod
@@ -532,3 +596,19 @@ class VectorIndex(Queries):
 
     def _replace_rows(self, index: list[int], vectors: np.ndarray) -> None:
         self.unit[index], self.norms[index] = normalised(vectors)
+
+
+class FastTextIndex(SubwordQueries, VectorIndex):
+    """A :class:`VectorIndex` of fastText vectors with their n-gram rows ``ngrams`` (bucket, D): it also answers
+    for words outside the vocabulary (see :class:`SubwordQueries`)."""
+
+    def __init__(self, words: Sequence[str], vectors: np.ndarray, ngrams: np.ndarray, min_n: int, max_n: int,
+                 bucket: int, source: str | None = None) -> None:
+        super().__init__(words, vectors, source)
+        self.ngrams = np.asarray(ngrams, dtype=np.float32)
+        if self.ngrams.shape != (bucket, self.vector_size):
+            raise ValueError(f"ngrams must have shape ({bucket}, {self.vector_size}), got {self.ngrams.shape}")
+        self.min_n, self.max_n, self.bucket = min_n, max_n, bucket
+
+    def _ngram_rows(self, hashes: list[int]) -> np.ndarray:
+        return self.ngrams[hashes]

@@ -14,7 +14,11 @@ their corpus counts); :class:`~seqlab.embeddings.keyed_vectors.KeyedVectors` is 
 * word2vec binary (``.bin``, optionally compressed): the header, then ``word `` and D little-endian float32
   per word, with or without word2vec.c's newline after each vector.
 * native: a directory of ``vectors.npy`` (float32 or float16), ``vocab.tsv`` (``word<TAB>count``) and
-  ``meta.json``; it loads fast (memory-mapped) and can ship float16.
+  ``meta.json``; it loads fast (memory-mapped) and can ship float16. A directory may hold more matrices
+  (``NAME.npy``, the same dtype and width, listed in meta.json's ``"arrays"``) and more settings (other keys of
+  meta.json): fastText vectors keep their n-gram rows as ``ngrams.npy`` and their settings as ``"fasttext":
+  {"min_n", "max_n", "bucket"}`` (:mod:`seqlab.embeddings.fasttext_vectors`); readers of plain vectors
+  ignore both.
 
 Hostile files: nothing is allocated for more rows than the file's size can hold, whatever a header
 claims; a row with a NaN or an infinity is refused with its line (a diverged training run would make every
@@ -104,12 +108,15 @@ def read_vectors(path: str | os.PathLike, fmt: str | None = None, limit: int | N
 
 
 def write_vectors(path: str | os.PathLike, words: Sequence[str], matrix: np.ndarray,
-                  counts: np.ndarray | None = None, fmt: str | None = None, dtype: str = "float32") -> Path:
+                  counts: np.ndarray | None = None, fmt: str | None = None, dtype: str = "float32",
+                  arrays: dict[str, np.ndarray] | None = None, meta: dict | None = None) -> Path:
     """Write ``words`` and their ``matrix`` (V, D) to ``path`` atomically, in ``fmt`` or the format the
     name says (``glove``: word2vec text without its header line); returns the path. ``dtype="float16"``
     halves a native directory (word2vec and GloVe files are always float32); ``counts`` (V,) are kept by the
     native format only. Rows with a NaN or an infinity (once stored as ``dtype``) and words the format
     cannot hold are refused with DataError; so is a full disk, which leaves the previous vectors as they were.
+    ``arrays`` (name -> (n, D) matrix, saved as ``name.npy`` in ``dtype``) and ``meta`` (more keys of meta.json)
+    are for the native format only.
     """
     path = Path(path)
     fmt = format_of(path, fmt)
@@ -124,8 +131,18 @@ def write_vectors(path: str | os.PathLike, words: Sequence[str], matrix: np.ndar
         raise DataError(f"{path}: GloVe text cannot hold {matrix.shape[0]} x {matrix.shape[1]} vectors (no header "
                          f"to say their size); use word2vec text or the native format")
     _check_storable(path, words, matrix, dtype)
+    arrays = {name: np.asarray(a, dtype=np.float32) for name, a in (arrays or {}).items()}
+    if (arrays or meta) and fmt != "native":
+        raise ValueError(f"{path}: more matrices and settings are for the native format only")
+    for name, extra in arrays.items():
+        if not name.isidentifier() or name in ("vectors", "vocab", "meta") or extra.ndim != 2 \
+                or extra.shape[1] != matrix.shape[1]:
+            raise ValueError(f"array {name!r} must be an (n, {matrix.shape[1]}) matrix with a plain new name")
+        bad = _first_bad_row(extra, dtype)
+        if bad is not None:
+            raise DataError(f"{path}: row {bad + 1} of {name} holds NaN or infinity (as {dtype}); refusing to save it")
     if fmt == "native":
-        _save_native(path, Vectors(words, matrix, counts), dtype)
+        _save_native(path, Vectors(words, matrix, counts), dtype, arrays, meta or {})
     else:
         _save_word2vec(path, words, matrix, fmt)
     return path
@@ -412,7 +429,7 @@ def _surviving(path: Path) -> Path:
     return path
 
 
-def _save_native(path: Path, vectors: Vectors, dtype: str) -> None:
+def _save_native(path: Path, vectors: Vectors, dtype: str, arrays: dict[str, np.ndarray], more: dict) -> None:
     for word in vectors.words:
         if any(ch in word for ch in "\t\n\r"):
             raise DataError(f"{path}: word {word!r} contains a tab or newline; vocab.tsv cannot hold it")
@@ -424,7 +441,7 @@ def _save_native(path: Path, vectors: Vectors, dtype: str) -> None:
         if path.exists():
             _remove(old)  # the new vectors were in place: the old ones are not needed
         tmp.mkdir(parents=True)
-        _write_native_files(tmp, vectors, dtype)
+        _write_native_files(tmp, vectors, dtype, arrays, more)
         if path.exists():
             os.replace(path, old)  # kept whole (and loadable) until the new one is in place
         os.replace(tmp, path)
@@ -440,21 +457,28 @@ def _save_native(path: Path, vectors: Vectors, dtype: str) -> None:
         _remove(old)
 
 
-def _write_native_files(directory: Path, vectors: Vectors, dtype: str) -> None:
-    """vectors.npy, vocab.tsv and meta.json into a new ``directory``, each synced to the disk."""
+def _write_native_files(directory: Path, vectors: Vectors, dtype: str, arrays: dict[str, np.ndarray],
+                        more: dict) -> None:
+    """vectors.npy, vocab.tsv, the other arrays and meta.json into a new ``directory``, each synced to the disk."""
     words, matrix, counts = vectors
     meta = stamp({
+        **more,
         "format": NATIVE_FORMAT,
         "version": NATIVE_VERSION,
         "vocab_size": len(words),
         "vector_size": matrix.shape[1],
         "dtype": dtype,
         "has_counts": counts is not None,
+        **({"arrays": sorted(arrays)} if arrays else {}),
     })
     counts = np.zeros(len(words), dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
     with open(directory / "vectors.npy", "wb") as fh:
         np.save(fh, matrix.astype(dtype), allow_pickle=False)
         _sync(fh)
+    for name, extra in arrays.items():
+        with open(directory / f"{name}.npy", "wb") as fh:
+            np.save(fh, extra.astype(dtype), allow_pickle=False)
+            _sync(fh)
     with open(directory / "vocab.tsv", "w", encoding="utf-8", newline="\n") as fh:
         fh.writelines(f"{word}\t{count}\n" for word, count in zip(words, counts.tolist(), strict=True))
         _sync(fh)
@@ -520,6 +544,34 @@ def _read_native(path: Path, limit: int | None) -> Vectors:
     _check_finite(vectors_path, stored[:wanted], words, "row", range(1, wanted + 1))
     matrix = np.array(stored[:wanted], dtype=np.float32)
     return Vectors(words, matrix, counts if meta.get("has_counts") else None)
+
+
+def read_native_extras(path: str | os.PathLike, names: Sequence[str]) -> tuple[dict, dict[str, np.ndarray]]:
+    """The meta.json of the native directory at ``path`` and its extra float32 matrices ``names`` (see the
+    module: ``NAME.npy``, listed in meta.json's ``"arrays"``); DataError when one is missing or malformed."""
+    path = _surviving(Path(path))
+    meta_path = check_readable(path / "meta.json")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        listed, width, dtype = meta.get("arrays", []), _whole(meta["vector_size"]), np.dtype(meta["dtype"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
+        raise DataError(f"{meta_path}: not a seqlab vectors meta.json") from None
+    arrays = {}
+    for name in names:
+        if not isinstance(listed, list) or name not in listed:
+            raise DataError(f"{path}: holds no {name} matrix (meta.json lists {listed!r})")
+        array_path = check_readable(path / f"{name}.npy")
+        try:
+            stored = np.load(array_path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"{array_path}: not a readable .npy file ({exc})") from None
+        if stored.ndim != 2 or stored.shape[1] != width or stored.dtype != dtype:
+            raise DataError(f"{array_path}: holds {stored.dtype} {stored.shape}, meta.json says {dtype} (n, {width})")
+        bad = _first_bad_row(stored, stored.dtype.name)
+        if bad is not None:
+            raise DataError(f"{array_path}: row {bad + 1} holds NaN or infinity")
+        arrays[name] = np.array(stored, dtype=np.float32)
+    return meta, arrays
 
 
 def _whole(value: object) -> int:

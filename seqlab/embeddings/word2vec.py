@@ -18,6 +18,16 @@ word2vec.c's own update order: one thread per slice of the block, each decision 
 for skip-gram with negative sampling it runs HogBatch by default (Ji et al. 2016: a window's context
 words share their noise words and its updates are made as one small batch), which matches the
 exact loop's quality at about twice its speed (``cpu_kernel = "native"`` asks for the exact loop).
+
+fastText (``fasttext-sg``, ``fasttext-cbow``; Bojanowski, Grave, Joulin & Mikolov 2017, "Enriching Word
+Vectors with Subword Information", section 3.2) trains the same way with one change at the input: the input
+table has V + bucket rows, and a word w stands for its own row and the rows of its character n-grams'
+buckets (:mod:`seqlab.embeddings.subwords`), R(w) = {w} + {V + hash(g) : g in G(w)}. Skip-gram: for each
+(context word c, centre) pair, h = mean of the rows R(c); CBOW: h = mean (cbow_mean off: sum) over the rows
+of all context words together. After the decisions the whole input gradient is added to every row (with
+cbow_mean off, divided by their number), as fastText's unsupervised models and gensim do. h divides by
+|G(w)| + 1 as fastText does; gensim's training divides skip-gram's h by |G(w)| only (a quirk not copied).
+The vectors returned are :class:`~seqlab.embeddings.fasttext_vectors.FastTextVectors`.
 """
 
 from __future__ import annotations
@@ -30,13 +40,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from seqlab.config import choice_checks, learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
 from seqlab.embeddings import limits
+from seqlab.embeddings.fasttext_vectors import FastTextVectors
 from seqlab.embeddings.huffman import build_huffman
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.sampling import SEGMENT_TOKENS, KeptTokens, NoiseSampler, keep_probabilities, reduced_windows
+from seqlab.embeddings.subwords import padded_rows, subword_rows
 from seqlab.embeddings.word2vec_math import (
     cbow_step,
     hs_targets,
@@ -64,7 +77,9 @@ WINDOW_SLOT_BYTES = 40  # a block's windows: positions, word ids, sentence ids, 
 class Word2VecConfig:
     """Training settings; defaults are word2vec.c's / gensim's."""
 
-    model: str = setting("sg", "Skip-gram or CBOW.", flag=True, choices=("sg", "cbow"))
+    model: str = setting("sg", "Skip-gram or CBOW; fasttext-sg / fasttext-cbow: the same with each word's input vector "
+                         "the mean of its own row and its character n-grams' rows (Bojanowski et al. 2017).",
+                         flag=True, choices=("sg", "cbow", "fasttext-sg", "fasttext-cbow"))
     loss: str = setting("ns", "Negative sampling, hierarchical softmax, or both (hs+ns: word2vec.c and gensim with "
                         "hs=1 and negative > 0, each with its own output vectors).", flag=True,
                         choices=("ns", "hs", "hs+ns"))
@@ -74,6 +89,9 @@ class Word2VecConfig:
                                    "the whole window (gensim shrink_windows=False).", flag=True)
     negative: int = setting(5, "Negative samples per pair.", flag=True)
     ns_exponent: float = setting(0.75, "Exponent of the noise distribution (count ** ns_exponent).", flag=True)
+    min_n: int = setting(3, "fastText: shortest character n-gram (characters of <word>).", flag=True)
+    max_n: int = setting(6, "fastText: longest character n-gram (0: no n-grams, only the word's own row).", flag=True)
+    bucket: int = setting(2_000_000, "fastText: hash buckets, the n-gram rows of the input table.", flag=True)
     cbow_mean: bool = setting(True, "CBOW: average the context vectors (word2vec.c); off: sum them (gensim "
                               "cbow_mean=0).", flag=True)
     min_count: int = setting(5, "Drop words rarer than this.", flag=True)
@@ -82,7 +100,8 @@ class Word2VecConfig:
     epochs: int = setting(5, "Passes over the corpus.", flag=True)
     alpha: float = setting(0.025, "Initial learning rate.", flag=True)
     min_alpha: float = setting(0.0001, "Final learning rate.", flag=True)
-    batch_size: int = setting(0, "Centre words per step (0: 512 on CPU, 8192 on GPU).", flag=True)
+    batch_size: int = setting(0, "Centre words per step (0: 512 on CPU, 8192 on GPU, 2048 for fastText on GPU).",
+                              flag=True)
     max_row_hits: int = setting(64, "Scale down a row's summed update past this many hits per step (0: off).")
     seed: int = setting(1, "Random seed.", flag=True)
     lowercase: bool = setting(False, "Lowercase the corpus.", flag=True)
@@ -118,10 +137,16 @@ class Word2VecConfig:
             (self.checkpoint_words >= 0, "checkpoint_words must be >= 0"),
             (self.cpu_kernel != "batched" or (self.model == "sg" and ns),
              "cpu_kernel batched is skip-gram with negative sampling (--model sg --loss ns)"),
+            (self.max_n == 0 or 1 <= self.min_n <= self.max_n, "need 1 <= min_n <= max_n (or max_n 0: no n-grams)"),
+            (self.bucket >= 1, "bucket must be at least 1"),
+            limits.at_most("bucket", self.bucket, limits.MAX_BUCKET, "each bucket is a row of the input table; "
+                           "fastText uses 2,000,000"),
         ])
 
     def batch_for(self, device: torch.device) -> int:
-        return self.batch_size or (8192 if device.type == "cuda" else 512)
+        """Centre words per step: batch_size, or 512 on the CPU and 8,192 on a GPU (2,048 for fastText, whose
+        steps gather every n-gram row of every context word)."""
+        return self.batch_size or (512 if device.type != "cuda" else 2048 if self.subwords else 8192)
 
     @property
     def uses_ns(self) -> bool:
@@ -132,6 +157,16 @@ class Word2VecConfig:
     def uses_hs(self) -> bool:
         """Whether hierarchical softmax is trained (loss hs or hs+ns)."""
         return self.loss in ("hs", "hs+ns")
+
+    @property
+    def skipgram(self) -> bool:
+        """Whether the model is skip-gram (sg or fasttext-sg) rather than CBOW."""
+        return self.model in ("sg", "fasttext-sg")
+
+    @property
+    def subwords(self) -> bool:
+        """Whether words' input vectors include their character n-grams (fasttext-sg, fasttext-cbow)."""
+        return self.model.startswith("fasttext")
 
     @property
     def hogbatch(self) -> bool:
@@ -153,8 +188,9 @@ def learning_rate(config: Word2VecConfig, progress: float | torch.Tensor) -> flo
 class Word2Vec:
     """The two embedding tables and the training loop.
 
-    w_in: (V, dim) input vectors (the word vectors); w_out: (V, dim) output vectors for negative
-    sampling, or (V - 1, dim) inner-node vectors for hierarchical softmax.
+    w_in: (V, dim) input vectors (the word vectors; fastText: (V + bucket, dim), the n-grams' rows after the
+    words'); w_out: (V, dim) output vectors for negative sampling, or (V - 1, dim) inner-node vectors for
+    hierarchical softmax.
     """
 
     def __init__(self, vocab: Vocab, config: Word2VecConfig, device: torch.device | str = "cpu") -> None:
@@ -163,12 +199,26 @@ class Word2Vec:
         self.device = resolve_device(device)
         gen = make_generator(config.seed, self.device)
         vsize, dim = len(vocab), config.dim
+        native = use_native(config.cpu_kernel, self.device.type, native_available)
+        buckets = config.bucket if config.subwords else 0
+        padded = 0
+        if config.subwords:
+            # each word's input rows, [word, V + bucket of each n-gram], as CSR (the C kernel, the vectors
+            # returned) and, for the batched torch steps, padded (V, M) with a 0/1 mask
+            offsets, rows = subword_rows(vocab.words, config.min_n, config.max_n, config.bucket)
+            self.sub_offsets, self.sub_rows = torch.from_numpy(offsets), torch.from_numpy(rows)
+            padded = 0 if native else 12 * vsize * int((offsets[1:] - offsets[:-1]).max(initial=1))
         slots = config.batch_for(self.device) * BLOCK_STEPS * 2 * config.window
         limits.check_fits([limits.tables(dim, vsize, 3, "input, output, and the vectors returned"),
+                           (4 * dim * buckets * 2, f"dim {dim:,} x bucket {buckets:,} x 2 tables (the n-gram rows of "
+                            "the input table, and the n-gram vectors returned) x 4 bytes", "lower --bucket or --dim"),
+                           (padded, f"vocabulary {vsize:,} x the most input rows of a word x 12 bytes (the padded "
+                            "n-gram table of the torch steps)", "lower --max-n or drop the longest tokens"),
                            (WINDOW_SLOT_BYTES * slots, f"batch_size {config.batch_for(self.device):,} x "
                             f"{BLOCK_STEPS} steps x 2 x window {config.window:,} context slots x "
                             f"{WINDOW_SLOT_BYTES} bytes", "lower --batch-size or --window")], self.device)
-        self.w_in = (torch.rand(vsize, dim, generator=gen, device=self.device) - 0.5) / dim
+        # the input table: the words' rows, then (fastText) the n-gram buckets' rows, all initialised alike
+        self.w_in = (torch.rand(vsize + buckets, dim, generator=gen, device=self.device) - 0.5) / dim
         # output vectors: the words' for negative sampling, then the Huffman tree's inner nodes for hierarchical
         # softmax (rows from hs_offset on); with hs+ns both, as word2vec.c's syn1neg and syn1
         self.hs_offset = vsize if config.uses_ns else 0
@@ -192,11 +242,15 @@ class Word2Vec:
         w = config.window
         self.offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)]).to(self.device)
         self.native: NativeTables | None = None
-        if use_native(config.cpu_kernel, self.device.type, native_available):
+        if native:
             ns, hs = config.uses_ns, config.uses_hs
             self.native = NativeTables(self.noise.prob if ns else None, self.noise.alias if ns else None,
                                        self.points if hs else None, self.codes if hs else None,
                                        self.code_lengths if hs else None)
+        if config.subwords and not native:
+            table, mask = padded_rows(offsets, rows)
+            self.sub_table = torch.from_numpy(table).to(self.device)
+            self.sub_mask = torch.from_numpy(mask).to(self.device)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -230,8 +284,17 @@ class Word2Vec:
         return model
 
     def keyed_vectors(self) -> KeyedVectors:
-        """The trained word vectors (input table) with the vocabulary and counts, on the CPU."""
-        return KeyedVectors(self.vocab.words, self.w_in.detach().cpu().clone(), self.vocab.counts)
+        """The trained word vectors (input table) with the vocabulary and counts, on the CPU. With subwords, a
+        :class:`~seqlab.embeddings.fasttext_vectors.FastTextVectors`: each word's vector is the mean of its
+        input rows (its own and its n-grams'), and the n-gram rows are kept for words out of the vocabulary."""
+        w_in = self.w_in.detach().cpu()
+        vsize = len(self.vocab)
+        if not self.config.subwords:
+            return KeyedVectors(self.vocab.words, w_in.clone(), self.vocab.counts)
+        means = F.embedding_bag(self.sub_rows, w_in, self.sub_offsets[:-1], mode="mean")
+        cfg = self.config
+        return FastTextVectors(self.vocab.words, means, self.vocab.counts, w_in[vsize:].clone(), cfg.min_n, cfg.max_n,
+                               cfg.bucket)
 
     # ---- training ----------------------------------------------------------------------------
     def _kept_tokens(self, data: EncodedCorpus, epoch: int) -> KeptTokens:
@@ -266,7 +329,7 @@ class Word2Vec:
         is sorted by position, so a step is a contiguous slice of rows.
         """
         pos, ctx, valid = self._windows(ids_k, sent_k, start, stop)
-        if self.config.model == "sg" and self.config.loss == "ns":
+        if self.config.skipgram and self.config.loss == "ns":
             rows, cols = valid.nonzero(as_tuple=True)
             return {"row": rows, "centre": ids_k[pos[rows]], "context": ids_k[ctx[rows, cols]]}
         rows = valid.any(1).nonzero().squeeze(1)
@@ -274,37 +337,75 @@ class Word2Vec:
                 "context_mask": valid[rows].to(torch.float32)}
 
     def _step(self, ex: dict[str, torch.Tensor], lo: int, hi: int, alpha: float) -> torch.Tensor:
-        """One SGD step on example rows [lo, hi) of a block; returns the loss sum (0-d tensor)."""
+        """One SGD step on example rows [lo, hi) of a block; returns the loss sum (0-d tensor).
+
+        fastText is CBOW's step on input rows: a CBOW window's context is all the input rows of its context
+        words, and a skip-gram (context word, centre) pair is a window of one word, its input rows (h their
+        mean; each row gets the whole input gradient)."""
         cfg = self.config
         centre, context = ex["centre"][lo:hi], ex["context"][lo:hi]
         cap = float(cfg.max_row_hits)
-        if cfg.model == "sg" and cfg.loss == "ns":
+        if cfg.skipgram and cfg.loss == "ns":
             targets, labels, mask = ns_targets(centre, self.noise.sample((hi - lo, cfg.negative), self.generator))
+            if cfg.subwords:
+                rows, row_mask = self._input_rows(context.unsqueeze(1))
+                return cbow_step(self.w_in, self.w_out, rows, row_mask, targets, labels, mask, alpha, hs=False,
+                                 max_hits=cap)
             return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs=False, max_hits=cap)
         context_mask = ex["context_mask"][lo:hi]
         loss = torch.zeros((), device=self.device)
+        if cfg.skipgram and (cfg.uses_ns or cfg.subwords):
+            row, slot = context_mask.nonzero(as_tuple=True)  # the windows' (context, centre) pairs
+            pair_centre, pair_context = centre[row], context[row, slot]
+            if cfg.subwords:
+                pair_rows, pair_mask = self._input_rows(pair_context.unsqueeze(1))
+        elif cfg.subwords:
+            context, context_mask = self._input_rows(context, context_mask)
         # with hs+ns the two objectives are two steps, hierarchical softmax first as in word2vec.c (whose
         # loop sums both into one input update: the same to first order)
         if cfg.uses_hs:
-            targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
-            if cfg.model == "sg":
+            if cfg.skipgram and cfg.subwords:
+                targets, labels, mask = hs_targets(pair_centre, self.points, self.codes, self.code_lengths)
+                loss = loss + cbow_step(self.w_in, self.w_out, pair_rows, pair_mask, targets, labels, mask, alpha,
+                                        hs=True, max_hits=cap)
+            elif cfg.skipgram:
+                targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
                 loss = loss + skipgram_hs_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask,
                                                alpha, cap)
             else:
+                targets, labels, mask = hs_targets(centre, self.points, self.codes, self.code_lengths)
                 loss = loss + cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
                                         hs=True, max_hits=cap, mean=cfg.cbow_mean)
         if cfg.uses_ns:
-            if cfg.model == "sg":  # the windows' (context, centre) pairs
-                row, slot = context_mask.nonzero(as_tuple=True)
-                targets, labels, mask = ns_targets(centre[row], self.noise.sample((len(row), cfg.negative),
-                                                                                 self.generator))
-                loss = loss + skipgram_step(self.w_in, self.w_out, context[row, slot], targets, labels, mask, alpha,
+            if cfg.skipgram:
+                targets, labels, mask = ns_targets(pair_centre, self.noise.sample((len(row), cfg.negative),
+                                                                                  self.generator))
+                if cfg.subwords:
+                    loss = loss + cbow_step(self.w_in, self.w_out, pair_rows, pair_mask, targets, labels, mask, alpha,
                                             hs=False, max_hits=cap)
+                else:
+                    loss = loss + skipgram_step(self.w_in, self.w_out, pair_context, targets, labels, mask, alpha,
+                                                hs=False, max_hits=cap)
             else:
                 targets, labels, mask = ns_targets(centre, self.noise.sample((hi - lo, cfg.negative), self.generator))
                 loss = loss + cbow_step(self.w_in, self.w_out, context, context_mask, targets, labels, mask, alpha,
                                         hs=False, max_hits=cap, mean=cfg.cbow_mean)
         return loss
+
+    def _input_rows(self, words: torch.Tensor, word_mask: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """fastText: the input rows of the words (P, C) (C slots, masked by ``word_mask`` (P, C) 0/1, default
+        all on) as (P, R) rows and their 0/1 float mask, R the most rows of any of the P examples.
+
+        The padded table gives each word M slots, M the most rows of any word (on Lee a word has 14 rows per
+        token on average and the longest 83), so each example's rows are moved to its first slots and the
+        columns that no example uses are dropped: a fraction of the gathers, for one host sync per step."""
+        mask = self.sub_mask[words]
+        if word_mask is not None:
+            mask = mask * word_mask.unsqueeze(2)
+        rows, mask = self.sub_table[words].flatten(1), mask.flatten(1)
+        order = mask.argsort(dim=1, descending=True, stable=True)[:, : max(int(mask.sum(1).max()), 1)]
+        return rows.gather(1, order), mask.gather(1, order)
 
     def _torch_block(self, ids_k: torch.Tensor, sent_k: torch.Tensor, kept: torch.Tensor, start: int, stop: int,
                      base: int, n_words: int, batch: int) -> tuple[torch.Tensor, int, float]:
@@ -335,10 +436,11 @@ class Word2Vec:
         alpha = learning_rate(cfg, progress).float()
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         _, loss, loss_examples, _ = train_block(self.w_in, self.w_out, ids_k[pos], context, alpha,
-                                                cfg.model == "sg", cfg.uses_hs, cfg.negative if cfg.uses_ns else 0,
+                                                cfg.skipgram, cfg.uses_hs, cfg.negative if cfg.uses_ns else 0,
                                                 self.native,
                                                 seed, torch.get_num_threads(), want_loss, loss_stride=LOSS_STRIDE,
-                                                batched=cfg.hogbatch, cbow_mean=cfg.cbow_mean)
+                                                batched=cfg.hogbatch, cbow_mean=cfg.cbow_mean,
+                                                subwords=(self.sub_offsets, self.sub_rows) if cfg.subwords else None)
         return loss, loss_examples, float(progress[-1])
 
     def train(self, data: EncodedCorpus, quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,

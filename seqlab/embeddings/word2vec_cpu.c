@@ -16,6 +16,12 @@
  *   hierarchical softmax: the inner nodes on the centre word's Huffman path with label
  *              1 - code; a decision with |s| >= 6 is skipped (word2vec.c's MAX_EXP), and the
  *              sigmoid is read from word2vec.c's 1000-entry table (as gensim does).
+ *   subwords (fastText, Bojanowski et al. 2017): with sub_offsets/sub_rows (CSR) given, word w's input
+ *              rows are sub_rows[sub_offsets[w] .. sub_offsets[w + 1]) (its own row, then its n-grams'
+ *              buckets) instead of the single row w. Skip-gram: h = mean of the context word's rows; CBOW:
+ *              h = mean (cbow_mean 0: sum) over all the rows of all the context words. After the
+ *              decisions, the whole input gradient is added to every row (divided by the row count for
+ *              cbow_mean 0), as fastText and gensim do. NULL: plain word2vec, one row per word.
  *   both (hs and negative > 0, word2vec.c's and gensim's hs=1 with negative sampling): the
  *              hierarchical-softmax decisions, then the negative-sampling ones, into one input
  *              gradient; the points index the inner nodes' rows of w_out, after the words' rows.
@@ -110,10 +116,12 @@ static inline void decisions(const float *h, float *w_out, float *neu1e, int64_t
  * r % loss_stride == 0 and loss_examples_out their number of examples (the loss costs a log per
  * decision, so the progress bar estimates it from every loss_stride-th row); decisions_out the
  * number of decisions made. neg_given, when not NULL, holds the noise words: (n_rows, width,
- * negative) for skip-gram, (n_rows, negative) for CBOW. */
+ * negative) for skip-gram, (n_rows, negative) for CBOW. sub_offsets (V + 1) and sub_rows, when not
+ * NULL, are the words' input rows (fastText; see the top of the file). */
 int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                         const int64_t *centre, const int64_t *context, const float *alpha,
                         int64_t n_rows, int64_t width, int sg, int hs, int cbow_mean,
+                        const int64_t *sub_offsets, const int64_t *sub_rows,
                         int64_t negative, const float *alias_prob, const int64_t *alias_idx, int64_t n_noise,
                         uint64_t seed, const int64_t *neg_given,
                         const int64_t *points, const uint8_t *codes, const int64_t *lengths, int64_t max_len,
@@ -139,12 +147,30 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
             if (sg) {
                 for (int64_t j = 0; j < width; j++) {
                     if (ctx[j] < 0) continue;
-                    float *h = w_in + ctx[j] * dim;
-                    memset(neu1e, 0, sizeof(float) * (size_t)dim);
                     const int64_t *negs = neg_given ? neg_given + (r * width + j) * negative : NULL;
-                    decisions(h, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
-                              n_noise, points, codes, lengths, max_len, loss, &count);
-                    for (int64_t d = 0; d < dim; d++) h[d] += neu1e[d];
+                    memset(neu1e, 0, sizeof(float) * (size_t)dim);
+                    if (!sub_offsets) {  /* word2vec: h is the context word's row itself */
+                        float *h = w_in + ctx[j] * dim;
+                        decisions(h, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
+                                  n_noise, points, codes, lengths, max_len, loss, &count);
+                        for (int64_t d = 0; d < dim; d++) h[d] += neu1e[d];
+                    } else {  /* fastText: h is the mean of its rows, each of which gets the whole gradient */
+                        const int64_t *in = sub_rows + sub_offsets[ctx[j]];
+                        const int64_t n_in = sub_offsets[ctx[j] + 1] - sub_offsets[ctx[j]];
+                        memset(hbuf, 0, sizeof(float) * (size_t)dim);
+                        for (int64_t i = 0; i < n_in; i++) {
+                            const float *v = w_in + in[i] * dim;
+                            for (int64_t d = 0; d < dim; d++) hbuf[d] += v[d];
+                        }
+                        const float inv_in = 1.0f / (float)n_in;
+                        for (int64_t d = 0; d < dim; d++) hbuf[d] *= inv_in;
+                        decisions(hbuf, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
+                                  n_noise, points, codes, lengths, max_len, loss, &count);
+                        for (int64_t i = 0; i < n_in; i++) {
+                            float *v = w_in + in[i] * dim;
+                            for (int64_t d = 0; d < dim; d++) v[d] += neu1e[d];
+                        }
+                    }
                     examples++;
                 }
             } else {
@@ -152,9 +178,17 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                 memset(hbuf, 0, sizeof(float) * (size_t)dim);
                 for (int64_t j = 0; j < width; j++) {
                     if (ctx[j] < 0) continue;
-                    const float *v = w_in + ctx[j] * dim;
-                    for (int64_t d = 0; d < dim; d++) hbuf[d] += v[d];
-                    n_ctx++;
+                    if (!sub_offsets) {
+                        const float *v = w_in + ctx[j] * dim;
+                        for (int64_t d = 0; d < dim; d++) hbuf[d] += v[d];
+                        n_ctx++;
+                        continue;
+                    }
+                    for (int64_t i = sub_offsets[ctx[j]]; i < sub_offsets[ctx[j] + 1]; i++) {
+                        const float *v = w_in + sub_rows[i] * dim;
+                        for (int64_t d = 0; d < dim; d++) hbuf[d] += v[d];
+                        n_ctx++;
+                    }
                 }
                 if (n_ctx == 0) continue;
                 const float inv = 1.0f / (float)n_ctx;
@@ -168,8 +202,15 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
                     for (int64_t d = 0; d < dim; d++) neu1e[d] *= inv;
                 for (int64_t j = 0; j < width; j++) {
                     if (ctx[j] < 0) continue;
-                    float *v = w_in + ctx[j] * dim;
-                    for (int64_t d = 0; d < dim; d++) v[d] += neu1e[d];
+                    if (!sub_offsets) {
+                        float *v = w_in + ctx[j] * dim;
+                        for (int64_t d = 0; d < dim; d++) v[d] += neu1e[d];
+                        continue;
+                    }
+                    for (int64_t i = sub_offsets[ctx[j]]; i < sub_offsets[ctx[j] + 1]; i++) {
+                        float *v = w_in + sub_rows[i] * dim;
+                        for (int64_t d = 0; d < dim; d++) v[d] += neu1e[d];
+                    }
                 }
                 examples++;
             }

@@ -29,6 +29,7 @@ def _library() -> ctypes.CDLL:
             _f32p, _f32p, _i64,  # w_in, w_out, dim
             _i64p, _i64p, _f32p,  # centre, context, alpha
             _i64, _i64, ctypes.c_int, ctypes.c_int, ctypes.c_int,  # n_rows, width, sg, hs, cbow_mean
+            _i64p, _i64p,  # subword offsets and rows (fastText; NULL: none)
             _i64, _f32p, _i64p, _i64,  # negative, alias prob, alias idx, n_noise
             ctypes.c_uint64, _i64p,  # seed, neg_given
             _i64p, ctypes.POINTER(ctypes.c_uint8), _i64p, _i64,  # points, codes, lengths, max_len
@@ -80,7 +81,8 @@ class NativeTables:
 def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, context: torch.Tensor,
                 alpha: torch.Tensor, sg: bool, hs: bool, negative: int, tables: NativeTables, seed: int,
                 threads: int, want_loss: bool = True, negatives: torch.Tensor | None = None,
-                loss_stride: int = 1, batched: bool = False, cbow_mean: bool = True) -> tuple[int, float, int, int]:
+                loss_stride: int = 1, batched: bool = False, cbow_mean: bool = True,
+                subwords: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[int, float, int, int]:
     """Train rows of centre words in place; returns (examples, loss sum, loss examples, decisions).
 
     The loss is summed over the rows r with r % loss_stride == 0 only (``loss examples`` is their
@@ -94,7 +96,10 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     kernel's own draws (tests). ``batched`` (skip-gram with negative sampling only) shares each row's
     noise words among its context words and updates the row as one small batch (HogBatch; see
     ``w2v_train_block_batched``); ``negatives`` is then (R, k). ``cbow_mean`` False: CBOW sums its
-    context rows (gensim's cbow_mean=0). Raises NativeUnavailable when the kernel cannot be built.
+    context rows (gensim's cbow_mean=0). ``subwords`` (fastText): (offsets (V + 1,), rows (R,)) int64, word
+    w's input rows being ``rows[offsets[w]:offsets[w + 1]]`` (see :func:`seqlab.embeddings.subwords.subword_rows`;
+    w_in then has a row for each); h is their mean and each gets the whole input gradient. Raises
+    NativeUnavailable when the kernel cannot be built.
     """
     lib = _library()
     if (negative > 0 and tables.prob is None) or (hs and tables.points is None):
@@ -106,6 +111,15 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     rows, width = context.shape
     if negatives is not None:
         negatives = _need(negatives, torch.int64)
+    sub_offsets = sub_rows = None
+    if subwords is not None:
+        sub_offsets, sub_rows = (_need(t, torch.int64) for t in subwords)
+        if batched:
+            raise ValueError("the batched kernel is plain word2vec; subwords need the sequential loop")
+        counts = sub_offsets[1:] - sub_offsets[:-1]
+        if sub_offsets.shape[0] < 2 or int(sub_offsets[0]) != 0 or int(sub_offsets[-1]) != sub_rows.shape[0] \
+                or int(counts.min()) < 1 or int(sub_rows.max()) >= w_in.shape[0] or int(sub_rows.min()) < 0:
+            raise ValueError("subwords must be CSR tables giving every word at least one row of w_in")
     loss, loss_examples, decisions = ctypes.c_double(0.0), ctypes.c_int64(0), ctypes.c_int64(0)
     n_noise = 0 if tables.prob is None else tables.prob.shape[0]
     if batched:
@@ -124,6 +138,7 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
         _ptr(w_in, ctypes.c_float), _ptr(w_out, ctypes.c_float), w_in.shape[1],
         _ptr(centre, ctypes.c_int64), _ptr(context, ctypes.c_int64), _ptr(alpha, ctypes.c_float),
         rows, width, int(sg), int(hs), int(cbow_mean),
+        _ptr(sub_offsets, ctypes.c_int64), _ptr(sub_rows, ctypes.c_int64),
         negative, _ptr(tables.prob, ctypes.c_float), _ptr(tables.alias, ctypes.c_int64), n_noise,
         ctypes.c_uint64(seed & 0xFFFFFFFFFFFFFFFF), _ptr(negatives, ctypes.c_int64),
         _ptr(tables.points, ctypes.c_int64), _ptr(tables.codes, ctypes.c_uint8), _ptr(tables.lengths, ctypes.c_int64),

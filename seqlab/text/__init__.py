@@ -16,4 +16,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "encode": ["build_vocab", "encode_corpus", "with_progress"],
     "subword": ["Subword"],
     "padding": ["length_mask", "pad_ids"],
+    "phrases": ["ENGLISH_CONNECTOR_WORDS", "Phrases", "PhrasesConfig", "npmi_scorer", "original_scorer"],
 })

@@ -206,7 +206,7 @@ def test_no_word_reaches_min_count(corpus, tmp_path):
     ('[word2vec]\ndim = "big"\n', ["bad.toml: dim must be a number, got 'big'"]),
     ("epochs = 2.5\n", ["bad.toml: epochs must be an integer"]),
     ("lowercase = 1\n", ["bad.toml: lowercase must be true or false"]),
-    ('model = "glove"\n', ["model must be sg or cbow, got 'glove'"]),
+    ('model = "glove"\n', ["model must be sg, cbow, fasttext-sg or fasttext-cbow, got 'glove'"]),
     ("model = \n", ["bad.toml: invalid TOML"]),
 ])
 def test_bad_config_file(corpus, tmp_path, toml, fragments):
