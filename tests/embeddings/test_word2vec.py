@@ -148,7 +148,7 @@ def test_config_file_and_overrides(tmp_path):
     cfg = build_config(Word2VecConfig, path, section="word2vec", dim=20, epochs=None)
     assert (cfg.model, cfg.loss, cfg.dim, cfg.min_count, cfg.epochs) == ("cbow", "hs", 20, 3, 5)
     path.write_text('loss = "hierarchical"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="loss must be ns, hs or hs+ns"):
+    with pytest.raises(ConfigError, match=r"loss must be ns, hs or hs\+ns"):
         build_config(Word2VecConfig, path, section="word2vec")
 
 
