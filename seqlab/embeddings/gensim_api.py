@@ -43,7 +43,7 @@ from seqlab.embeddings.word2vec import CHECKPOINT_KIND, SENTENCES, Hooks, Word2V
 from seqlab.embeddings.word2vec import Word2Vec as Trainer
 from seqlab.errors import ConfigError, DataError
 from seqlab.text.corpus import Corpus
-from seqlab.text.encode import read_corpus, read_sentences
+from seqlab.text.encode import read_corpus, read_sentences, recode
 from seqlab.text.vocab import RULE_DISCARD, RULE_KEEP, EncodedCorpus, TrimRule, Vocab
 
 MODEL_KIND = "seqlab.gensim-word2vec"
@@ -88,8 +88,7 @@ class Word2Vec:
         self._wv: tuple[int, int, KeyedVectors] | None = None
         if sentences is not None or corpus_file is not None:  # read once: sentences may be a generator
             seen, data = self.build_vocab(sentences, corpus_file, trim_rule=trim_rule)
-            numbers = np.fromiter((self.trainer.vocab.index.get(w, -1) for w in seen.words), np.int32, len(seen))
-            self._train(EncodedCorpus.from_word_numbers(data.ids, np.asarray(data.starts)[1:], numbers),
+            self._train(recode(seen.words, data.ids, np.asarray(data.starts)[1:], self.trainer.vocab),
                         self.config, corpus_file, callbacks, quiet=True)
 
     # ---- gensim's attributes ---------------------------------------------------------------------

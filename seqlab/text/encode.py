@@ -29,9 +29,10 @@ def with_progress(sentences: Iterable[list[str]], desc: str, quiet: bool = False
 
 
 def build_vocab(sentences: Iterable[list[str]], min_count: int, max_vocab: int, source: str,
-                quiet: bool = False) -> Vocab:
+                quiet: bool = False, trim_rule: TrimRule | None = None) -> Vocab:
     """:meth:`Vocab.build` over ``sentences`` with a progress bar; ``max_vocab`` 0 keeps every word."""
-    return Vocab.build(with_progress(sentences, "vocabulary", quiet), min_count, max_vocab or None, source=source)
+    return Vocab.build(with_progress(sentences, "vocabulary", quiet), min_count, max_vocab or None, source=source,
+                       trim_rule=trim_rule)
 
 
 def encode_corpus(sentences: Iterable[list[str]], vocab: Vocab, quiet: bool = False) -> EncodedCorpus:
@@ -51,8 +52,7 @@ def read_corpus(corpus: Corpus, min_count: int, max_vocab: int, vocab: Vocab | N
             found = scan_native.scan(corpus, bar.update)
     except NativeUnavailable:
         if vocab is None:
-            vocab = Vocab.build(with_progress(corpus, "vocabulary", quiet), min_count, max_vocab or None,
-                                corpus.path, trim_rule)
+            vocab = build_vocab(corpus, min_count, max_vocab, corpus.path, quiet, trim_rule)
         return vocab, encode_corpus(corpus, vocab, quiet)
     return _encoded(found.words, found.counts, found.ids, found.ends, min_count, max_vocab, vocab, corpus.path,
                     trim_rule)
@@ -119,6 +119,12 @@ def _encoded(words: list[str], counts: np.ndarray, numbers: np.ndarray, ends: np
     of word ``numbers`` with sentence ``ends`` encoded with it."""
     if vocab is None:
         vocab = Vocab.from_counts(words, counts, len(numbers), min_count, max_vocab or None, source, trim_rule)
+    return vocab, recode(words, numbers, ends, vocab)
+
+
+def recode(words: list[str], numbers: np.ndarray, ends: np.ndarray, vocab: Vocab) -> EncodedCorpus:
+    """The corpus of tokens ``numbers`` (each a position in ``words``), sentence s ending before token
+    ``ends[s]``, encoded with ``vocab`` (words outside it dropped), vectorised."""
     get = vocab.index.get
     ids = np.fromiter((get(word, -1) for word in words), dtype=np.int32, count=len(words))
-    return vocab, EncodedCorpus.from_word_numbers(numbers, ends, ids)
+    return EncodedCorpus.from_word_numbers(numbers, ends, ids)
