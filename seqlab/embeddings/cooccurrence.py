@@ -36,7 +36,7 @@ import torch
 from seqlab.errors import DataError
 from seqlab.io import load_checkpoint, save_checkpoint
 from seqlab.text.vocab import EncodedCorpus
-from seqlab.training import progress_bar
+from seqlab.progress import progress_bar
 
 COOC_KIND = "seqlab.cooccurrence"
 COOC_VERSION = 1

@@ -152,13 +152,33 @@ def convert_vectors(source: str | os.PathLike, target: str | os.PathLike, source
                     target_fmt: str | None = None, dtype: str = "float32") -> Vectors:
     """Read the vectors at ``source`` (as :func:`read_vectors`: ``source_fmt`` or the name says the format)
     and write them to ``target`` (as :func:`write_vectors`: ``target_fmt`` or the name; ``dtype`` for a
-    native directory), their counts too when both are native directories; returns what was read."""
+    native directory), their counts (and fastText's n-grams) too when both are native directories; returns
+    what was read. A word2vec or GloVe target of fastText vectors gets the vocabulary alone, with a warning."""
     target_fmt = format_of(target, target_fmt)
     if dtype != "float32" and target_fmt != "native":
         raise ConfigError(f"{target}: dtype {dtype} is only for the native format, not {FORMAT_NAMES[target_fmt]}")
     vectors = read_vectors(source, source_fmt)
-    write_vectors(target, *vectors, fmt=target_fmt, dtype=dtype)
+    arrays, meta = _fasttext_extras(source, source_fmt)
+    if arrays and target_fmt != "native":
+        from seqlab.log import warn
+
+        warn(f"{target}: {FORMAT_NAMES[target_fmt]} format holds the vocabulary's vectors only; the fastText "
+             f"n-grams of {source} are left out (words outside the vocabulary get no vector)", __name__)
+        arrays, meta = None, None
+    write_vectors(target, *vectors, fmt=target_fmt, dtype=dtype, arrays=arrays, meta=meta)
     return vectors
+
+
+def _fasttext_extras(source: str | os.PathLike, source_fmt: str | None) -> tuple[dict | None, dict | None]:
+    """The n-gram matrix and settings of fastText vectors in a native directory (None, None for others)."""
+    path = Path(source)
+    if not (path.is_dir() and source_fmt in (None, "native")):
+        return None, None
+    meta, _ = read_native_extras(path, [])
+    if "fasttext" not in meta:
+        return None, None
+    _, arrays = read_native_extras(path, ["ngrams"])
+    return arrays, {"fasttext": meta["fasttext"]}
 
 
 def _kept(vectors: Vectors, keep: Callable[[str], bool] | None) -> Vectors:

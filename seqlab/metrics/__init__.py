@@ -13,4 +13,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "bleu": ["BLEU", "BLEUScore", "SMOOTH_METHODS", "TOKENIZERS", "compute_bleu", "corpus_bleu", "sentence_bleu"],
     "bleu_ids": ["bleu_statistics", "corpus_bleu_ids", "sentence_bleu_from_statistics", "sentence_bleu_ids",
                  "string_statistics"],
+    "chrf": ["corpus_chrf"],
 })

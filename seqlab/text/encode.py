@@ -17,7 +17,7 @@ from seqlab.errors import DataError
 from seqlab.native import NativeUnavailable
 from seqlab.text.corpus import Corpus
 from seqlab.text.vocab import SPILL_ITEMS, EncodedCorpus, SpillArray, TrimRule, Vocab
-from seqlab.training import progress_bar
+from seqlab.progress import progress_bar
 
 
 def with_progress(sentences: Iterable[list[str]], desc: str, quiet: bool = False) -> Iterator[list[str]]:

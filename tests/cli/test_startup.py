@@ -142,3 +142,13 @@ def test_vector_index_on_the_shipped_vectors_matches_keyed_vectors():
 def test_vector_index_names_an_unknown_word_and_its_file(pair):
     with pytest.raises(UnknownWordError, match="'nope'.*test.vec"):
         pair[1].analogy("w1", "nope", "w2")
+
+
+def test_phrases_runs_without_torch(tmp_path):
+    """`seqlab embed phrases` counts with numpy: it reaches its progress bar without importing torch."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("new york is big\nin new york\nnew york new york\n" * 20)
+    output, report = run_probe("embed", "phrases", str(corpus), "-o", str(tmp_path / "out.txt"),
+                               "--min-count", "2", "--threshold", "0.1", "--json")
+    assert report == {"status": 0, "imported": []}
+    assert json.loads(output)["phrases"] >= 1

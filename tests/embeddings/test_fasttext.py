@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from gensim.models.fasttext import compute_ngrams_bytes, ft_hash_bytes, ft_ngram_hashes
 from gensim.utils import simple_preprocess
 from interrupt import interrupt_after
+from word2vec_reference import reference
 
 from seqlab.cli.main import main
 from seqlab.embeddings.evaluate import gensim_test_data
@@ -25,7 +25,7 @@ from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.embeddings.nearest import FastTextIndex, VectorIndex
 from seqlab.embeddings.sampling import NoiseSampler
 from seqlab.embeddings.subwords import hash_bytes, ngram_hashes, ngrams_bytes, padded_rows, subword_rows
-from seqlab.embeddings.vectors_io import read_vectors
+from seqlab.embeddings.vectors_io import convert_vectors, read_vectors
 from seqlab.embeddings.word2vec import Word2Vec, Word2VecConfig, train_word2vec
 from seqlab.embeddings.word2vec_native import NativeTables, native_available, train_block
 from seqlab.errors import ConfigError, DataError, UnknownWordError
@@ -95,69 +95,6 @@ KERNEL_WORDS = ["the", "of", "café", "a", "naïve", "aaaa", "日本", "to", "x"
 BUCKET = 7  # small: n-grams collide, and words share rows
 
 
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-EXP_TABLE = [sigmoid((i / 1000 * 2 - 1) * 6.0) for i in range(1001)]  # word2vec.c's, for hierarchical softmax
-
-
-def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, rows_of, cbow_mean=True, offset=0):
-    """fastText's sequential loop in plain Python, float64: returns (w_in, w_out, loss, decisions, examples).
-    ``rows_of[w]``: word w's input rows. Skip-gram: h = mean of the context word's rows; CBOW: mean (or sum)
-    of all rows of all context words; every row then gets the whole input gradient (over the count when
-    summed)."""
-    w_in, w_out = w_in.double().clone(), w_out.double().clone()
-    loss, decisions, examples = 0.0, 0, 0
-
-    def decide(h, row, label, a, neu1e, node=False):
-        nonlocal loss, decisions
-        s = float(h @ w_out[row])
-        if node and abs(s) >= 6.0:
-            return
-        g = (label - (EXP_TABLE[int((s + 6.0) * (1000 / 12))] if node else sigmoid(s))) * a
-        loss += -math.log(sigmoid(s if label else -s))
-        decisions += 1
-        neu1e += g * w_out[row]
-        w_out[row] += g * h
-
-    def all_decisions(h, word, a, neg_row):
-        neu1e = torch.zeros(D, dtype=torch.float64)
-        if hs:
-            for j in range(int(tree.lengths[word])):
-                decide(h, offset + int(tree.points[word, j]), 1.0 - float(tree.codes[word, j]), a, neu1e, node=True)
-        if neg_row is not None:
-            decide(h, word, 1.0, a, neu1e)
-            for n in neg_row.tolist():
-                if n != word:
-                    decide(h, n, 0.0, a, neu1e)
-        return neu1e
-
-    for r in range(len(centre)):
-        word, a = int(centre[r]), float(alpha[r])
-        if sg:
-            for j, c in enumerate(context[r].tolist()):
-                if c < 0:
-                    continue
-                rows = rows_of[c]
-                neu1e = all_decisions(w_in[rows].mean(0), word, a, None if negs is None else negs[r, j])
-                for row in rows:  # duplicates: each occurrence gets the gradient
-                    w_in[row] += neu1e
-                examples += 1
-        else:
-            rows = [row for c in context[r].tolist() if c >= 0 for row in rows_of[c]]
-            if not rows:
-                continue
-            h = w_in[rows].mean(0) if cbow_mean else w_in[rows].sum(0)
-            neu1e = all_decisions(h, word, a, None if negs is None else negs[r])
-            if not cbow_mean:
-                neu1e /= len(rows)
-            for row in rows:
-                w_in[row] += neu1e
-            examples += 1
-    return w_in, w_out, loss, decisions, examples
-
-
 @needs_kernel
 @pytest.mark.parametrize("sg", [True, False], ids=["sg", "cbow"])
 @pytest.mark.parametrize("loss_kind", ["ns", "hs", "hs+ns"])
@@ -185,8 +122,8 @@ def test_kernel_with_subwords_equals_the_reference(sg, loss_kind, cbow_mean=True
     if hs:
         tables.points = torch.as_tensor(tree.points) + offset
         tables.codes, tables.lengths = torch.as_tensor(tree.codes), torch.as_tensor(tree.lengths)
-    ref_in, ref_out, ref_loss, ref_decisions, ref_examples = reference(
-        w_in, w_out, centre, context, alpha, sg, hs, negs, tree, rows_of, cbow_mean, offset)
+    ref_in, ref_out, ref_loss, ref_decisions, ref_examples, _ = reference(
+        w_in, w_out, centre, context, alpha, sg, hs, negs, tree, cbow_mean=cbow_mean, offset=offset, rows_of=rows_of)
     got_in, got_out = w_in.clone(), w_out.clone()
     examples, loss, _, decisions = train_block(got_in, got_out, centre, context, alpha, sg, hs, K if ns else 0,
                                                tables, seed=3, threads=1, negatives=negs, cbow_mean=cbow_mean,
@@ -351,6 +288,23 @@ def test_save_and_load(lee, tmp_path):
         FastTextVectors.load(plain.save(tmp_path / "plain"))
     with pytest.raises(DataError, match="need the native directory"):
         FastTextVectors.load(tmp_path / "ft.bin")
+
+
+def test_convert_keeps_ngrams_between_native_directories(lee, tmp_path, caplog):
+    vocab, data = lee
+    w2v = Word2Vec(vocab, small_config(min_n=2, max_n=4, bucket=5000))
+    w2v.train(data, quiet=True)
+    kv = w2v.keyed_vectors()
+    source = kv.save(tmp_path / "ft")
+    convert_vectors(source, tmp_path / "half", dtype="float16")
+    half = FastTextVectors.load(tmp_path / "half")
+    assert (half.min_n, half.max_n, half.bucket) == (2, 4, 5000)
+    assert torch.allclose(half.ngrams, kv.ngrams, rtol=1e-3, atol=1e-4)
+    assert np.allclose(half["goverment"], kv["goverment"], rtol=1e-2, atol=1e-3)  # out of the vocabulary
+    with caplog.at_level("WARNING", logger="seqlab"):
+        convert_vectors(source, tmp_path / "ft.txt")
+    assert "n-grams" in caplog.text and "left out" in caplog.text
+    assert np.allclose(KeyedVectors.load(tmp_path / "ft.txt").vectors, kv.vectors, atol=1e-6)
 
 
 def test_to_gensim(lee):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from word2vec_reference import reference, sigmoid
 
 from seqlab import native
 from seqlab.config import build_config
@@ -25,72 +26,6 @@ needs_kernel = pytest.mark.skipif(not OK, reason=f"the C kernel is unavailable h
 
 COUNTS = np.array([50, 30, 20, 12, 9, 7, 5, 4, 3, 2, 2, 1], dtype=np.int64)
 V, D, ROWS, WIDTH, K = len(COUNTS), 8, 9, 4, 3
-
-
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-# word2vec.c's expTable: sigmoid at 1001 points of [-6, 6], read at the point below s (hierarchical softmax)
-EXP_TABLE = [sigmoid((i / 1000 * 2 - 1) * 6.0) for i in range(1001)]
-
-
-def table_sigmoid(s: float) -> float:
-    return EXP_TABLE[int((s + 6.0) * (1000 / 6.0 / 2))]
-
-
-def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stride=1, cbow_mean=True, offset=0):
-    """word2vec.c's loops in Python, float64: returns (w_in, w_out, loss, decisions, examples,
-    loss_examples); the loss is summed over the rows r % loss_stride == 0. ``cbow_mean`` False: gensim's
-    cbow_mean=0 (h the sum of the context rows, each given the gradient over their number). With ``hs``
-    and ``negs`` both, both objectives (hierarchical softmax first), the inner nodes at rows ``offset`` on."""
-    w_in, w_out = w_in.double().clone(), w_out.double().clone()
-    loss, decisions, examples, loss_examples, counted = 0.0, 0, 0, 0, True
-
-    def decide(h, row, label, a, neu1e, node=False):
-        nonlocal loss, decisions
-        s = float(h @ w_out[row])
-        if node and abs(s) >= 6.0:
-            return
-        g = (label - (table_sigmoid(s) if node else sigmoid(s))) * a
-        loss += -math.log(sigmoid(s if label else -s)) if counted else 0.0
-        decisions += 1
-        neu1e += g * w_out[row]
-        w_out[row] += g * h
-
-    def all_decisions(h, word, a, neg_row):
-        neu1e = torch.zeros(D, dtype=torch.float64)
-        if hs:
-            for j in range(int(tree.lengths[word])):
-                decide(h, offset + int(tree.points[word, j]), 1.0 - float(tree.codes[word, j]), a, neu1e, node=True)
-        if neg_row is not None:
-            decide(h, word, 1.0, a, neu1e)
-            for n in neg_row.tolist():
-                if n != word:
-                    decide(h, n, 0.0, a, neu1e)
-        return neu1e
-
-    for r in range(len(centre)):
-        word, a = int(centre[r]), float(alpha[r])
-        counted, before = r % loss_stride == 0, examples
-        ctx = [int(c) for c in context[r] if c >= 0]
-        if sg:
-            for j, c in enumerate(context[r].tolist()):
-                if c < 0:
-                    continue
-                neu1e = all_decisions(w_in[c].clone(), word, a, None if negs is None else negs[r, j])
-                w_in[c] += neu1e
-                examples += 1
-        elif ctx:
-            h = w_in[ctx].mean(0) if cbow_mean else w_in[ctx].sum(0)
-            neu1e = all_decisions(h, word, a, None if negs is None else negs[r])
-            if not cbow_mean:
-                neu1e /= len(ctx)
-            for c in ctx:
-                w_in[c] += neu1e
-            examples += 1
-        loss_examples += (examples - before) if counted else 0
-    return w_in, w_out, loss, decisions, examples, loss_examples
 
 
 def block(seed: int = 0):
