@@ -16,6 +16,7 @@ from seqlab.embeddings.evaluate import (
     gensim_test_data,
 )
 from seqlab.embeddings.keyed_vectors import KeyedVectors
+from seqlab.errors import ConfigError
 
 DEFAULT_ANALOGIES = "questions-words.txt"
 DEFAULT_SIMILARITY = "wordsim353.tsv"
@@ -39,6 +40,14 @@ DEFAULT_SIMILARITY = "wordsim353.tsv"
     "--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
     help="Analogy objective: 3CosAdd or 3CosMul.",
 )  # fmt: skip
+@click.option(
+    "--delimiter", default="\\t", show_default=True,
+    help="Field separator of the --similarity files (\\t is a tab); lines of three space-separated fields "
+         "are read too.",
+)  # fmt: skip
+@click.option("--case-sensitive", is_flag=True, help="Match words as written (default: ignore case, as gensim).")
+@click.option("--dummy4unknown", is_flag=True,
+              help="Score a word pair with an unknown word 0 instead of skipping it (gensim's dummy4unknown).")
 @compute_options
 @json_option
 @handle_errors
@@ -48,6 +57,9 @@ def eval_command(
     similarity_files: tuple[str, ...],
     restrict_vocab: int,
     method: str,
+    delimiter: str,
+    case_sensitive: bool,
+    dummy4unknown: bool,
     device: str,
     as_json: bool,
 ) -> None:
@@ -59,7 +71,11 @@ def eval_command(
     analogies = [
         evaluate_analogies(kv, f, restrict_vocab=restrict_vocab, method=method) for f in analogy_files
     ]
-    similarity = [evaluate_similarity(kv, f, restrict_vocab=restrict_vocab) for f in similarity_files]
+    delimiter = delimiter.replace("\\t", "\t")
+    if not delimiter:
+        raise ConfigError("--delimiter is empty: give the character between the fields (\\t for a tab)")
+    similarity = [evaluate_similarity(kv, f, delimiter, restrict_vocab, not case_sensitive, dummy4unknown)
+                  for f in similarity_files]
     if as_json:
         report = {
             "vectors": vectors,

@@ -360,3 +360,31 @@ def test_a_correlation_needs_two_different_scores(tmp_path):
                           ("a\tb\t3.0\nb\tc\t3.0\n", "the 2 usable word pair(s) all have the score 3.0")]:
         with pytest.raises(DataError, match=re.escape(f"pairs.tsv: {message}")):
             evaluate_similarity(kv, write(tmp_path / "pairs.tsv", text))
+
+
+@pytest.mark.parametrize("flags,options", [([], {}), (["--case-sensitive", "--dummy4unknown"],
+                                                      {"case_insensitive": False, "dummy4unknown": True})],
+                         ids=["default", "case-sensitive,dummy4unknown"])
+def test_cli_similarity_with_a_delimiter_equals_gensim(pair, tmp_path, flags, options):
+    """`seqlab embed eval --similarity F --delimiter ,` reads a comma-separated file as gensim's
+    evaluate_word_pairs(delimiter=",") does, with the same scores."""
+    from click.testing import CliRunner
+
+    from seqlab.cli.main import main
+
+    ours, gensim = pair
+    vectors = ours.save(tmp_path / "vectors.txt")
+    rows = [line.split("\t")[:3] for line in SIMLEX.read_text(encoding="utf-8").splitlines()[:300]
+            if not line.startswith("#") and len(line.split("\t")) >= 3]
+    commas = tmp_path / "pairs.csv"
+    commas.write_text("".join(f"{a},{b.title() if i % 7 == 0 else b},{s}\n" for i, (a, b, s) in enumerate(rows)))
+    done = CliRunner().invoke(main, ["embed", "eval", str(vectors), "--similarity", str(commas), "--delimiter", ",",
+                                     *flags, "--json"])
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.output)["similarity"][0]
+    pearson, spearman, oov_percent = gensim.evaluate_word_pairs(str(commas), delimiter=",", **options)
+    assert result["spearman"] == pytest.approx(spearman.statistic, abs=1e-6)
+    assert 100 * result["oov_ratio"] == pytest.approx(oov_percent)
+    assert result["pairs_used"] > 100
+    done = CliRunner().invoke(main, ["embed", "eval", str(vectors), "--similarity", str(commas), "--delimiter", ""])
+    assert done.exit_code == 2 and "--delimiter is empty" in done.output
