@@ -29,9 +29,9 @@ from pathlib import Path
 from seqlab.device import resolve_device, synchronize
 from seqlab.embeddings.evaluate import evaluate_analogies, evaluate_similarity, gensim_test_data
 from seqlab.embeddings.keyed_vectors import KeyedVectors
-from seqlab.embeddings.word2vec import EncodedCorpus, Word2Vec, Word2VecConfig
+from seqlab.embeddings.word2vec import Word2Vec, Word2VecConfig
 from seqlab.text.corpus import Corpus, iter_sentences
-from seqlab.text.vocab import Vocab
+from seqlab.text.encode import read_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -66,9 +66,8 @@ def run_gensim(sentences: list[list[str]], cfg: Word2VecConfig, workers: int) ->
 def run_seqlab(corpus: Path, cfg: Word2VecConfig, device: str) -> tuple[KeyedVectors, dict]:
     dev = resolve_device(device)
     t0 = time.perf_counter()
-    sentences = Corpus(str(corpus), cfg.lowercase, cfg.max_sentence_length)
-    vocab = Vocab.build(sentences, cfg.min_count, source=str(corpus))
-    data = EncodedCorpus.encode(sentences, vocab)
+    with Corpus(str(corpus), cfg.lowercase, cfg.max_sentence_length) as sentences:
+        vocab, data = read_corpus(sentences, cfg.min_count, cfg.max_vocab, quiet=True)  # what embed train does
     model = Word2Vec(vocab, cfg, dev)
     synchronize(dev)
     t1 = time.perf_counter()

@@ -35,8 +35,8 @@ import torch
 
 from seqlab.errors import DataError
 from seqlab.io import load_checkpoint, save_checkpoint
-from seqlab.text.vocab import EncodedCorpus
 from seqlab.progress import progress_bar
+from seqlab.text.vocab import EncodedCorpus
 
 COOC_KIND = "seqlab.cooccurrence"
 COOC_VERSION = 1

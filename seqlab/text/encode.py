@@ -15,9 +15,9 @@ import numpy as np
 
 from seqlab.errors import DataError
 from seqlab.native import NativeUnavailable
+from seqlab.progress import progress_bar
 from seqlab.text.corpus import Corpus
 from seqlab.text.vocab import SPILL_ITEMS, EncodedCorpus, SpillArray, TrimRule, Vocab
-from seqlab.progress import progress_bar
 
 
 def with_progress(sentences: Iterable[list[str]], desc: str, quiet: bool = False) -> Iterator[list[str]]:
