@@ -160,6 +160,8 @@ class BLEUScore:
     ref_len: int
     signature: str = ""
     name: str = field(default="BLEU", repr=False)
+    mean: float | None = field(default=None, repr=False)  # bootstrap mean and 95% CI half-width, when estimated
+    ci: float | None = field(default=None, repr=False)
 
     @property
     def ratio(self) -> float:
@@ -177,9 +179,13 @@ class BLEUScore:
                 f"ref_len = {self.ref_len:d})")
 
     def format(self, width: int = 2, signature: bool = True) -> str:
-        """The one-line report, ``BLEU|<signature> = 35.21 66.1/41.2/... (BP = ...)``, as sacrebleu."""
+        """The one-line report, ``BLEU|<signature> = 35.21 66.1/41.2/... (BP = ...)``, as sacrebleu; with a
+        bootstrap estimate, ``= 35.21 (μ = 35.18 ± 1.02) 66.1/...``."""
         name = f"{self.name}|{self.signature}" if signature and self.signature else self.name
-        return f"{name} = {self.score:.{width}f} {self.verbose()}"
+        score = f"{self.score:.{width}f}"
+        if self.mean is not None:
+            score += f" (μ = {self.mean:.{width}f} ± {self.ci:.{width}f})"
+        return f"{name} = {score} {self.verbose()}"
 
     def to_dict(self) -> dict:
         """Every field at full precision, plus the signature split into its parts."""
@@ -187,6 +193,8 @@ class BLEUScore:
                "precisions": list(self.precisions), "bp": self.bp, "ratio": self.ratio,
                "hyp_len": self.sys_len, "ref_len": self.ref_len,
                "counts": list(self.counts), "totals": list(self.totals), "verbose_score": self.verbose()}
+        if self.mean is not None:
+            out.update(mean=self.mean, ci=self.ci)
         for part in self.signature.split("|") if self.signature else []:
             key, _, value = part.partition(":")
             out.setdefault(key, value)

@@ -120,16 +120,23 @@ def bleu_statistics(hyps: torch.Tensor, hyp_lengths: torch.Tensor, refs: torch.T
 
 
 def sentence_bleu_from_statistics(stats: torch.Tensor, smooth_method: str = "exp", smooth_value: float | None = None,
-                                  effective_order: bool = True, max_order: int = MAX_ORDER) -> torch.Tensor:
-    """Sentence BLEU (0-100) of every row of ``stats`` (B, 2 + 2N): (B,) float64, vectorised.
+                                  effective_order: bool = True, max_order: int = MAX_ORDER,
+                                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """BLEU (0-100) of every row of ``stats`` (..., 2 + 2N): (...) float64, vectorised.
 
-    The arithmetic of :func:`seqlab.metrics.bleu.compute_bleu` (sacrebleu's), row by row.
+    The arithmetic of :func:`seqlab.metrics.bleu.compute_bleu` (sacrebleu's), row by row, in the same
+    order of operations (true divisions, the logs summed order by order). ``dtype`` is that of the
+    n-gram precisions: float64, or float32 to reproduce sacrebleu's bootstrap resampling, which sums
+    float32 statistics (so its ``100 * correct / total`` is a float32 division); lengths, brevity
+    penalty, logs and the score stay float64, as there.
     """
     smooth_value = smoothing_value(smooth_method, smooth_value)
-    stats = stats.to(torch.float64)
-    sys_len, ref_len = stats[:, 0], stats[:, 1]
-    correct = stats[:, 2:2 + max_order].clone()
-    total = stats[:, 2 + max_order:2 + 2 * max_order].clone()
+    shape = stats.shape[:-1]
+    stats = stats.reshape(-1, stats.shape[-1])
+    lengths = stats[:, :2].to(torch.float64)
+    sys_len, ref_len = lengths[:, 0], lengths[:, 1]
+    correct = stats[:, 2:2 + max_order].to(dtype).clone()
+    total = stats[:, 2 + max_order:2 + 2 * max_order].to(dtype).clone()
     bp = torch.where(sys_len < ref_len,
                      torch.where(sys_len > 0, torch.exp(1 - ref_len / sys_len.clamp_min(1)), torch.zeros_like(sys_len)),
                      torch.ones_like(sys_len))
@@ -140,23 +147,29 @@ def sentence_bleu_from_statistics(stats: torch.Tensor, smooth_method: str = "exp
     active = torch.cumprod((total > 0).to(torch.int64), 1).bool()  # the loop stops at the first empty order
     safe_total = torch.where(active, total, torch.ones_like(total))
     zero = (correct == 0) & active
+    def numerator(value: float) -> torch.Tensor:  # tensor / tensor: torch's `100.0 / t` is 100 * (1 / t)
+        return torch.tensor(value, dtype=dtype, device=stats.device)
+
     percent = 100.0 * correct / safe_total
     percent = torch.where(percent.isfinite(), percent, 100.0 * (correct / safe_total))  # see bleu._percent
     precisions = torch.where(active, percent, torch.zeros_like(total))
     if smooth_method == "exp":
-        doublings = torch.cumsum(zero.to(torch.float64), 1)
-        precisions = torch.where(zero, 100.0 / (torch.pow(2.0, doublings) * safe_total), precisions)
+        doublings = torch.cumsum(zero.to(dtype), 1)
+        precisions = torch.where(zero, numerator(100.0) / (torch.pow(2.0, doublings) * safe_total), precisions)
     elif smooth_method == "floor":
-        precisions = torch.where(zero, 100.0 * smooth_value / safe_total, precisions)
+        precisions = torch.where(zero, numerator(100.0 * smooth_value) / safe_total, precisions)
     if effective_order:
         eff_order = active.sum(1).clamp_min(1)
     else:
         eff_order = torch.full_like(sys_len, max_order, dtype=torch.int64)
-    used = torch.arange(max_order, device=stats.device).unsqueeze(0) < eff_order.unsqueeze(1)
+    precisions = precisions.to(torch.float64)
     logs = torch.where(precisions > 0, torch.log(precisions.clamp_min(1e-300)),
                        torch.full_like(precisions, _LOG_ZERO))
-    score = bp * torch.exp((logs * used).sum(1) / eff_order)
-    return torch.where(no_match, torch.zeros_like(score), score)
+    log_sum = torch.zeros_like(sys_len)
+    for n in range(max_order):  # in order, as sacrebleu's sum(): a tree sum may differ in the last bit
+        log_sum = log_sum + torch.where(n < eff_order, logs[:, n], torch.zeros_like(sys_len))
+    score = bp * torch.exp(log_sum / eff_order)
+    return torch.where(no_match, torch.zeros_like(score), score).reshape(shape)
 
 
 def sentence_bleu_ids(hyps: torch.Tensor, hyp_lengths: torch.Tensor, refs: torch.Tensor, ref_lengths: torch.Tensor,
