@@ -37,9 +37,10 @@ class EvalResult:
 
 def evaluate(translator: Translator, sources: Sequence[str], references: Sequence[str], beam: int = 5,
              alpha: float | None = None, tokenize: str | None = None,
-             batch_size: int = 64, beta: float | None = None) -> tuple[EvalResult, list[str]]:
-    """BLEU (seqlab's, equal to sacrebleu's) and exact match of the translations; also returns them."""
-    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size, beta=beta)
+             batch_size: int = 64, beta: float | None = None, **controls: object) -> tuple[EvalResult, list[str]]:
+    """BLEU (seqlab's, equal to sacrebleu's) and exact match of the translations; also returns them. ``controls``:
+    :meth:`Translator.translate`'s other settings (``prefixes``, ``sample``, ``min_len``, ...)."""
+    results = translator.translate(sources, beam=beam, alpha=alpha, batch_size=batch_size, beta=beta, **controls)
     hyps = [r.text for r in results]
     score = corpus_bleu(hyps, [list(references)], tokenize=tokenize or translator.cfg.bleu_tokenize)
     exact = sum(h.strip() == r.strip() for h, r in zip(hyps, references, strict=True)) / max(1, len(hyps))

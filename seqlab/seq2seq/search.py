@@ -1,4 +1,5 @@
-"""Greedy and beam search, batched over sentences and beams (one Python loop over time steps only).
+"""Greedy search, beam search and ancestral sampling, batched over sentences and beams (one Python loop over
+time steps only), with rules on what each step may emit.
 
 Beam search keeps, for each sentence, the K best unfinished prefixes by summed log-probability.
 At each step the K x V continuations are ranked and the best 2K kept (so K survive even if up to
@@ -17,20 +18,35 @@ and the rest continue. A sentence is done when its n-th best finished hypothesis
 the best unfinished prefix could ever reach (log-probabilities only fall, so that prefix's score
 divided by the penalty at the maximum length bounds it), or when it reaches its maximum length,
 max_len_ratio x source length + max_len_offset, where EOS is forced. Beam size 1 with alpha 0 is
-greedy search. Every tensor stays on the model's device; one host check per step decides whether
-all sentences are done.
+greedy search. Sampling (``sample``, as fairseq's ``--sampling``) draws ``beam`` independent outputs per
+sentence from the model's distribution, reshaped by :mod:`seqlab.seq2seq.sampling`, and keeps the ``nbest``
+with the best normalised score; a sample's log P(y|x) is the model's own, not the reshaped distribution's.
+
+The rules every search obeys at step t (:func:`_allowed`; fairseq's ``SequenceGenerator`` semantics):
+never PAD or BOS; with ``min_len`` m, no EOS before m tokens (EOS not counted: at t < m); with
+``no_repeat_ngram`` n, no token that would complete an n-gram the hypothesis already holds
+(:func:`block_repeated_ngrams`); with a target ``prefix`` p, only p_t while t < |p| (the prefix's
+log-probabilities count in the score, and every beam of the sentence follows it); and at the maximum length
+(at least |p| + 1), EOS only, which overrides the other rules. A hypothesis that no rule lets continue ends
+with the score -inf and is dropped from the n-best list. Every tensor stays on the model's device; one host
+check per step decides whether all sentences are done.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, Protocol
 
 import torch
 
+from seqlab.config import setting
 from seqlab.errors import ConfigError
 from seqlab.seq2seq.model import map_state
+from seqlab.seq2seq.sampling import draw, sampling_logits
+from seqlab.text.padding import pad_ids
 from seqlab.text.subword import BOS, EOS, PAD
 
 PENALTIES = ("length", "gnmt")
@@ -39,6 +55,8 @@ COVERAGE_FLOOR = 1e-20  # a source position never attended costs beta * log(1e-2
 MAX_ALPHA = 5.0  # |y|^alpha stays finite in float32 for any output length below 10^7
 MAX_LEN_RATIO = 100.0  # the output-length limit: ratio x source length + offset (tokens are kept for all steps)
 MAX_LEN_OFFSET = 10_000
+MAX_SEED = 2**63
+MAX_BETA = 1e6  # beta x log(COVERAGE_FLOOR) x source length stays finite in float32 (a larger one made 0 x inf = NaN)
 
 
 class Decoder(Protocol):
@@ -65,25 +83,77 @@ class Decoder(Protocol):
 
 
 def check_decoding(beam: int = 5, nbest: int = 1, alpha: float = 0.7, beta: float = 0.0, penalty: str = "length",
-                   max_len_ratio: float = 1.5, max_len_offset: int = 10) -> None:
+                   max_len_ratio: float = 1.5, max_len_offset: int = 10, *, sample: bool = False,
+                   temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, sample_seed: int = 0,
+                   min_len: int = 0, no_repeat_ngram: int = 0, replace_unk: bool = False) -> None:
     """ConfigError naming the first setting of a search that would decode garbage (a NaN or infinite score,
-    an unbounded output length) or cannot run; the arguments are those of :func:`beam_search`."""
+    an unbounded output length) or cannot run; the arguments are the fields of :class:`Decoding`."""
+    def integer(value: object, low: int, high: int) -> bool:
+        return isinstance(value, Integral) and not isinstance(value, bool) and low <= value <= high
+
     checks = [
         (isinstance(beam, Integral) and beam >= 1, f"the beam size must be an integer >= 1, got {beam!r}"),
         (isinstance(nbest, Integral) and 1 <= nbest <= max(beam, 1),
          f"nbest must be an integer in [1, beam] (beam {beam}), got {nbest!r}"),
         (0 <= alpha <= MAX_ALPHA, f"the length-penalty exponent alpha must be in [0, {MAX_ALPHA:g}] "
                                   f"(0: no normalisation), got {alpha!r}"),
-        (0 <= beta < float("inf"), f"the coverage penalty beta must be >= 0 and finite (0: off), got {beta!r}"),
+        (0 <= beta <= MAX_BETA, f"the coverage penalty beta must be >= 0 and finite (at most {MAX_BETA:g}; 0: off), "
+                                f"got {beta!r}"),
         (penalty in PENALTIES, f"unknown length penalty {penalty!r}; choose one of {', '.join(PENALTIES)}"),
         (0 <= max_len_ratio <= MAX_LEN_RATIO,
          f"max_len_ratio must be in [0, {MAX_LEN_RATIO:g}], got {max_len_ratio!r}"),
         (isinstance(max_len_offset, Integral) and 0 <= max_len_offset <= MAX_LEN_OFFSET,
          f"max_len_offset must be an integer in [0, {MAX_LEN_OFFSET}], got {max_len_offset!r}"),
+        (isinstance(sample, bool), f"sample must be true or false, got {sample!r}"),
+        (0 < temperature < float("inf"), f"the sampling temperature must be > 0 and finite, got {temperature!r}"),
+        (integer(top_k, 0, 2**31 - 1), f"top_k must be an integer >= 0 (0: off), got {top_k!r}"),
+        (0 < top_p <= 1, f"top_p must be in (0, 1] (1: off), got {top_p!r}"),
+        (integer(sample_seed, 0, MAX_SEED - 1), f"the sampling seed must be an integer in [0, 2^63), "
+                                                f"got {sample_seed!r}"),
+        (integer(min_len, 0, MAX_LEN_OFFSET), f"min_len must be an integer in [0, {MAX_LEN_OFFSET}], got {min_len!r}"),
+        (integer(no_repeat_ngram, 0, MAX_LEN_OFFSET),
+         f"no_repeat_ngram must be an integer in [0, {MAX_LEN_OFFSET}] (0: off), got {no_repeat_ngram!r}"),
+        (isinstance(replace_unk, bool), f"replace_unk must be true or false, got {replace_unk!r}"),
     ]
     for ok, message in checks:  # NaN fails every comparison above, so it is refused too
         if not ok:
             raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to decode: the decode section of a seq2seq config, and the one object a search takes (see the
+    module docstring for each setting; ``coverage_beta`` is the ``beta`` of the command line and the API)."""
+
+    SECTION = "decode"
+
+    beam: int = 5
+    alpha: float = 0.7
+    penalty: str = "length"
+    coverage_beta: float = 0.0  # GNMT coverage penalty weight in beam search (Wu et al. 2016 used 0.2; 0 = off)
+    max_len_ratio: float = 1.5
+    max_len_offset: int = 10
+    nbest: int = 1  # hypotheses kept per sentence
+    sample: bool = setting(False, "Ancestral sampling instead of search: beam independent samples a sentence, the "
+                                  "nbest of them with the best score kept (fairseq's --sampling).")
+    temperature: float = setting(1.0, "Sampling temperature T: the logits divided by T (< 1 sharper, > 1 flatter).")
+    top_k: int = setting(0, "Sample among the k most probable tokens only (0: all).")
+    top_p: float = setting(1.0, "Nucleus sampling: among the fewest most probable tokens whose probability adds "
+                                "up to p (1: all).")
+    sample_seed: int = setting(0, "Seed of the sampling generator: the same seed, input and device give the same "
+                                  "samples (a GPU draws other samples than the CPU).")
+    min_len: int = setting(0, "Minimum output length in subwords, the end of sentence not counted.")
+    no_repeat_ngram: int = setting(0, "Never repeat an n-gram of this many subwords within an output (0: off).")
+    replace_unk: bool = setting(False, "Replace each <unk> of an output with the source piece it attends to most.")
+
+    def check(self) -> None:
+        """ConfigError for settings that would decode garbage (see :func:`check_decoding`)."""
+        check_decoding(self.beam, self.nbest, self.alpha, self.coverage_beta, self.penalty, self.max_len_ratio,
+                       self.max_len_offset, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                                               if f.name not in _SEARCH_FIELDS})
+
+
+_SEARCH_FIELDS = ("beam", "alpha", "penalty", "coverage_beta", "max_len_ratio", "max_len_offset", "nbest")
 
 
 def length_penalty(lengths: torch.Tensor, alpha: float, kind: str = "length") -> torch.Tensor:
@@ -106,12 +176,14 @@ def coverage_penalty(coverage: torch.Tensor, mask: torch.Tensor, beta: float) ->
 @dataclass
 class SearchResult:
     """n-best hypotheses per sentence: tokens (B, N, T) padded with PAD (no BOS, EOS kept),
-    lengths (B, N) with the EOS, log-probabilities (B, N) and normalised scores (B, N)."""
+    lengths (B, N) with the EOS, log-probabilities (B, N), normalised scores (B, N) and, when the search was
+    asked for it, the attention (B, N, T, S) of each output step over the source (0 after the EOS)."""
 
     tokens: torch.Tensor
     lengths: torch.Tensor
     log_probs: torch.Tensor
     scores: torch.Tensor
+    attention: torch.Tensor | None = None
 
     def best(self) -> list[list[int]]:
         """The best hypothesis of each sentence as a list of ids without EOS."""
@@ -129,6 +201,15 @@ class SearchResult:
                         if s != NEG_INF])
         return out
 
+    def alignments(self) -> list[list[list[int]]]:
+        """Per sentence and hypothesis of :meth:`nbest`, the most-attended source position of each output token
+        (EOS excluded): the hard alignment fairseq's ``--replace-unk`` copies from. Needs the attention."""
+        if self.attention is None:
+            raise ValueError("this search kept no attention: search again with return_attention=True")
+        positions, lengths, scores = self.attention.argmax(-1).tolist(), self.lengths.tolist(), self.scores.tolist()
+        return [[p[:n - 1] for p, n, s in zip(ps, ns, ss, strict=True) if s != NEG_INF]
+                for ps, ns, ss in zip(positions, lengths, scores, strict=True)]
+
 
 def max_lengths(src_lengths: torch.Tensor, ratio: float, offset: int) -> torch.Tensor:
     """Per-sentence maximum output length (EOS included), at least 1."""
@@ -139,64 +220,183 @@ def _expand(t: torch.Tensor, k: int) -> torch.Tensor:
     return t.repeat_interleave(k, dim=0)
 
 
-@torch.no_grad()
-def greedy_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 1.5,
-                  max_len_offset: int = 10) -> SearchResult:
-    """The argmax token at every step, until EOS (forced at the maximum length)."""
-    check_decoding(max_len_ratio=max_len_ratio, max_len_offset=max_len_offset)
-    b = src.shape[0]
+@dataclass
+class Rules:
+    """What each row of a search (a sentence, or a sentence's beam or sample) may emit: its maximum output
+    length ``limit`` (N,) with EOS, ``min_len``, ``no_repeat_ngram`` and the ``prefix`` (N, P) it is forced
+    to begin with (PAD where it is free). See the module docstring."""
+
+    limit: torch.Tensor
+    min_len: int = 0
+    no_repeat_ngram: int = 0
+    prefix: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, decoding: Decoding, src_lengths: torch.Tensor, prefix: Sequence[Sequence[int]] | None = None,
+           rows: int = 1) -> Rules:
+        """The rules of a batch of sentences (B,) with ``rows`` rows each; ``prefix``: ragged target ids per
+        sentence ([] for none). The maximum length grows to fit each prefix and EOS."""
+        limit = max_lengths(src_lengths, decoding.max_len_ratio, decoding.max_len_offset)
+        forced = None
+        if prefix is not None:
+            if len(prefix) != len(src_lengths):
+                raise ValueError(f"{len(prefix)} prefixes for {len(src_lengths)} sentences")
+            if any(int(i) in (PAD, BOS, EOS) for ids in prefix for i in ids):
+                raise ConfigError("a target prefix holds a special id (pad, bos or eos); give subword ids only")
+            forced, sizes = pad_ids(prefix, src_lengths.device, pad=PAD)
+            limit = torch.maximum(limit, sizes + 1)
+            forced = _expand(forced, rows)
+        return cls(_expand(limit, rows), decoding.min_len, decoding.no_repeat_ngram, forced)
+
+
+def block_repeated_ngrams(logp: torch.Tensor, history: torch.Tensor, n: int) -> torch.Tensor:
+    """``logp`` (N, V) with -inf at each token that would complete an n-gram already in its row's ``history``
+    (N, t) of emitted tokens (fairseq's ``NGramRepeatBlock``): the tokens that followed an earlier occurrence
+    of the last n - 1 tokens. One comparison of all windows of all rows: no loop over hypotheses."""
+    t = history.shape[1]
+    if n < 1 or t < n:
+        return logp
+    windows = history.unfold(1, n, 1)  # (N, t - n + 1, n): every n-gram so far
+    tail = history[:, t - n + 1:]  # the last n - 1 tokens: an n-gram in the making
+    repeats = (windows[:, :, :-1] == tail.unsqueeze(1)).all(-1)
+    banned = torch.zeros_like(logp).scatter_add_(1, windows[:, :, -1], repeats.to(logp.dtype))
+    return logp.masked_fill(banned > 0, NEG_INF)
+
+
+def _allowed(logp: torch.Tensor, t: int, rules: Rules, history: torch.Tensor) -> torch.Tensor:
+    """The log-probabilities (N, V) of step ``t`` under the search ``rules``, after the ``history`` (N, t): never
+    PAD or BOS; no EOS before min_len; no repeated n-gram; the prefix's token while it lasts (its own
+    log-probability, whatever the other rules say); only EOS for rows at their maximum length (t + 1 == limit)."""
+    raw, logp = logp, logp.clone()
+    logp[:, PAD] = NEG_INF
+    logp[:, BOS] = NEG_INF
+    if t < rules.min_len:
+        logp[:, EOS] = NEG_INF
+    if rules.no_repeat_ngram:
+        logp = block_repeated_ngrams(logp, history, rules.no_repeat_ngram)
+    if rules.prefix is not None and t < rules.prefix.shape[1]:
+        logp = _only(logp, raw, rules.prefix[:, t], rules.prefix[:, t] != PAD)
+    return _only(logp, raw, torch.full_like(rules.limit, EOS), t + 1 >= rules.limit)
+
+
+def _only(logp: torch.Tensor, raw: torch.Tensor, token: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """``logp`` with the rows ``where`` (N,) allowing only ``token`` (N,), at its ``raw`` log-probability (kept
+    finite: a forced token is never impossible)."""
+    forced = raw.gather(1, token.unsqueeze(1)).clamp_min(torch.finfo(raw.dtype).min)
+    only = torch.full_like(logp, NEG_INF).scatter_(1, token.unsqueeze(1), forced)
+    return torch.where(where.unsqueeze(1), only, logp)
+
+
+Pick = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _decode_rows(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, decoding: Decoding, rows: int,
+                 pick: Pick, prefix: Sequence[Sequence[int]] | None, return_attention: bool) -> SearchResult:
+    """``rows`` independent outputs per sentence, each token ``pick``ed from the allowed log-probabilities (N, V)
+    of its row (the argmax, or a draw), until EOS; the ``nbest`` best by normalised score, best first."""
+    b, k, device, d = src.shape[0], rows, src.device, decoding
     memory, mask, state = model.encode(src, src_lengths)
     keys = model.keys(memory)
-    feed = model.initial_feed(b, src.device, memory.dtype)
-    limit = max_lengths(src_lengths, max_len_ratio, max_len_offset)
-    steps = int(limit.max())
-    tokens = torch.full((b, steps), PAD, dtype=torch.long, device=src.device)
-    log_probs = torch.zeros(b, device=src.device)
-    lengths = torch.zeros(b, dtype=torch.long, device=src.device)
-    done = torch.zeros(b, dtype=torch.bool, device=src.device)
-    prev = torch.full((b,), BOS, dtype=torch.long, device=src.device)
+    if k > 1:
+        memory, keys, mask = _expand(memory, k), _expand(keys, k), _expand(mask, k)
+        state = map_state(state, lambda s: s.repeat_interleave(k, dim=1))
+    n = b * k
+    feed = model.initial_feed(n, device, memory.dtype)
+    rules = Rules.of(d, src_lengths, prefix, k)
+    steps = int(rules.limit.max())
+    tokens = torch.full((n, steps), PAD, dtype=torch.long, device=device)
+    log_probs = torch.zeros(n, device=device)
+    lengths = torch.zeros(n, dtype=torch.long, device=device)
+    done = torch.zeros(n, dtype=torch.bool, device=device)
+    prev = torch.full((n,), BOS, dtype=torch.long, device=device)
+    attention = torch.zeros(n, steps, memory.shape[1], device=device) if return_attention else None
+    coverage = torch.zeros(n, memory.shape[1], device=device) if d.coverage_beta > 0 else None
     for t in range(steps):
-        logits, state, feed, _ = model.step(prev, state, feed, memory, keys, mask)
-        logp = _allowed(torch.log_softmax(logits.float(), -1), t, limit)
-        best, token = logp.max(1)
+        logits, state, feed, weights = model.step(prev, state, feed, memory, keys, mask)
+        logp = _allowed(torch.log_softmax(logits.float(), -1), t, rules, tokens[:, :t])
+        stuck = logp.amax(1) == NEG_INF  # the rules allow nothing: the row ends here, scored -inf
+        token = pick(torch.where(stuck.unsqueeze(1) & (torch.arange(logp.shape[1], device=device) == EOS),
+                                 0.0, logp))
+        log_probs += logp.gather(1, token.unsqueeze(1)).squeeze(1).masked_fill(done, 0.0)
+        live = (~done).unsqueeze(1)
+        if attention is not None:
+            attention[:, t] = weights.float() * live
+        if coverage is not None:
+            coverage += weights.float() * live
         token = token.masked_fill(done, PAD)
-        log_probs += best.masked_fill(done, 0.0)
         tokens[:, t] = token
         lengths += (~done).long()
         done |= token == EOS
         prev = token.masked_fill(done, EOS)
         if (t + 1) % 4 == 0 and bool(done.all()):
             break
-    return SearchResult(tokens.unsqueeze(1), lengths.unsqueeze(1), log_probs.unsqueeze(1),
-                        log_probs.unsqueeze(1) / length_penalty(lengths.unsqueeze(1), 0.0))
+    scores = log_probs / length_penalty(lengths, d.alpha, d.penalty)
+    if coverage is not None:
+        scores = scores + coverage_penalty(coverage, mask, d.coverage_beta)
+    order = scores.view(b, k).sort(dim=1, descending=True, stable=True).indices[:, :d.nbest]
+    flat = (torch.arange(b, device=device).unsqueeze(1) * k + order).view(-1)
+
+    def best(x: torch.Tensor) -> torch.Tensor:
+        return x.index_select(0, flat).view(b, -1, *x.shape[1:])
+
+    return SearchResult(best(tokens), best(lengths), best(log_probs), best(scores),
+                        best(attention) if attention is not None else None)
 
 
-def _allowed(logp: torch.Tensor, t: int, limit: torch.Tensor) -> torch.Tensor:
-    """Never PAD or BOS; only EOS for rows at their maximum length (t + 1 == limit)."""
-    logp[:, PAD] = NEG_INF
-    logp[:, BOS] = NEG_INF
-    at_limit = (t + 1 >= limit).unsqueeze(1)
-    eos_only = torch.full_like(logp, NEG_INF)
-    eos_only[:, EOS] = logp[:, EOS].clamp_min(torch.finfo(logp.dtype).min)
-    return torch.where(at_limit, eos_only, logp)
+def _argmax(logp: torch.Tensor) -> torch.Tensor:
+    return logp.argmax(1)
+
+
+@torch.no_grad()
+def greedy_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, max_len_ratio: float = 1.5,
+                  max_len_offset: int = 10, *, prefix: Sequence[Sequence[int]] | None = None,
+                  return_attention: bool = False, **rules: Any) -> SearchResult:
+    """The argmax token at every step, until EOS (forced at the maximum length); ``rules``: ``min_len``,
+    ``no_repeat_ngram`` (see :class:`Decoding`); ``prefix``: target ids each output is forced to begin with."""
+    decoding = Decoding(beam=1, alpha=0.0, max_len_ratio=max_len_ratio, max_len_offset=max_len_offset, **rules)
+    decoding.check()
+    return _decode_rows(model, src, src_lengths, decoding, 1, _argmax, prefix, return_attention)
+
+
+@torch.no_grad()
+def sample_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, decoding: Decoding, *,
+                  prefix: Sequence[Sequence[int]] | None = None, return_attention: bool = False,
+                  generator: torch.Generator | None = None) -> SearchResult:
+    """Ancestral sampling: ``decoding.beam`` samples per sentence, each token drawn from the next-token
+    distribution reshaped by ``temperature``, ``top_k`` and ``top_p`` under the search rules; the ``nbest`` with
+    the best normalised score, best first. ``generator`` (on ``src``'s device) defaults to one seeded with
+    ``sample_seed``. All rows draw from one stream: the same batch, seed and device give the same samples, but
+    a sentence's samples depend on the other sentences of its batch (their distribution does not)."""
+    decoding.check()
+    if generator is None:
+        generator = torch.Generator(src.device).manual_seed(decoding.sample_seed)
+    d = decoding
+
+    def pick(logp: torch.Tensor) -> torch.Tensor:
+        return draw(sampling_logits(logp, d.temperature, d.top_k, d.top_p), generator)
+
+    return _decode_rows(model, src, src_lengths, decoding, decoding.beam, pick, prefix, return_attention)
 
 
 @torch.no_grad()
 def beam_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5, alpha: float = 0.7,
                 penalty: str = "length", nbest: int = 1, max_len_ratio: float = 1.5,
-                max_len_offset: int = 10, beta: float = 0.0) -> SearchResult:
+                max_len_offset: int = 10, beta: float = 0.0, *, prefix: Sequence[Sequence[int]] | None = None,
+                return_attention: bool = False, **rules: Any) -> SearchResult:
     """Length-normalised beam search (with coverage penalty ``beta`` > 0); returns the ``nbest`` (<= beam)
-    best finished hypotheses."""
-    check_decoding(beam, nbest, alpha, beta, penalty, max_len_ratio, max_len_offset)
+    best finished hypotheses. ``rules``: ``min_len``, ``no_repeat_ngram`` (see :class:`Decoding`); ``prefix``:
+    target ids each output is forced to begin with (every beam of a sentence follows its prefix)."""
+    decoding = Decoding(beam, alpha, penalty, beta, max_len_ratio, max_len_offset, nbest, **rules)
+    decoding.check()
     b, k, device = src.shape[0], beam, src.device
     memory, mask, state = model.encode(src, src_lengths)
     keys = model.keys(memory)
     memory, keys, mask = _expand(memory, k), _expand(keys, k), _expand(mask, k)
     state = map_state(state, lambda s: s.repeat_interleave(k, dim=1))
     feed = model.initial_feed(b * k, device, memory.dtype)
-    limit = max_lengths(src_lengths, max_len_ratio, max_len_offset)
+    rules_ = Rules.of(decoding, src_lengths, prefix, k)
+    limit = rules_.limit.view(b, k)[:, 0]
     steps = int(limit.max())
-    limit_beams = _expand(limit, k)
     bound_penalty = length_penalty(limit, alpha, penalty)
 
     alive_scores = torch.full((b, k), NEG_INF, device=device)
@@ -209,10 +409,13 @@ def beam_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, be
     prev = torch.full((b * k,), BOS, dtype=torch.long, device=device)
     rows = torch.arange(b, device=device).unsqueeze(1)
     coverage = torch.zeros(b * k, memory.shape[1], device=device) if beta > 0 else None
+    source = memory.shape[1]
+    alive_attn = torch.zeros(b, k, 0, source, device=device) if return_attention else None
+    fin_attn = torch.zeros(b, k, steps, source, device=device) if return_attention else None
 
     for t in range(steps):
         logits, state, feed, weights = model.step(prev, state, feed, memory, keys, mask)
-        logp = _allowed(torch.log_softmax(logits.float(), -1), t, limit_beams)
+        logp = _allowed(torch.log_softmax(logits.float(), -1), t, rules_, alive_tokens.view(b * k, t))
         vocab = logp.shape[1]
         cand = (alive_scores.view(-1, 1) + logp).view(b, k * vocab)
         top_scores, top_index = cand.topk(min(2 * k, k * vocab), dim=1)  # (B, 2K), best first
@@ -235,6 +438,12 @@ def beam_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, be
         fin_logp = torch.cat([fin_logp, top_scores.masked_fill(~ends, NEG_INF)], 1).gather(1, keep)
         fin_tokens = torch.cat([fin_tokens, new_tokens], 1)[rows, keep]
         fin_lengths = torch.cat([fin_lengths, torch.full_like(new_scores, t + 1, dtype=torch.long)], 1).gather(1, keep)
+        if alive_attn is not None:  # each candidate's attention rows: its origin's, then this step's
+            cand_attn = torch.cat([alive_attn[rows, origin], weights.float().view(b, k, source)[rows, origin]
+                                   .unsqueeze(2)], 2)
+            new_attn = torch.zeros(b, top_scores.shape[1], steps, source, device=device)
+            new_attn[:, :, :t + 1] = cand_attn
+            fin_attn = torch.cat([fin_attn, new_attn], 1)[rows, keep]
 
         # alive: the best K continuations that do not end here
         cont_scores = top_scores.masked_fill(token == EOS, NEG_INF)
@@ -242,6 +451,8 @@ def beam_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, be
         src_beam = origin.gather(1, pick)
         alive_tokens = torch.cat([prefixes.gather(1, pick.unsqueeze(2).expand(-1, -1, t)),
                                   token.gather(1, pick).unsqueeze(2)], 2)
+        if alive_attn is not None:
+            alive_attn = cand_attn[rows, pick]
         flat = (rows * k + src_beam).view(-1)
         state = map_state(state, lambda s, flat=flat: s.index_select(1, flat))
         feed = feed.index_select(0, flat)
@@ -255,37 +466,27 @@ def beam_search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, be
         alive_scores = alive_scores.masked_fill(done.unsqueeze(1), NEG_INF)
         if bool(done.all()):
             break
-    return SearchResult(fin_tokens[:, :nbest], fin_lengths[:, :nbest], fin_logp[:, :nbest], fin_scores[:, :nbest])
+    return SearchResult(fin_tokens[:, :nbest], fin_lengths[:, :nbest], fin_logp[:, :nbest], fin_scores[:, :nbest],
+                        fin_attn[:, :nbest] if fin_attn is not None else None)
 
 
-@dataclass(frozen=True)
-class Decoding:
-    """How to decode: the decode section of a seq2seq config, and the one object a search takes (see the
-    module docstring for each setting; ``coverage_beta`` is the ``beta`` of the command line and the API)."""
-
-    SECTION = "decode"
-
-    beam: int = 5
-    alpha: float = 0.7
-    penalty: str = "length"
-    coverage_beta: float = 0.0  # GNMT coverage penalty weight in beam search (Wu et al. 2016 used 0.2; 0 = off)
-    max_len_ratio: float = 1.5
-    max_len_offset: int = 10
-    nbest: int = 1  # hypotheses kept per sentence
-
-    def check(self) -> None:
-        """ConfigError for settings that would decode garbage (see :func:`check_decoding`)."""
-        check_decoding(self.beam, self.nbest, self.alpha, self.coverage_beta, self.penalty, self.max_len_ratio,
-                       self.max_len_offset)
-
-
-def search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, decoding: Decoding) -> SearchResult:
-    """Greedy search for beam 1 with nbest 1, beam search otherwise."""
+def search(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, decoding: Decoding, *,
+           prefix: Sequence[Sequence[int]] | None = None, return_attention: bool = False,
+           generator: torch.Generator | None = None) -> SearchResult:
+    """Sampling with ``sample``; else greedy search for beam 1 with nbest 1, beam search otherwise. ``prefix``:
+    target ids per sentence each output begins with; ``return_attention``: keep each output's attention;
+    ``generator``: the sampling's (default: seeded with ``decoding.sample_seed``)."""
     d = decoding
+    rules = {"min_len": d.min_len, "no_repeat_ngram": d.no_repeat_ngram}
+    if d.sample:
+        return sample_search(model, src, src_lengths, d, prefix=prefix, return_attention=return_attention,
+                             generator=generator)
     if d.beam == 1 and d.nbest == 1:
-        return greedy_search(model, src, src_lengths, d.max_len_ratio, d.max_len_offset)
+        return greedy_search(model, src, src_lengths, d.max_len_ratio, d.max_len_offset, prefix=prefix,
+                             return_attention=return_attention, **rules)
     return beam_search(model, src, src_lengths, beam=d.beam, alpha=d.alpha, penalty=d.penalty, nbest=d.nbest,
-                       max_len_ratio=d.max_len_ratio, max_len_offset=d.max_len_offset, beta=d.coverage_beta)
+                       max_len_ratio=d.max_len_ratio, max_len_offset=d.max_len_offset, beta=d.coverage_beta,
+                       prefix=prefix, return_attention=return_attention, **rules)
 
 
 def translate_ids(model: Decoder, src: torch.Tensor, src_lengths: torch.Tensor, beam: int = 5,

@@ -9,6 +9,13 @@ its other end (Liu et al. 2016; Sennrich et al. 2016, WMT16 sec. 3.3), and re-or
 the same length penalty lp as the search, with |y| the hypothesis's subwords (and EOS). log P is
 the search's own (ensemble) score; the rerankers score the output text with their own subwords.
 
+Decoding controls (see :mod:`seqlab.seq2seq.search`): sampling, a minimum length, no repeated n-grams,
+target prefixes (``prefixes``: one text a line, encoded with the target subwords alone, so a prefix that
+ends inside a word may be segmented otherwise than the same text inside the output) and ``replace_unk``:
+each ``<unk>`` of an output becomes the source piece its step attends to most (fairseq's ``--replace-unk``
+with the hard alignment argmax_s a_ts; sentencepiece gives an unknown character's piece as the character),
+at the text level, so the output text holds it where the model could not spell it.
+
 A model directory holds ``model.safetensors`` (weights, architecture, the run's settings and both
 sentencepiece models; written atomically) and ``config.toml``. Lines are decoded in length-sorted
 batches; a bad line (empty, too long, or with characters the model never saw) gets a message and
@@ -34,10 +41,11 @@ from seqlab.seq2seq.model import ModelConfig, Seq2Seq
 from seqlab.seq2seq.search import Decoding, SearchResult, length_penalty, search
 from seqlab.shipped import shipped_model
 from seqlab.text.padding import pad_ids
-from seqlab.text.subword import BOS, EOS, Subword
+from seqlab.text.subword import BOS, EOS, UNK, Subword
 
 MODEL_KIND = "seq2seq-model"
 MODEL_FILE = "model.safetensors"
+NO_OUTPUT = "no output within the maximum length obeys the decoding rules (min_len, no_repeat_ngram)"
 
 
 def model_state(model: Seq2Seq, cfg: Seq2SeqConfig, src_sp: Subword, tgt_sp: Subword,
@@ -131,19 +139,48 @@ class Translator:
         ids = self.tgt_sp.encode(text)
         return ids[::-1] if self.cfg.reverse_target else ids
 
-    def target_text(self, ids: Sequence[int]) -> str:
-        """The text of decoder output ids (the inverse of :meth:`target_ids`)."""
-        return self.tgt_sp.decode(list(ids)[::-1] if self.cfg.reverse_target else list(ids))
+    def target_text(self, ids: Sequence[int], source_pieces: Sequence[str] = (),
+                    alignment: Sequence[int] | None = None) -> str:
+        """The text of decoder output ids (the inverse of :meth:`target_ids`). With the ``alignment`` of each
+        output id to a source position (:meth:`SearchResult.alignments`), each ``<unk>`` is written as the
+        ``source_pieces`` (sentencepiece pieces of the source line) there; without it, <unk> is left out."""
+        ids = list(ids)
+        if alignment is None or UNK not in ids:
+            return self.tgt_sp.decode(ids[::-1] if self.cfg.reverse_target else ids)
+        pieces = [source_pieces[s] if i == UNK else self.tgt_sp.id_to_piece(i)
+                  for i, s in zip(ids, alignment, strict=True)]
+        return self.tgt_sp.sp.decode_pieces(pieces[::-1] if self.cfg.reverse_target else pieces)
+
+    def sampling_generator(self, seed: int) -> torch.Generator:
+        """A random generator on this translator's device seeded with ``seed``: pass one to successive
+        :meth:`translate` calls to continue one stream of samples (CPU and CUDA streams differ)."""
+        return torch.Generator(self.device).manual_seed(seed)
 
     @torch.no_grad()
     def translate(self, lines: Sequence[str | bytes], beam: int | None = None, alpha: float | None = None,
                   nbest: int = 1, batch_size: int = 64, penalty: str | None = None,
-                  progress: Callable[[int], None] | None = None, beta: float | None = None) -> list[Translation]:
+                  progress: Callable[[int], None] | None = None, beta: float | None = None, *,
+                  prefixes: Sequence[str] | None = None, generator: torch.Generator | None = None,
+                  **controls: object) -> list[Translation]:
         """Translate ``lines`` (str, or bytes decoded as UTF-8): one Translation each, in order. A line that
         cannot be translated (empty, too long, not UTF-8) gets an ``error`` and does not stop the others.
-        Unset settings come from the model's config; settings that would decode garbage raise ConfigError."""
-        decoding = self.cfg.decoding(beam=beam, alpha=alpha, penalty=penalty or None, coverage_beta=beta, nbest=nbest)
+        ``controls``: other fields of :class:`~seqlab.seq2seq.search.Decoding` (``sample``, ``temperature``,
+        ``top_k``, ``top_p``, ``sample_seed``, ``min_len``, ``no_repeat_ngram``, ``replace_unk``); sampling
+        without a ``beam`` draws ``nbest`` samples a line, from ``generator`` (default: seeded with
+        ``sample_seed`` for this call). ``prefixes``: one target text per line that its outputs begin with ("":
+        none). Unset settings come from the model's config; settings that would decode garbage raise ConfigError."""
+        if controls.get("sample") and beam is None:
+            beam = nbest
+        decoding = self.cfg.decoding(beam=beam, alpha=alpha, penalty=penalty or None, coverage_beta=beta, nbest=nbest,
+                                     **controls)
         decoding.check()
+        if prefixes is not None and len(prefixes) != len(lines):
+            raise ConfigError(f"{len(prefixes)} target prefixes for {len(lines)} lines: give one a line ('' for none)")
+        if prefixes is not None and self.cfg.reverse_target and any(prefixes):
+            raise ConfigError("a right-to-left model (reverse_target) writes the end of a sentence first: it takes no "
+                              "target prefix")
+        if decoding.sample and generator is None:
+            generator = self.sampling_generator(decoding.sample_seed)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         if self.rerankers and decoding.coverage_beta > 0:
@@ -160,13 +197,19 @@ class Translator:
             if error:
                 results[i] = Translation("", [], error=error)
         good.sort(key=lambda i: len(checked[i][0]))
+        forced = [self.tgt_sp.encode(p) if p else [] for p in prefixes] if prefixes is not None else None
         for start in range(0, len(good), batch_size):
             index = good[start:start + batch_size]
             src, lengths = pad_ids([checked[i][0] for i in index], self.device)
-            found = self.search(src, lengths, searched)
-            for i, hyps in zip(index, found.nbest(), strict=True):
-                texts = [(self.target_text(ids), score) for ids, score in hyps]
-                results[i] = Translation(texts[0][0] if texts else "", texts, warning=checked[i][2])
+            found = self.search(src, lengths, searched, prefix=[forced[i] for i in index] if forced else None,
+                                return_attention=decoding.replace_unk, generator=generator)
+            aligned = found.alignments() if decoding.replace_unk else [None] * len(index)
+            for i, hyps, positions in zip(index, found.nbest(), aligned, strict=True):
+                pieces = self.src_sp.pieces(lines[i]) if positions is not None else []
+                texts = [(self.target_text(ids, pieces, positions[h] if positions is not None else None), score)
+                         for h, (ids, score) in enumerate(hyps)]
+                results[i] = Translation(texts[0][0] if texts else "", texts, warning=checked[i][2],
+                                         error=None if texts else NO_OUTPUT)
                 sizes[i] = [len(ids) + 1 for ids, _ in hyps]
             if progress:
                 progress(len(index))
@@ -222,12 +265,16 @@ class Translator:
         return out.cpu()
 
     def search(self, src: torch.Tensor, lengths: torch.Tensor, decoding: Decoding | int, alpha: float | None = None,
-               penalty: str | None = None, nbest: int | None = None, beta: float | None = None) -> SearchResult:
+               penalty: str | None = None, nbest: int | None = None, beta: float | None = None, *,
+               prefix: Sequence[Sequence[int]] | None = None, return_attention: bool = False,
+               generator: torch.Generator | None = None) -> SearchResult:
         """The search of a padded batch of source ids (batch, time) with this model and ``decoding`` (the older
-        form ``search(src, lengths, beam, alpha, penalty, nbest, beta)`` takes the settings one by one)."""
+        form ``search(src, lengths, beam, alpha, penalty, nbest, beta)`` takes the settings one by one);
+        ``prefix``, ``return_attention`` and ``generator`` as :func:`seqlab.seq2seq.search.search`'s."""
         if not isinstance(decoding, Decoding):
             decoding = self.cfg.decoding(beam=decoding, alpha=alpha, penalty=penalty, nbest=nbest, coverage_beta=beta)
-        return search(self.model, src, lengths, decoding)
+        return search(self.model, src, lengths, decoding, prefix=prefix, return_attention=return_attention,
+                      generator=generator)
 
     @torch.no_grad()
     def attention(self, source: str, target: str) -> tuple[list[str], list[str], torch.Tensor]:
