@@ -210,18 +210,23 @@ def run_training(train: Callable[..., dict], cfg: Any, output: str, last_file: s
                  quiet: bool, as_json: bool, start: Callable[[Any], str], report: Callable[[dict], str]) -> None:
     """The body of every model-directory ``train`` command: ``train(cfg, output, device, resume=, quiet=, log=)``
     with the line ``start(device)`` first, log lines on stderr, the interruption message that names the
-    checkpoint to ``--resume`` from, and the summary as JSON or as the line ``report(summary)``."""
+    checkpoint to ``--resume`` from, and the summary as JSON or as the line ``report(summary)``. Under
+    ``torchrun`` only rank 0 prints (the trainers log and write only there too)."""
     from seqlab.device import resolve_device
+    from seqlab.distributed import launched_rank
 
     target = resolve_device(device)
-    click.echo(start(target), err=True)
+    main = launched_rank() == 0
+    if main:
+        click.echo(start(target), err=True)
     try:
         summary = train(cfg, output, target, resume=resume, quiet=quiet, log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt:
         from seqlab.training import interrupted_message
 
         fail(interrupted_message(Path(output) / last_file), 130)
-    click.echo(json.dumps(summary) if as_json else report(summary))
+    if main:
+        click.echo(json.dumps(summary) if as_json else report(summary))
 
 
 def training_options(cls: type, default_output: str, config_help: str,

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from seqlab.distributed import DataParallel, refuse_multiprocess
 from seqlab.progress import (  # noqa: F401  (re-exported: training code imports them from here)
     PROGRESS_VARIABLE,
     CheckpointClock,
@@ -142,6 +143,7 @@ class BudgetLoop:
     def __init__(self, total: int, desc: str, unit: str, *, done: int = 0, scale: float = 1.0, quiet: bool = False,
                  checkpoint: str | os.PathLike | None = None, minutes: float = 0.0, every: int = 0,
                  lr_flag: str = "--set lr=...") -> None:
+        refuse_multiprocess(desc, "its work is not split between processes")  # what torchrun would start twice
         self.total, self.done, self.scale = total, done, scale
         self.desc, self.unit, self.quiet = desc, unit, quiet
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
@@ -276,8 +278,13 @@ class EpochTrainer:
     update on a batch; returns its loss or a dict of named losses, as floats or 0-d tensors, which
     the loop averages over the epoch into the ``train_*`` entries of the history), ``validate``,
     ``selection_key``, ``save_best``, ``extra_state``/``load_extra_state`` (its optimisers and
-    schedules) and ``summary`` (what :meth:`fit` returns). ``rank`` > 0 (a DDP worker) trains but
-    writes nothing.
+    schedules) and ``summary`` (what :meth:`fit` returns).
+
+    Under ``torchrun`` (see :mod:`seqlab.distributed`) a subclass calls :meth:`join` first, wraps its model
+    with ``self.parallel.wrap``, makes global batches of ``batch_size * world`` in ``epoch_batches`` and
+    trains on its :meth:`shard` of each in ``step``, returning the global batch's losses. Only rank 0
+    validates (the others get its metrics, so that all take the same decisions), logs, draws the progress
+    bar and writes; the others return the base :meth:`summary`.
     """
 
     kind = ""  # the "kind" of its training checkpoints
@@ -285,7 +292,8 @@ class EpochTrainer:
     last_file = "last.safetensors"
     smoothing = 0.95  # of the running losses on the progress bar
     postfix_every = 1  # batches between progress-bar updates of the losses (each one reads them off the device)
-    rank = 0
+    rank, world = 0, 1
+    parallel = DataParallel()  # a single process until :meth:`join`
     average: WeightAverage | None = None
     cfg: Any
     out: Path
@@ -329,10 +337,30 @@ class EpochTrainer:
     def summary(self) -> dict[str, Any]:
         return {"epochs": self.epoch, "steps": self.step_count, "history": self.history}
 
+    # --- data parallelism -------------------------------------------------------------------------
+    def join(self, device: torch.device, log: Callable[[str], None] | None = None) -> torch.device:
+        """Join the process group ``torchrun`` describes (nothing in a single process): sets ``parallel``,
+        ``rank``, ``world`` and ``log`` (``log`` on rank 0, silent elsewhere); returns the device this
+        process computes on (its LOCAL_RANK's GPU under torchrun on CUDA)."""
+        self.parallel = DataParallel.join(device, log)
+        self.rank, self.world, self.log = self.parallel.rank, self.parallel.world, self.parallel.log
+        return self.parallel.device
+
+    def shard(self, batch: Any) -> Any:
+        """This process's part of the global batch ``batch`` (all of it in a single process)."""
+        return self.parallel.shard(batch)
+
+    def per_rank_generators(self) -> tuple[torch.Generator, ...]:
+        """The subclass's generators whose draws differ by example (noise per image), besides torch's global
+        one (dropout): under torchrun each process but rank 0 gets its own stream of them when :meth:`fit`
+        starts. Not those that draw for the whole global batch (shuffling, shifts), which must agree."""
+        return ()
+
     # --- hooks ------------------------------------------------------------------------------------
     def usable(self, batch: Any) -> bool:
-        """False skips the batch (counted as done)."""
-        return True
+        """False skips the batch (counted as done); by default a last batch too small to give every
+        process an example."""
+        return self.parallel.usable(batch)
 
     def postfix(self) -> dict[str, Any]:
         """More values for the progress bar."""
@@ -417,6 +445,7 @@ class EpochTrainer:
             with atomic_open(self.out / "config.toml") as fh:
                 fh.write(to_toml(cfg, self.section))
         clock = CheckpointClock(minutes=cfg.checkpoint_minutes)
+        self.parallel.fork_random(None, *self.per_rank_generators())  # None: torch's global generator (dropout)
         while self.epoch < cfg.epochs and self.bad_epochs < self.patience:
             batches = self.epoch_batches()
             if self.position and self._resume_generator_state is not None:  # draws made inside the epoch
@@ -444,8 +473,11 @@ class EpochTrainer:
                     self.save_last()
             bar.close()
             self.check_finite(self.epoch_sums, len(batches))
-            with self.averaged():
-                metrics = self.validate()
+            metrics = None
+            if main:  # the others get rank 0's metrics (no collective call inside validate)
+                with self.averaged():
+                    metrics = self.validate()
+            metrics = self.parallel.broadcast(metrics)
             train = {f"train_{k}": float(v) / max(1, self.epoch_steps) for k, v in self.epoch_sums.items()}
             self.epoch += 1
             self.position, self.epoch_sums, self.epoch_steps = 0, {}, 0
@@ -464,4 +496,6 @@ class EpochTrainer:
             self.after_epoch(metrics)
             self.save_last()
             self.log(self.describe(record, improved))
-        return self.summary()
+        summary = self.summary() if main else EpochTrainer.summary(self)
+        self.parallel.close()
+        return summary

@@ -45,6 +45,7 @@ import torch
 
 from seqlab.config import choice_checks, learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
+from seqlab.distributed import refuse_multiprocess
 from seqlab.embeddings import limits
 from seqlab.embeddings.cooccur_native import native_available as cooccur_native_available
 from seqlab.embeddings.cooccurrence import Cooccurrence, count_encoded_pairs
@@ -385,6 +386,7 @@ def train_glove(corpus: str | os.PathLike, config: GloveConfig = GloveConfig(), 
     is a DataError. The statistics hold ``count_seconds``, ``seconds`` (training), ``entries_per_second``,
     ``loss``, ``nnz``, ``vocab_size`` and ``config``.
     """
+    refuse_multiprocess("GloVe", f"with --threads CPU threads, {torch.get_num_threads()} here, or one GPU")
     dev = resolve_device(device)
     name = corpus_name(corpus)
     model: Glove | None = None

@@ -17,6 +17,7 @@ instead of pooling, batch normalisation in G, LeakyReLU(0.2) in D.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -130,22 +131,30 @@ class GAN(nn.Module):
         return images
 
     def step(self, real: torch.Tensor, opt_d: torch.optim.Optimizer, opt_g: torch.optim.Optimizer,
-             generator: torch.Generator | None = None, d_steps: int = 1) -> dict[str, torch.Tensor]:
+             generator: torch.Generator | None = None, d_steps: int = 1, *,
+             nets: tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]] | None = None,
+             draw: Callable[[], torch.Tensor] | None = None, scale: float = 1.0) -> dict[str, torch.Tensor]:
         """``d_steps`` discriminator updates on ``real`` (batch, c, h, w) and fresh fakes, then one generator
-        update; returns the last losses (detached) and D's mean outputs on real and fake images."""
+        update; returns the last losses (detached) and D's mean outputs on real and fake images.
+
+        Data-parallel training (:mod:`seqlab.distributed`) passes ``nets``, the (generator, discriminator)
+        to call (their DDP wrappers), ``draw``, which returns this process's latent vectors (its share of the
+        global batch's), and ``scale``, which multiplies both losses before their backward passes."""
         n = real.shape[0]
+        g_net, d_net = nets or (self.generator, self.discriminator)
+        draw = draw or (lambda: self.noise(n, generator))
         for _ in range(d_steps):
             with torch.no_grad():
-                fake = self.generator(self.noise(n, generator))
-            real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+                fake = g_net(draw())
+            real_logits, fake_logits = d_net(real), d_net(fake)
             d_loss = discriminator_loss(real_logits, fake_logits)
             opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
+            (d_loss * scale).backward()
             opt_d.step()
-        fake_logits = self.discriminator(self.generator(self.noise(n, generator)))
+        fake_logits = d_net(g_net(draw()))
         g_loss = generator_loss(fake_logits, self.cfg.non_saturating)
         opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        (g_loss * scale).backward()
         opt_g.step()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 "d_real": torch.sigmoid(real_logits).mean().detach(),

@@ -8,6 +8,10 @@ the VAE by its negative ELBO (one seeded posterior sample per image), the GAN by
 as ``<out>/model.safetensors`` and the training state as ``<out>/last.safetensors`` (also every
 ``checkpoint_minutes``), both atomically; ``resume`` continues from ``last.safetensors`` at the batch where it
 stopped, with the same random state. At the end the best model is scored the same way on the test set.
+Under ``torchrun`` each process trains on its share of every global batch of ``batch_size * N`` images
+(:mod:`seqlab.distributed`); a GAN's latent vectors are drawn for the whole batch and shared out, so N
+processes take one process's steps, while the autoencoders' corruption and the VAE's samples come from
+each process's own stream.
 """
 
 from __future__ import annotations
@@ -81,14 +85,21 @@ class GenerativeTrainer(EpochTrainer):
     def __init__(self, cfg: GenerativeConfig, out_dir: str | os.PathLike, device: torch.device,
                  data: ImageData | None = None, quiet: bool = False,
                  log: Callable[[str], None] | None = None) -> None:
+        device = self.join(device, log)  # torchrun: rank, world, this rank's GPU, rank 0's log
         self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
-        self.log = log or (lambda message: None)
         self.data = data or load_data(cfg)
         self.shape = self.data.shape
         self.train_images = self.data.train.to(device)
         with torch.random.fork_rng(devices=[]):  # seeded initial weights without touching the global state
             torch.manual_seed(cfg.seed)
             self.model = build_model(cfg, self.shape).to(device)
+        if isinstance(self.model, GAN):  # DDP under torchrun: G and D, each with its own optimiser
+            self.nets = (self.parallel.wrap(self.model.generator), self.parallel.wrap(self.model.discriminator))
+        else:
+            self.loss_net = self.parallel.wrap(self.model, "loss")
+            if self.world > 1 and getattr(self.model.cfg, "sparsity", "") == "kl":
+                self.log(f"the KL sparsity penalty on {self.world} processes: each takes its mean code "
+                         "activation over its own share of the batch")
         betas = (cfg.adam_beta1, 0.999)
         if isinstance(self.model, GAN):
             self.optimizers = {
@@ -101,27 +112,41 @@ class GenerativeTrainer(EpochTrainer):
         self.init_loop()
 
     def step(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One update on the training images at ``index``; returns the losses (detached)."""
-        x = self.train_images[index.to(self.device)]
+        """One update on the training images at ``index`` (the global batch; this rank's shard of it under
+        torchrun); returns the losses (detached; the global batch's means under torchrun too)."""
+        part = self.shard(index)
+        x = self.train_images[part.to(self.device)]
+        local, total = len(part), len(index)  # every loss is a mean over the shard's images
         self.model.train()
         if isinstance(self.model, GAN):
-            parts = self.model.step(x, self.optimizers["d"], self.optimizers["g"], self.noise, self.cfg.d_steps)
+            # the latent vectors of the whole global batch, drawn as one process draws them, then sharded
+            parts = self.model.step(x, self.optimizers["d"], self.optimizers["g"], self.noise, self.cfg.d_steps,
+                                    nets=self.nets, draw=lambda: self.shard(self.model.noise(total, self.noise)),
+                                    scale=self.parallel.scale(local, total))
         else:
-            loss, parts = self.model.loss(x, self.noise)
+            loss, parts = self.loss_net(x, self.noise)
             optimizer = self.optimizers["model"]
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            self.parallel.for_backward(loss, local, total).backward()
             optimizer.step()
             parts = {"loss": loss.detach(), **parts}
         self.step_count += 1
-        return parts
+        return self.parallel.mean(parts, local, total)
+
+    def usable(self, index: torch.Tensor) -> bool:
+        return self.parallel.usable(index, per_process=2)  # batch normalisation needs two images
+
+    def per_rank_generators(self) -> tuple[torch.Generator, ...]:
+        # corruption and reparameterisation noise is drawn per image of the shard; a GAN's latent vectors
+        # are drawn for the global batch on every rank alike
+        return () if isinstance(self.model, GAN) else (self.noise,)
 
     def epoch_batches(self) -> list[torch.Tensor]:
-        """This epoch's shuffled batches (the same again after a resume); a last batch of one image is
-        dropped (batch normalisation needs two)."""
+        """This epoch's shuffled global batches of ``batch_size * world`` images (the same on every rank,
+        and again after a resume); a last batch of one image is dropped (batch normalisation needs two)."""
         self.generator.set_state(self.epoch_generator_state)
         order = torch.randperm(len(self.train_images), generator=self.generator)
-        return [b for b in order.split(self.cfg.batch_size) if len(b) > 1]
+        return [b for b in order.split(self.cfg.batch_size * self.world) if len(b) > 1]
 
     def validate(self) -> dict[str, float]:
         return {f"valid_{k}": v for k, v in score(self.model, self.data.valid, self.cfg.seed + 1,

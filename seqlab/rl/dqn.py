@@ -27,6 +27,7 @@ from torch import nn
 
 from seqlab.config import learning_rate_check
 from seqlab.device import make_generator
+from seqlab.distributed import refuse_multiprocess
 from seqlab.errors import ConfigError
 from seqlab.rl.envs import make_env
 from seqlab.training import Block, BudgetLoop
@@ -185,6 +186,7 @@ def train_dqn(cfg: DQNConfig, device: torch.device | str = "cpu", quiet: bool = 
 
     The environment steps run in a :class:`~seqlab.training.BudgetLoop` of ``cfg.total_steps`` (its
     progress bar; the loss and the weights are checked before every evaluation). No checkpoints."""
+    refuse_multiprocess("rl", "an agent learns from its own environment steps, one after another")
     cfg.validate()
     loop = BudgetLoop(cfg.total_steps, "dqn", "step", quiet=quiet)
     return loop.run(_dqn_steps(cfg, torch.device(device), log or (lambda message: None)))

@@ -20,6 +20,7 @@ import torch
 
 from seqlab.config import build_config, read_toml, to_toml
 from seqlab.device import resolve_device
+from seqlab.distributed import refuse_multiprocess
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import atomic_open, claim_output, load_checkpoint, model_file, save_checkpoint
 from seqlab.rl.dqn import DQNConfig, QNetwork, evaluate_policy, train_dqn
@@ -48,6 +49,7 @@ def _write(out: Path, state: dict, cfg: Any, section: str) -> None:
 
 
 def train_qlearning(cfg: QLearningConfig, out_dir: str | os.PathLike) -> dict:
+    refuse_multiprocess("rl", "an agent learns from its own environment steps, one after another")
     env = GridWorld(slip=cfg.slip)
     q, returns = q_learning(env, cfg)
     best = value_iteration(env, cfg.gamma)
@@ -68,6 +70,7 @@ def train_qlearning(cfg: QLearningConfig, out_dir: str | os.PathLike) -> dict:
 def train_rl(cfg: QLearningConfig | DQNConfig, out_dir: str | os.PathLike, device: torch.device | str = "cpu",
              quiet: bool = False, log: Callable[[str], None] | None = None) -> dict:
     """Train the configured agent into ``out_dir``; returns the run's summary."""
+    refuse_multiprocess("rl", "an agent learns from its own environment steps, one after another")
     with claim_output(out_dir, directory=True):
         return _train(cfg, out_dir, device, quiet, log)
 

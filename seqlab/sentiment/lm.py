@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from seqlab.config import learning_rate_check, require
 from seqlab.device import make_generator, resolve_device
+from seqlab.distributed import refuse_multiprocess
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import claim_output, load_model_dir, open_text, save_model_dir
 from seqlab.rnn import RNN
@@ -152,6 +153,7 @@ def pretrain_encoder(corpus: str | os.PathLike, vectors: str, output: str | os.P
     a run continues exactly from it (or from a seqlab 0.1 ``last.pt``; none is a DataError), without it
     a new run replaces it. Returns a summary (sentences, tokens, final perplexity).
     """
+    refuse_multiprocess("the biLM pretraining", "its batches are not split between processes; sentiment train's are")
     cfg = cfg or LMConfig()
     cfg.validate()
     log = log or (lambda message: None)

@@ -8,6 +8,9 @@ stopped, with the same random state. Training stops after ``patience`` epochs wi
 accuracy; the best model is then scored on the test set when one is configured. With ``ema_decay``
 the weights validated and saved are an exponential moving average of the trained ones
 (:class:`seqlab.training.WeightAverage`), which smooths the epoch-to-epoch noise of a small dataset.
+Under ``torchrun`` each process trains on its share of every global batch of ``batch_size * N`` sentences
+(:mod:`seqlab.distributed`; with class weights the shares are weighed by them), and N processes take the
+steps one process takes with the whole batch.
 """
 
 from __future__ import annotations
@@ -110,8 +113,8 @@ class SentimentTrainer(EpochTrainer):
     def __init__(self, cfg: SentimentConfig, out_dir: str | os.PathLike, device: torch.device,
                  splits: Splits | None = None, words: list[str] | None = None, quiet: bool = False,
                  log: Callable[[str], None] | None = None, fixed_rows: int = 0) -> None:
+        device = self.join(device, log)  # torchrun: rank, world, this rank's GPU, rank 0's log
         self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
-        self.log = log or (lambda message: None)
         self.splits = splits or load_splits(cfg)
         train = self.splits.train
         vectors, encoder = None, None
@@ -148,6 +151,7 @@ class SentimentTrainer(EpochTrainer):
         if encoder is not None:
             self.model.rnn.load_state_dict(encoder["rnn"])
             self.log(f"recurrent layer from the pretrained encoder {cfg.encoder}")
+        self.net = self.parallel.wrap(self.model)  # DDP under torchrun
         embedding = self.model.embedding.weight
         apart = embedding.requires_grad and cfg.embedding_lr_scale != 1.0  # fine-tuned vectors moving more slowly
         rest = [p for p in self.model.parameters() if p.requires_grad and not (apart and p is embedding)]
@@ -164,14 +168,23 @@ class SentimentTrainer(EpochTrainer):
 
     # --- one step -------------------------------------------------------------------------------
     def step(self, index: list[int]) -> float:
-        """One Adam step on the training sentences ``index``; returns the batch loss."""
+        """One Adam step on the training sentences ``index`` (the global batch; this rank's shard of it under
+        torchrun); returns the batch loss, the global batch's under torchrun too."""
         self.model.train()
-        ids, lengths = pad_batch([self.train_ids[i] for i in index], self.device)
-        logits = self.model(ids, lengths)
-        loss = classification_loss(logits, self.labels[index].to(self.device), self.cfg.loss, self.weight,
-                                   self.cfg.focal_gamma)
+        part = self.shard(index)
+        ids, lengths = pad_batch([self.train_ids[i] for i in part], self.device)
+        target = self.labels[part].to(self.device)
+        loss = classification_loss(self.net(ids, lengths), target, self.cfg.loss, self.weight, self.cfg.focal_gamma)
+        # the loss is a mean over the shard's sentences, weighted by class with class_weights: its share of the
+        # global batch's mean is the shard's part of the denominator
+        local: float | torch.Tensor = float(len(part))
+        total: float | torch.Tensor = float(len(index))
+        if self.weight is not None and self.world > 1:
+            local = self.weight[target].sum()
+            total = self.parallel.all_sum(local.clone())
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.parallel.for_backward(loss, local, total).backward()
+        loss = self.parallel.mean({"loss": loss.detach()}, local, total)["loss"]
         if self.cfg.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
         self.optimizer.step()
@@ -218,7 +231,7 @@ class SentimentTrainer(EpochTrainer):
         batches, and the batches shuffled."""
         self.generator.set_state(self.epoch_generator_state)
         perm = torch.randperm(len(self.train_ids), generator=self.generator).tolist()
-        size = self.cfg.batch_size
+        size = self.cfg.batch_size * self.world  # global batches: each rank trains on its shard
         batches = []
         for start in range(0, len(perm), size * BUCKET_POOL):
             pool = sorted(perm[start:start + size * BUCKET_POOL], key=lambda i: len(self.train_ids[i]))

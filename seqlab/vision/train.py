@@ -9,7 +9,10 @@ learning rate after ``epoch`` epochs is ``lr / (1 + decay_rate * epoch)`` ("inve
 epoch the model is scored on the validation split; the best one is saved as ``<out>/model.safetensors``,
 the training state as ``<out>/last.safetensors`` (also every ``checkpoint_minutes``), both atomically;
 ``resume`` continues from ``last.safetensors`` exactly where it stopped, in the middle of an epoch too
-(:class:`seqlab.training.EpochTrainer`). The reported test accuracy is the best model's.
+(:class:`seqlab.training.EpochTrainer`). The reported test accuracy is the best model's. Under ``torchrun``
+each process trains on its share of every global batch of ``batch_size * N`` images, shifted as one process
+would shift them (:mod:`seqlab.distributed`): the steps of one process with the whole batch, except that on
+CPUs batch normalisation sees each process's share only (SyncBatchNorm on GPUs).
 """
 
 from __future__ import annotations
@@ -169,12 +172,13 @@ class VisionTrainer(EpochTrainer):
 
     def __init__(self, cfg: VisionConfig, out_dir: str | os.PathLike, device: torch.device,
                  data: Digits | None = None, quiet: bool = False, log: Callable[[str], None] | None = None) -> None:
+        device = self.join(device, log)  # torchrun: rank, world, this rank's GPU, rank 0's log
         self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
-        self.log = log or (lambda message: None)
         self.data = data or load_digits_splits(cfg.image_size, cfg.in_channels, cfg.test_fraction,
                                                cfg.valid_fraction, cfg.seed)
         torch.manual_seed(cfg.seed)
         self.model = cfg.build_model(self.data.num_classes).to(device)
+        self.net = self.parallel.wrap(self.model)  # DDP under torchrun (SyncBatchNorm on GPUs)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda e: decay_factor(cfg, e))
         self.generator = make_generator(cfg.seed, torch.device("cpu"))  # shuffling and shifts
@@ -188,21 +192,25 @@ class VisionTrainer(EpochTrainer):
         return F.cross_entropy(logits, target)
 
     def epoch_batches(self) -> list[torch.Tensor]:
-        """This epoch's shuffled batches (the same again after a resume)."""
+        """This epoch's shuffled global batches of ``batch_size * world`` images (the same on every rank, and
+        again after a resume)."""
         self.generator.set_state(self.epoch_generator_state)
         order = torch.randperm(len(self.train_y), generator=self.generator).to(self.device)
-        return list(order.split(self.cfg.batch_size))
+        return list(order.split(self.cfg.batch_size * self.world))
 
     def step(self, index: torch.Tensor) -> torch.Tensor:
-        """One optimiser step on the (shifted) training images at ``index``; returns the loss."""
+        """One optimiser step on the (shifted) training images at ``index`` (the global batch; this rank's
+        shard of it under torchrun); returns the loss (of the global batch)."""
         self.model.train()
-        x = random_shift(self.train_x[index], self.cfg.shift, self.generator)
-        loss = self.loss(self.model(x), self.train_y[index])
+        # the shifts are drawn for the whole global batch, as one process draws them, then sharded
+        x = self.shard(random_shift(self.train_x[index], self.cfg.shift, self.generator))
+        y = self.shard(self.train_y[index])
+        loss = self.loss(self.net(x), y)  # a mean over the shard's images
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.parallel.for_backward(loss, len(y), len(index)).backward()
         self.optimizer.step()
         self.step_count += 1
-        return loss.detach()
+        return self.parallel.mean({"loss": loss.detach()}, len(y), len(index))["loss"]
 
     def validate(self) -> dict:
         valid = accuracy(self.model, self.data.valid, self.device)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from seqlab.distributed import DataParallel
 from seqlab.errors import DataError, DivergedError
 from seqlab.io import load_checkpoint, save_checkpoint
 from seqlab.training import EpochTrainer
@@ -125,10 +126,19 @@ def test_early_stopping_after_patience_epochs_without_a_better_model(tmp_path):
 
 
 def test_a_worker_rank_writes_nothing(tmp_path):
+    """Rank 1 of a torchrun group trains, takes rank 0's validation (broadcast), writes nothing and returns the
+    loop's own summary (tests/core/test_ddp.py runs real groups)."""
+
+    class Rank1(DataParallel):
+        def broadcast(self, value):
+            assert value is None  # only rank 0 validates
+            return {"valid_loss": 0.5}
+
     trainer = ToyTrainer(ToyConfig(epochs=1), tmp_path / "m")
-    trainer.rank = 1
-    trainer.fit()
-    assert not (tmp_path / "m").exists()
+    trainer.parallel, trainer.rank = Rank1(rank=1, world=2), 1
+    summary = trainer.fit()
+    assert not (tmp_path / "m").exists() and trainer.saved == []
+    assert summary["history"][0]["valid_loss"] == 0.5 and summary.keys() == {"epochs", "steps", "history"}
 
 
 def test_bad_checkpoints_are_refused_in_one_line(tmp_path):

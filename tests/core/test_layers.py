@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FLOORS = [
     {"errors", "lazy", "log", "io", "config", "device", "native", "state_file", "legacy", "memory", "losses",
-     "shipped"},
+     "shipped", "progress", "distributed"},
     {"rnn", "text", "training"},
     {"embeddings", "metrics", "vision", "generative", "rl"},
     {"seq2seq", "sentiment"},
