@@ -70,6 +70,9 @@ glove = group("glove", "Train GloVe word vectors from co-occurrence counts.", {
 seq2seq = group("seq2seq", "Encoder-decoder translation with attention: train, evaluate, analyse errors.", {
     "analyze": ("seqlab.cli.seq2seq:analyze_command",
                 "Is each error the search's fault (the model prefers the reference) or the model's?"),
+    "average": ("seqlab.cli.seq2seq:average_command",
+                "Average the weights of MODELS (model directories, model files or last.safetensors checkpoints of "
+                "one model) into one model."),
     "eval": ("seqlab.cli.seq2seq:eval_command",
              "BLEU (sacrebleu-exact, with its signature) and exact match of a model's translations."),
     "train": ("seqlab.cli.seq2seq:train_command",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import lzma
 import sys
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import click
+from click.core import ParameterSource
 
 from seqlab.cli.common import (
     command_config,
@@ -21,10 +23,11 @@ from seqlab.cli.common import (
 )
 from seqlab.device import resolve_device
 from seqlab.errors import ConfigError, DataError
-from seqlab.io import check_writable, decode_utf8, open_binary
+from seqlab.io import check_writable, decode_utf8, open_binary, read_lines
 from seqlab.seq2seq.config import Seq2SeqConfig
 from seqlab.seq2seq.data import read_parallel
 from seqlab.seq2seq.dates import doubt
+from seqlab.seq2seq.search import Decoding
 from seqlab.seq2seq.translate import Translator, default_model_path
 
 SECTION = "seq2seq"
@@ -41,8 +44,15 @@ def train_command(config_path: str | None, output: str, sets: tuple[str, ...], r
     run_training(train_seq2seq, cfg, output, LAST_FILE, resume=resume, device=device, quiet=quiet, as_json=as_json,
                  start=lambda target: f"training seq2seq ({cfg.task}, {cfg.cell}, {cfg.attention} attention) on "
                                       f"{target} -> {output}",
-                 report=lambda s: f"best validation BLEU {s['best_valid_bleu']:.2f} after {s['epochs']} epochs; "
-                                  f"model: {s['model']}")
+                 report=_train_report)
+
+
+def _train_report(summary: dict) -> str:
+    """The last line of ``seq2seq train``: the best model's validation score(s), and where the models are."""
+    chrf = f", chrF {summary['best_valid_chrf']:.2f}" if summary.get("valid_metric") == "chrf" else ""
+    average = f"; average of the last epochs: {summary['average']}" if summary.get("average") else ""
+    return (f"best validation BLEU {summary['best_valid_bleu']:.2f}{chrf} after {summary['epochs']} epochs; "
+            f"model: {summary['model']}{average}")
 
 
 def _eval_data(translator: Translator, src: str | None, ref: str | None, size: int) -> tuple[list[str], list[str]]:
@@ -87,6 +97,52 @@ alpha_option = click.option("--alpha", type=float, default=None,
 beta_option = click.option("--beta", type=click.FloatRange(min=0), default=None,
                            help="Coverage-penalty weight of beam search (Wu et al. 2016; default: the model's, 0).")
 
+# the decoding settings beyond the beam's: their help, type and shown default come from the Decoding fields
+CONTROL_FLAGS = {"sample": "--sample", "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
+                 "sample_seed": "--seed", "min_len": "--min-len", "no_repeat_ngram": "--no-repeat-ngram",
+                 "replace_unk": "--replace-unk"}
+
+
+def decoding_controls(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options --sample, --temperature, --top-k, --top-p, --seed, --min-len, --no-repeat-ngram and
+    --replace-unk, passed to the command as keywords named after their Decoding fields (None: not given, the
+    model's setting stands)."""
+    fields = {f.name: f for f in dataclasses.fields(Decoding)}
+    for name, flag in reversed(CONTROL_FLAGS.items()):
+        default, text = fields[name].default, fields[name].metadata["help"]
+        if isinstance(default, bool):
+            func = click.option(flag, name, is_flag=True, default=None, help=text)(func)
+        else:
+            func = click.option(flag, name, type=type(default), default=None,
+                                help=f"{text}  [default: {default:g}]")(func)
+    return func
+
+
+prefix_option = click.option("--prefix", "prefix_path", type=click.Path(path_type=str),
+                             help="Target prefixes, one a line, aligned with the input lines: each output begins "
+                                  "with its line's (an empty line: none).")
+
+
+def _given(controls: dict[str, object]) -> dict[str, object]:
+    return {name: value for name, value in controls.items() if value is not None}
+
+
+def _beam(beam: int, nbest: int, controls: dict[str, object]) -> int:
+    """--beam; when sampling without --beam, --nbest: that many samples a line."""
+    given = click.get_current_context().get_parameter_source("beam") is not ParameterSource.DEFAULT
+    return beam if given or not controls.get("sample") else nbest
+
+
+def _prefixes(path: str | None, count: int, inputs: str) -> list[str] | None:
+    """The lines of --prefix, one per input line; ConfigError naming the file when the counts differ."""
+    if path is None:
+        return None
+    prefixes = [line.rstrip("\r") for line in read_lines(path)]
+    if len(prefixes) != count:
+        raise ConfigError(f"{path}: {len(prefixes)} prefix lines, but {inputs} has {count} lines; give one target "
+                          f"prefix a line (an empty line for none)")
+    return prefixes
+
 
 @click.command("eval")
 @model_option
@@ -97,23 +153,31 @@ beta_option = click.option("--beta", type=click.FloatRange(min=0), default=None,
 @beam_option
 @alpha_option
 @beta_option
+@decoding_controls
+@prefix_option
 @rerank_option
 @rerank_weight_option
 @compute_options
 @json_option
 @handle_errors
 def eval_command(model_paths: tuple[str, ...], src: str | None, ref: str | None, size: int, output: str | None,
-                 beam: int, alpha: float | None, beta: float | None, rerank_paths: tuple[str, ...],
-                 rerank_weight: float, device: str, as_json: bool) -> None:
+                 beam: int, alpha: float | None, beta: float | None, prefix_path: str | None,
+                 rerank_paths: tuple[str, ...], rerank_weight: float, device: str, as_json: bool,
+                 **controls: object) -> None:
     """BLEU (sacrebleu-exact, with its signature) and exact match of a model's translations."""
     from seqlab.io import atomic_open
     from seqlab.seq2seq.analyze import evaluate
 
     if output:
         check_writable(output)
+    controls = _given(controls)
+    beam = _beam(beam, 1, controls)
     translator = _load(model_paths, device, rerank_paths, rerank_weight)
     sources, references = _eval_data(translator, src, ref, size)
-    result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha, beta=beta)
+    prefixes = _prefixes(prefix_path, len(sources), src or "the generated test set")
+    if prefixes is not None:
+        controls["prefixes"] = prefixes
+    result, hyps = evaluate(translator, sources, references, beam=beam, alpha=alpha, beta=beta, **controls)
     if output:
         with atomic_open(output) as fh:
             fh.write("".join(h + "\n" for h in hyps))
@@ -157,6 +221,26 @@ def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | No
                    f"(reference {ex['reference']!r}; scores {ex['output_score']:.3f} vs {ex['reference_score']:.3f})")
 
 
+@click.command("average")
+@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--output", "-o", required=True, type=click.Path(path_type=str),
+              help="Model directory to write (OUTPUT/model.safetensors, OUTPUT/config.toml).")
+@compute_options
+@json_option
+@handle_errors
+def average_command(models: tuple[str, ...], output: str, device: str, as_json: bool) -> None:
+    """Average the weights of MODELS (model directories, model files or last.safetensors checkpoints of one model)
+    into one model."""
+    from seqlab.seq2seq.average import average_models
+
+    summary = average_models(models, output, resolve_device(device))
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"the average of {summary['checkpoints']} checkpoints ({summary['parameters']:,} weights): "
+                   f"{summary['model']}")
+
+
 @click.command("translate")
 @model_option
 @click.option("--input", "input_path", type=click.Path(path_type=str), help="Sentences to translate (default stdin).")
@@ -164,22 +248,28 @@ def analyze_command(model_paths: tuple[str, ...], src: str | None, ref: str | No
 @alpha_option
 @beta_option
 @click.option("--nbest", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="Print the N best translations of each line: LINE<TAB>SCORE<TAB>TEXT.")
+              help="Print the N best translations of each line (with --sample: of its --beam samples, by default "
+                   "N): LINE<TAB>SCORE<TAB>TEXT.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--plot-attention", type=click.Path(path_type=str), help="Write a heatmap of the first line's attention.")
+@decoding_controls
+@prefix_option
 @rerank_option
 @rerank_weight_option
 @compute_options
 @json_option
 @handle_errors
 def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, alpha: float | None,
-              beta: float | None, nbest: int, batch_size: int, plot_attention: str | None,
-              rerank_paths: tuple[str, ...], rerank_weight: float, device: str, as_json: bool) -> None:
+              beta: float | None, nbest: int, batch_size: int, plot_attention: str | None, prefix_path: str | None,
+              rerank_paths: tuple[str, ...], rerank_weight: float, device: str, as_json: bool,
+              **controls: object) -> None:
     """Translate lines from --input or stdin, one output line per input line.
 
     Without --model the shipped dates model is used: echo "3 may 1979" | seqlab translate (a line that does
     not look like a date to it gets a warning).
     """
+    controls = _given(controls)
+    beam = _beam(beam, nbest, controls)
     if nbest > beam:
         raise ConfigError(f"--nbest {nbest} is larger than --beam {beam}")
     if plot_attention:
@@ -189,11 +279,24 @@ def translate(model_paths: tuple[str, ...], input_path: str | None, beam: int, a
     name = input_path or "<stdin>"
     number = 0
     first: tuple[str, str] | None = None
-    for lines in _input_chunks(input_path, batch_size * 16):
-        results = translator.translate(lines, beam=beam, alpha=alpha, beta=beta, nbest=nbest, batch_size=batch_size)
+    size = batch_size * 16
+    chunks = _input_chunks(input_path, size)
+    prefixes = None
+    if prefix_path:  # the whole input first: its line count must be the prefix file's
+        every = [line for chunk in chunks for line in chunk]
+        prefixes = _prefixes(prefix_path, len(every), name)
+        chunks = iter([every[i:i + size] for i in range(0, len(every), size)])
+    decoding = translator.cfg.decoding(**controls)
+    generator = translator.sampling_generator(decoding.sample_seed) if decoding.sample else None  # one stream
+    free = not prefixes and not (decoding.sample or decoding.min_len or decoding.no_repeat_ngram)
+    for lines in chunks:
+        results = translator.translate(lines, beam=beam, alpha=alpha, beta=beta, nbest=nbest, batch_size=batch_size,
+                                       prefixes=prefixes[number:number + len(lines)] if prefixes else None,
+                                       generator=generator, **controls)
         for line, result in zip((decode_utf8(raw)[0] for raw in lines), results, strict=True):
             number += 1
-            if not model_paths and not result.error:  # the shipped dates model turns anything into a date
+            # the shipped dates model turns anything into a date (its doubt reads the score of a free search)
+            if not model_paths and not result.error and free:
                 result.warning = doubt(result.text, result.nbest[0][1], line) or result.warning
             if result.warning:
                 click.echo(f"seqlab: warning: {name}: line {number}: {result.warning}", err=True)

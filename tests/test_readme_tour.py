@@ -211,6 +211,7 @@ DEBIAS = "seqlab debias vectors.bin -o debiased.bin --method hard"
 VAE = "seqlab generative train --config configs/digits_vae.toml -o runs/digits_vae"
 CARTPOLE = "seqlab rl train --config configs/cartpole_dqn.toml -o runs/cartpole"
 RESNET = "seqlab vision train --config configs/digits_resnet.toml -o runs/resnet --json"
+AVERAGE_LAST = "seqlab seq2seq train --config configs/dates.toml -o runs/dates --set batch_tokens=2000 --average-last 3"
 # runs/a and runs/b, the README's two models of an ensemble: DE_EN's tour run, with other seeds
 MODEL_A = f"seqlab seq2seq train --config configs/multi30k_de_en.toml -o runs/a {SMALL_SEQ2SEQ} --seed 2"
 MODEL_B = f"seqlab seq2seq train --config configs/multi30k_de_en.toml -o runs/b {SMALL_SEQ2SEQ} --seed 3"
@@ -238,12 +239,25 @@ TOUR: dict[str, Run] = {  # in README order
     "seqlab bleu hyp.txt ref.txt": Run(check=bleu_report),
     "seqlab bleu hyp.txt ref1.txt ref2.txt --tokenize intl --lowercase --json": Run(check=json_object("score")),
     "seqlab bleu hyp.txt ref.txt --sentence --smooth floor": Run(check=one_line_per_input("hyp.txt")),
+    "seqlab bleu hyp.txt ref.txt --metrics bleu,chrf,ter --confidence": Run(
+        check=prints("BLEU|nrefs:1|bs:1000|seed:12345|", "\nchrF2|", "\nTER|", "(μ = ")),
+    "seqlab bleu ref.txt -i base.txt new.txt --metrics bleu,chrf,ter --paired-bs": Run(
+        check=prints("Baseline: base.txt", "(p = ", "Paired bootstrap resampling test with 1000 resampling trials")),
+    "seqlab bleu ref.txt -i base.txt new.txt other.txt --paired-ar --json": Run(
+        check=json_object("test", "signatures", "systems")),
     # translation
     'echo "3 may 1979" | seqlab translate --beam 5': Run(check=lambda result: result.stdout == "1979-05-03\n"),
     "seqlab translate --model runs/multi30k_de_en --input test.de --beam 5 --alpha 0.7 --nbest 3": Run(
         data=True, needs=(DE_EN,)),
     "seqlab translate --plot-attention attention.png < dates.txt": Run(
         check=every(one_line_per_input("dates.txt"), writes("attention.png"))),
+    "seqlab translate --sample --top-p 0.9 --seed 1 < dates.txt": Run(check=one_line_per_input("dates.txt")),
+    "seqlab translate --min-len 11 < dates.txt": Run(check=one_line_per_input("dates.txt")),
+    'echo "1 jan 2000" | seqlab translate --no-repeat-ngram 3': Run(
+        check=lambda result: result.stdout == "2000-01-11\n"),
+    "seqlab translate --prefix prefixes.txt < dates.txt": Run(
+        check=lambda result: result.stdout.splitlines()[3] == "1776-07-04"),
+    'echo "3 mäy 1979" | seqlab translate --replace-unk': Run(check=lambda result: result.stdout == "1979-05-03\n"),
     DE_EN: Run(f"seqlab seq2seq train --config configs/multi30k_de_en.toml -o runs/multi30k_de_en {SMALL_SEQ2SEQ}",
                MINI_MULTI30K, data=True),
     "seqlab seq2seq train --config configs/dates.toml -o my_dates --epochs 2 --set hidden_size=64": Run(
@@ -260,6 +274,14 @@ TOUR: dict[str, Run] = {  # in README order
     R2L: Run(f"{R2L} {SMALL_SEQ2SEQ}", MINI_MULTI30K, data=True),
     "seqlab translate --model runs/a --model runs/b --rerank runs/r2l --rerank-weight 0.5 < test.de": Run(
         data=True, needs=(MODEL_A, MODEL_B, R2L), check=one_line_per_input("test.de")),
+    "seqlab seq2seq train --config configs/dates.toml -o runs/dates_chrf --set valid_metric=chrf --set accumulate=2":
+        Run("seqlab seq2seq train --config configs/dates.toml -o runs/dates_chrf --set valid_metric=chrf --set "
+            "accumulate=2 --epochs 1 --train-size 1000 --set valid_size=100",
+            "one epoch on 1,000 generated training dates, not three on 40,000", check=prints(", chrF ")),
+    AVERAGE_LAST: Run(f"{AVERAGE_LAST} --train-size 1000 --set valid_size=100", "1,000 generated training dates, "
+                      "not 40,000", check=writes("runs/dates/average/model.safetensors")),
+    "seqlab seq2seq average runs/dates/epoch2.safetensors runs/dates/epoch3.safetensors -o runs/dates_avg": Run(
+        needs=(AVERAGE_LAST,), check=writes("runs/dates_avg/model.safetensors", "runs/dates_avg/config.toml")),
     # sentiment
     'seqlab sentiment predict "not good at all"': Run(check=negative_label),
     "seqlab sentiment predict runs/sst5_bilstm --json < reviews.txt": Run(
@@ -532,7 +554,11 @@ def make_workspace(repo: Path) -> None:
     _write(repo / "ref.txt", REFERENCES)
     _write(repo / "ref1.txt", REFERENCES)
     _write(repo / "ref2.txt", [line.replace("The ", "A ") for line in REFERENCES])
+    _write(repo / "base.txt", HYPOTHESES)  # the systems that seqlab bleu -i compares
+    _write(repo / "new.txt", REFERENCES[:2] + HYPOTHESES[2:])
+    _write(repo / "other.txt", [line.replace("the ", "") for line in HYPOTHESES])
     _write(repo / "dates.txt", DATES)
+    _write(repo / "prefixes.txt", ["\n", "\n", "\n", "1776\n", "\n"])  # target prefixes of dates.txt's lines
     _write(repo / "reviews.txt", REVIEWS)
     _write(repo / "reviews.csv", ["stars,review\n", *(f'{stars},"{text}"\n' for stars, text in STARS)])
     rng = np.random.default_rng(0)  # glove.6B.100d.txt's format: word and 100 numbers a line, no header

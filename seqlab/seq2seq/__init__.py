@@ -19,6 +19,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "search": ["Decoder", "Decoding", "SearchResult", "beam_search", "check_decoding", "coverage_penalty",
                "greedy_search", "length_penalty", "translate_ids"],
     "train": ["Seq2SeqTrainer", "train_seq2seq"],
+    "average": ["average_checkpoints", "average_models"],
     "translate": ["Translation", "Translator", "default_model_path"],
     "analyze": ["EvalResult", "error_analysis", "evaluate", "plot_attention", "sequence_scores"],
 })

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from seqlab.config import check_finite, learning_rate_check, part, setting
+from seqlab.config import check_finite, choice_checks, learning_rate_check, part, setting
 from seqlab.errors import ConfigError
 from seqlab.memory import check_fits
 from seqlab.rnn.cells import rnn_weight_count
@@ -17,6 +17,7 @@ from seqlab.text.subword import MODEL_TYPES
 TASKS = ("parallel", "tsv", "dates")
 CELLS = ("gru", "lstm", "mingru", "peephole", "cifg", "rnn")
 DECAYS = ("none", "cosine", "plateau")
+VALID_METRICS = ("bleu", "chrf")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,15 @@ class TrainSettings:
     seed: int = setting(1, "Random seed.", flag=True)
     valid_beam: int = 1  # the beam of the validation translations
     bleu_tokenize: str = "13a"
+    valid_metric: str = setting("bleu", "The validation score that picks the best model, steps the plateau "
+                                "schedule and counts patience: sacrebleu's BLEU or chrF (Popovic 2015).",
+                                choices=VALID_METRICS)
+    # > 0: batches of at most this many padded tokens (max(|x|, |y|+1) x pairs; per process under DDP), not
+    # batch_size sentences (fairseq --max-tokens; 0 = off)
+    batch_tokens: int = 0
+    accumulate: int = 1  # batches per optimiser step (gradient accumulation: the step of an accumulate-times batch)
+    average_last: int = setting(0, "Keep the weights of the last N epochs (OUTPUT/epoch<k>.safetensors) and write "
+                                   "their average to OUTPUT/average at the end (0: off).", flag=True)
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,10 @@ class Seq2SeqConfig(Decoding, TrainSettings, Architecture, DataSettings):
             (0 <= self.teacher_forcing <= 1, "teacher_forcing must be in [0, 1]"),
             (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1) (0 = no weight average)"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be at least 1"),
+            *choice_checks(self),
+            (self.batch_tokens >= 0, "batch_tokens must be >= 0 (0: batches of batch_size sentences)"),
+            (self.accumulate >= 1, "accumulate must be at least 1 (batches per optimiser step)"),
+            (self.average_last == 0 or self.average_last >= 2, "average_last must be 0 (off) or at least 2 epochs"),
             learning_rate_check(self.lr),
             (self.beam >= 1 and self.valid_beam >= 1, "beam sizes must be at least 1"),
             (self.valid_size >= 1 and self.train_size >= 1, "valid_size and train_size must be at least 1"),

@@ -4,6 +4,14 @@ Batches group sentences of similar length (less padding, Sutskever et al. 2014, 
 pairs are shuffled with a seeded generator, sorted by length inside pools of 50 batches, cut into
 batches, and the batches shuffled again. ``collate`` pads to (B, S) / (B, T) with PAD and builds the
 decoder input (BOS y) and output (y EOS).
+
+Token batches (:meth:`ParallelCorpus.token_batches`, fairseq's ``--max-tokens``, Joey NMT's
+``batch_type: token``) hold as many pairs as fit a budget of padded tokens: a pair's size is
+max(|x|, |y| + 1) (the longer side, the target with its EOS, as Joey NMT counts), a batch of n pairs
+costs n times its largest size, and pairs sorted by size inside a shuffled pool are added until the
+next one would make the cost exceed the budget. A pair larger than the whole budget gets a batch of
+its own (never dropped: the corpus's ``max_len`` already bounds it), or of ``min_pairs`` (under DDP, one
+pair for each process).
 """
 
 from __future__ import annotations
@@ -135,5 +143,49 @@ class ParallelCorpus:
         perm = torch.randperm(len(batches), generator=generator).tolist()
         return [batches[i] for i in perm]
 
+    def sizes(self, index: torch.Tensor) -> torch.Tensor:
+        """The padded-token size max(|x|, |y| + 1) of the pairs ``index`` (N,) -> (N,) int64."""
+        src = torch.tensor([len(self.src_ids[i]) for i in index.tolist()], dtype=torch.long)
+        if self.tgt_ids is None:
+            return src
+        tgt = torch.tensor([len(self.tgt_ids[i]) + 1 for i in index.tolist()], dtype=torch.long)
+        return torch.maximum(src, tgt)
+
+    def token_batches(self, max_tokens: int, generator: torch.Generator | None = None, pool_batches: int = 50,
+                      min_pairs: int = 1) -> list[list[int]]:
+        """Lists of pair indices, each costing at most ``max_tokens`` padded tokens (see the module docstring)
+        unless it has only ``min_pairs`` pairs, in a shuffled order; every kept pair is in exactly one batch (the
+        last of a pool of ``pool_batches`` batches may have fewer than ``min_pairs``). Deterministic given
+        ``generator``."""
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+        keep = torch.tensor(self.keep, dtype=torch.long)
+        order = keep[torch.randperm(len(keep), generator=generator)]
+        sizes = self.sizes(order)
+        mean = max(1, int(sizes.float().mean().ceil())) if len(sizes) else 1
+        pool = max(1, pool_batches * max_tokens // mean)
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk_sizes, sort = torch.sort(sizes[start:start + pool], stable=True)
+            chunk = order[start:start + pool][sort]
+            batches.extend(chunk[i:j].tolist() for i, j in _fill(chunk_sizes, max_tokens, min_pairs))
+        perm = torch.randperm(len(batches), generator=generator).tolist()
+        return [batches[i] for i in perm]
+
     def batch(self, index: list[int]) -> Batch:
         return collate(self.src_ids, self.tgt_ids, index, self.reverse_target)
+
+
+def _fill(sizes: torch.Tensor, max_tokens: int, min_pairs: int = 1) -> list[tuple[int, int]]:
+    """The (start, end) spans that cut ``sizes`` (N,), sorted ascending, into greedy batches whose cost
+    (count x largest size) is at most ``max_tokens``, or of ``min_pairs`` pairs when those cost more. The
+    sizes are sorted, so a span's largest size is its last one and the cost grows with the span: each span
+    is the longest prefix of the rest within the budget, found on a window of at most ``max_tokens // sizes[i]``."""
+    spans, start, n = [], 0, len(sizes)
+    while start < n:
+        window = sizes[start:start + max(1, max_tokens // max(1, int(sizes[start]))) + 1]
+        cost = window * torch.arange(1, len(window) + 1)
+        count = min(n - start, max(min_pairs, int((cost <= max_tokens).sum())))
+        spans.append((start, start + count))
+        start += count
+    return spans

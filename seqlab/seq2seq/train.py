@@ -11,6 +11,14 @@ match); the best model so far is saved as ``<out>/model.safetensors``, the train
 saved are an exponential moving average of the trained ones (:class:`seqlab.training.WeightAverage`).
 With ``sampling_alpha`` every epoch trains on a new sampled segmentation of the pairs (subword
 regularisation, Kudo 2018; BPE-dropout, Provilkov et al. 2020); validation and decoding use the best one.
+
+``valid_metric = "chrf"`` picks the best model (and steps the plateau schedule and patience) by chrF
+(Popović 2015) instead of BLEU; both are reported. ``batch_tokens`` makes batches of a budget of padded
+tokens (:meth:`ParallelCorpus.token_batches`, fairseq's ``--max-tokens``), ``accumulate`` sums the
+gradients of that many batches into one optimiser step (Ott et al. 2018, "Scaling NMT", sec. 4.2): the
+loss is divided by the target tokens of all of them, so ``accumulate=2`` with batches of B takes the step
+one batch of 2B takes. Each item of :meth:`Seq2SeqTrainer.epoch_batches` is one optimiser step (a list
+of its batches), so checkpoints and resume fall on steps.
 """
 
 from __future__ import annotations
@@ -22,15 +30,16 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
 from seqlab.device import cpu_has_bf16, make_generator
+from seqlab.distributed import all_sum as _all_sum
 from seqlab.errors import DataError
-from seqlab.io import claim_output
+from seqlab.io import claim_output, save_checkpoint
 from seqlab.metrics.bleu import corpus_bleu
+from seqlab.metrics.chrf import corpus_chrf
 from seqlab.seq2seq.config import Seq2SeqConfig
-from seqlab.seq2seq.data import ParallelCorpus, read_parallel, read_tsv
+from seqlab.seq2seq.data import Batch, ParallelCorpus, read_parallel, read_tsv
 from seqlab.seq2seq.dates import generate
 from seqlab.seq2seq.model import Seq2Seq
 from seqlab.seq2seq.translate import MODEL_FILE, Translator, model_state, save_model
@@ -68,24 +77,6 @@ def train_subwords(cfg: Seq2SeqConfig, src: list[str], tgt: list[str]) -> tuple[
     return Subword.train(src, cfg.vocab_size, cfg.spm_type), Subword.train(tgt, cfg.vocab_size, cfg.spm_type)
 
 
-# --- distributed ----------------------------------------------------------------------------------
-
-def distributed_context(device: torch.device) -> tuple[int, int]:
-    """(rank, world_size); joins the process group that ``torchrun`` describes in the environment."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
-def _all_sum(value: torch.Tensor, world: int) -> torch.Tensor:
-    if world > 1:
-        dist.all_reduce(value)
-    return value
-
-
 # --- the loss -------------------------------------------------------------------------------------
 
 def token_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float) -> torch.Tensor:
@@ -105,12 +96,8 @@ class Seq2SeqTrainer(EpochTrainer):
                  texts: tuple[list[str], list[str], list[str], list[str]] | None = None,
                  subwords: tuple[Subword, Subword] | None = None, quiet: bool = False,
                  log: Callable[[str], None] | None = None) -> None:
-        self.rank, self.world = distributed_context(device)
-        if self.world > 1 and device.type == "cuda":  # torchrun: one GPU per local rank
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-            torch.cuda.set_device(device)
+        device = self.join(device, log)  # torchrun: rank, world, this rank's GPU, rank 0's log
         self.cfg, self.out, self.device, self.quiet = cfg, Path(out_dir), device, quiet
-        self.log = log if (log and self.rank == 0) else (lambda message: None)
         train_src, train_tgt, valid_src, valid_tgt = texts or load_texts(cfg)
         self.src_sp, self.tgt_sp = subwords or train_subwords(cfg, train_src, train_tgt)
         self.train = ParallelCorpus(train_src, train_tgt, self.src_sp, self.tgt_sp, cfg.max_len, cfg.reverse_target)
@@ -119,12 +106,9 @@ class Seq2SeqTrainer(EpochTrainer):
             raise DataError("no training pairs left after dropping empty and overlong ones")
         torch.manual_seed(cfg.seed)  # initial weights and dropout: the same on every rank
         self.model = Seq2Seq(cfg.model_config(len(self.src_sp), len(self.tgt_sp))).to(device)
-        self.net = self.model
-        if self.world > 1:
-            self.net = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[device.index] if device.type == "cuda" else None)
+        self.net = self.parallel.wrap(self.model)  # DDP under torchrun
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
-        self.steps_per_epoch = math.ceil(len(self.train) / (cfg.batch_size * self.world))
+        self.steps_per_epoch = self._steps_per_epoch()
         self.scheduler = self._scheduler()
         self.plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, mode="max", factor=0.5,
                                                                    patience=1) if cfg.decay == "plateau" else None)
@@ -132,6 +116,16 @@ class Seq2SeqTrainer(EpochTrainer):
         self.generator = make_generator(cfg.seed, torch.device("cpu"))
         self.amp = self._use_autocast(cfg, device)
         self.init_loop()
+
+    def _steps_per_epoch(self) -> int:
+        """Optimiser steps per epoch: the epoch's batches in groups of ``accumulate``. Token batches are counted
+        on a batching of the first epoch's kind (later epochs' shuffles give a few more or fewer)."""
+        if self.cfg.batch_tokens > 0:
+            generator = make_generator(self.cfg.seed, torch.device("cpu"))
+            batches = len(self.train.token_batches(self.cfg.batch_tokens * self.world, generator, min_pairs=self.world))
+        else:
+            batches = math.ceil(len(self.train) / (self.cfg.batch_size * self.world))
+        return math.ceil(batches / self.cfg.accumulate)
 
     def _use_autocast(self, cfg: Seq2SeqConfig, device: torch.device) -> bool:
         """Whether training steps run under bfloat16 autocast: ``amp`` on CUDA; ``amp_cpu`` on a CPU
@@ -159,30 +153,31 @@ class Seq2SeqTrainer(EpochTrainer):
 
     @property
     def best(self) -> float:
-        """The best validation BLEU so far (-1 before the first epoch)."""
+        """The best validation score (``valid_metric``: BLEU or chrF) so far (-1 before the first epoch)."""
         return self.best_key[0] if self.best_key else -1.0
 
     # --- one step -----------------------------------------------------------------------------
-    def shard(self, index: list[int]) -> list[int]:
-        """This rank's part of a global batch."""
-        size = math.ceil(len(index) / self.world)
-        return index[self.rank * size:(self.rank + 1) * size]
+    def usable(self, batches: list[list[int]]) -> bool:
+        # a step's batches (see epoch_batches) each give every rank a sentence
+        return all(len(index) >= self.world for index in batches)
 
-    def usable(self, index: list[int]) -> bool:
-        return len(index) >= self.world  # a last batch too small to give every rank a sentence is skipped
-
-    def step(self, index: list[int]) -> float:
-        """One optimiser step on the global batch ``index``; returns its mean token loss."""
+    def step(self, batches: list[list[int]]) -> float:
+        """One optimiser step on ``batches``, the global batches (sentence indices) whose gradients it sums
+        (one batch, or ``accumulate``); the loss is divided by the target tokens of all of them, on all ranks.
+        Returns the step's mean token loss."""
         self.net.train()
-        batch = self.train.batch(self.shard(index)).to(self.device)
-        tokens = torch.tensor(float(batch.num_tokens), device=self.device)
+        parts = [self.train.batch(self.shard(index)) for index in batches]
+        tokens = torch.tensor(float(sum(part.num_tokens for part in parts)), device=self.device)
         total_tokens = _all_sum(tokens.clone(), self.world).clamp_min(1.0)
         self.optimizer.zero_grad(set_to_none=True)
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
-        with autocast:
-            logits, _ = self.net(batch.src, batch.src_lengths, batch.tgt_in, self.cfg.teacher_forcing)
-        loss_sum = token_loss(logits, batch.tgt_out, self.cfg.label_smoothing)
-        (loss_sum * self.world / total_tokens).backward()
+        loss_sum = torch.zeros((), device=self.device)
+        for k, part in enumerate(parts):
+            # DDP: gradients are all-reduced once, on the last batch's backward
+            sync = nullcontext() if k == len(parts) - 1 else getattr(self.net, "no_sync", nullcontext)()
+            with sync:
+                loss = self._batch_loss(part.to(self.device))
+                (loss * self.world / total_tokens).backward()
+            loss_sum += loss.detach()
         if self.cfg.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
         self.optimizer.step()
@@ -191,6 +186,13 @@ class Seq2SeqTrainer(EpochTrainer):
             self.average.update()
         self.step_count += 1
         return float(_all_sum(loss_sum.detach(), self.world) / total_tokens)
+
+    def _batch_loss(self, batch: Batch) -> torch.Tensor:
+        """The summed label-smoothed loss of one batch (teacher forcing; autocast when ``amp``)."""
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
+        with autocast:
+            logits, _ = self.net(batch.src, batch.src_lengths, batch.tgt_in, self.cfg.teacher_forcing)
+        return token_loss(logits, batch.tgt_out, self.cfg.label_smoothing)
 
     def postfix(self) -> dict:
         return {"lr": self.optimizer.param_groups[0]["lr"]}
@@ -210,23 +212,35 @@ class Seq2SeqTrainer(EpochTrainer):
                                                      batch_size=max(self.cfg.batch_size, 64))]
         refs = self.valid.tgt_text
         bleu = corpus_bleu(hyps, [refs], tokenize=self.cfg.bleu_tokenize).score
+        chrf = corpus_chrf(hyps, [refs])
         exact = sum(h.strip() == r.strip() for h, r in zip(hyps, refs, strict=True)) / max(1, len(refs))
         self.model.train()
-        return {"valid_loss": loss / max(1, tokens), "valid_bleu": bleu, "valid_exact": exact}
+        return {"valid_loss": loss / max(1, tokens), "valid_bleu": bleu, "valid_chrf": chrf, "valid_exact": exact}
+
+    @property
+    def metric(self) -> str:
+        """The history entry of the score that selects the best model: ``valid_bleu`` or ``valid_chrf``."""
+        return f"valid_{self.cfg.valid_metric}"
 
     def selection_key(self, metrics: dict, record: dict) -> list[float]:
-        return [metrics["valid_bleu"], metrics["valid_exact"], -metrics["valid_loss"]]  # ties: exact, then loss
+        # ties: exact match, then loss; a record of an older run without the score ranks last
+        return [metrics.get(self.metric, -1.0), metrics["valid_exact"], -metrics["valid_loss"]]
 
     def after_epoch(self, metrics: dict) -> None:
         if self.plateau:
-            self.plateau.step(metrics["valid_bleu"])
+            self.plateau.step(metrics[self.metric])
+        if self.cfg.average_last and self.rank == 0:  # the weights validated this epoch, for the final average
+            with self.averaged():
+                save_checkpoint(model_state(self.model, self.cfg, self.src_sp, self.tgt_sp, self.history[-1]),
+                                self.out / epoch_file(self.epoch))
+            (self.out / epoch_file(self.epoch - self.cfg.average_last)).unlink(missing_ok=True)
 
     def save_best(self, record: dict) -> None:
         save_model(self.out, model_state(self.model, self.cfg, self.src_sp, self.tgt_sp, record))
 
     def describe(self, record: dict, improved: bool) -> str:
         return (f"epoch {record['epoch']}: train loss {record.get('train_loss', 0.0):.3f}, valid loss "
-                f"{record['valid_loss']:.3f}, BLEU {record['valid_bleu']:.2f}, exact "
+                f"{record['valid_loss']:.3f}, BLEU {record['valid_bleu']:.2f}, chrF {record['valid_chrf']:.2f}, exact "
                 f"{100 * record['valid_exact']:.1f}%{' (best)' if improved else ''}")
 
     # --- checkpoints ----------------------------------------------------------------------------
@@ -241,16 +255,31 @@ class Seq2SeqTrainer(EpochTrainer):
         if self.plateau and state["plateau"]:
             self.plateau.load_state_dict(state["plateau"])
 
-    def epoch_batches(self) -> list[list[int]]:
-        """This epoch's global batches (the same on every rank, and again after a resume)."""
+    def epoch_batches(self) -> list[list[list[int]]]:
+        """This epoch's optimiser steps, each a list of ``accumulate`` global batches of sentence indices (of
+        ``batch_size`` sentences or ``batch_tokens`` padded tokens per rank): the same on every rank, and again
+        after a resume. A batch too small to give every rank a sentence is left out."""
         self.generator.set_state(self.epoch_generator_state)
         if self.cfg.sampling_alpha > 0:  # subword regularisation: a fresh segmentation per epoch, seeded by it
             self.train.resample(self.cfg.sampling_alpha, self.cfg.sampling_nbest,
                                 self.cfg.seed * 100_003 + self.epoch)
-        return self.train.batches(self.cfg.batch_size * self.world, shuffle=True, generator=self.generator)
+        if self.cfg.batch_tokens > 0:
+            batches = self.train.token_batches(self.cfg.batch_tokens * self.world, self.generator,
+                                               min_pairs=self.world)
+        else:
+            batches = self.train.batches(self.cfg.batch_size * self.world, shuffle=True, generator=self.generator)
+        batches = [index for index in batches if len(index) >= self.world]
+        size = self.cfg.accumulate
+        return [batches[i:i + size] for i in range(0, len(batches), size)]
+
+    def best_record(self) -> dict | None:
+        """The history entry of the best model (the first of the epochs with the best selection key)."""
+        return max(self.history, key=lambda r: self.selection_key(r, r), default=None)
 
     def summary(self) -> dict:
-        return {"best_valid_bleu": self.best, "epochs": self.epoch, "steps": self.step_count,
+        best = self.best_record() or {}
+        return {"best_valid_bleu": best.get("valid_bleu", -1.0), "best_valid_chrf": best.get("valid_chrf", -1.0),
+                "valid_metric": self.cfg.valid_metric, "epochs": self.epoch, "steps": self.step_count,
                 "history": self.history, "model": str(self.out / MODEL_FILE)}
 
 
@@ -267,4 +296,27 @@ def train_seq2seq(cfg: Seq2SeqConfig, out_dir: str | os.PathLike, device: torch.
         trainer = Seq2SeqTrainer(cfg, out, device, subwords=subwords, quiet=quiet, log=log)
         if state:
             trainer.load_state(state)
-        return trainer.fit()
+        summary = trainer.fit()
+        if cfg.average_last and trainer.rank == 0:
+            summary["average"] = average_last_epochs(out, trainer.epoch, cfg.average_last, trainer.log)
+        return summary
+
+
+def epoch_file(epoch: int) -> str:
+    """The name of the weights kept after ``epoch`` (1-based) for ``average_last``."""
+    return f"epoch{epoch}.safetensors"
+
+
+def average_last_epochs(out: Path, epoch: int, count: int, log: Callable[[str], None]) -> str | None:
+    """Average the weights kept after the last ``count`` epochs up to ``epoch`` into the model directory
+    ``out/average`` (:mod:`seqlab.seq2seq.average`); returns its model file (None with fewer than two epochs)."""
+    from seqlab.seq2seq.average import average_models
+
+    files = [out / epoch_file(k) for k in range(max(1, epoch - count + 1), epoch + 1)]
+    files = [f for f in files if f.exists()]
+    if len(files) < 2:
+        log(f"average_last: {len(files)} epoch kept, nothing to average")
+        return None
+    done = average_models(files, out / "average")
+    log(f"the average of epochs {files[0].stem.removeprefix('epoch')}-{epoch}: {done['model']}")
+    return done["model"]

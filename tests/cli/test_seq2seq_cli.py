@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
+from one_line import assert_one_line_error
 
 from seqlab.cli.main import seq2seq
 from seqlab.cli.seq2seq import translate
@@ -164,3 +165,110 @@ def test_dot_attention_is_refused_before_any_work(tmp_path):
                            "--device", "cpu"))
     assert "attention dot needs a decoder state as wide as the encoder memory" in message
     assert not (tmp_path / "m").exists()
+
+
+def test_average_of_two_copies_is_the_model(tiny_model, tmp_path):
+    """seq2seq average DIR FILE -o OUT: the mean of two copies of a model is that model (exactly), so
+    OUT translates as it does; --json gives the summary."""
+    out = tmp_path / "avg"
+    result = run(seq2seq, "average", tiny_model, tiny_model / "model.safetensors", "-o", out, "--json",
+                 "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["checkpoints"] == 2 and summary["model"] == str(out / "model.safetensors")
+    assert (out / "config.toml").exists()
+    args = ("--beam", "3", "--nbest", "2", "--device", "cpu")
+    dates = "3 may 1979\n12/25/1999\n"
+    assert run(translate, "--model", out, *args, input=dates).output == \
+        run(translate, "--model", tiny_model, *args, input=dates).output
+    result = run(seq2seq, "average", tiny_model, tiny_model, "-o", out, "--device", "cpu")
+    assert result.exit_code == 0 and "the average of 2 checkpoints" in result.stdout
+
+
+def test_average_refuses_other_models(tiny_model, tmp_path):
+    shipped = default_model_path()
+    message = error_of(run(seq2seq, "average", tiny_model, shipped, "-o", tmp_path / "avg"))
+    assert f"{shipped / 'model.safetensors'}: a different architecture from {tiny_model / 'model.safetensors'}" \
+        in message
+    assert "at least two checkpoints" in error_of(run(seq2seq, "average", tiny_model, "-o", tmp_path / "avg"))
+    assert "no such file" in error_of(run(seq2seq, "average", tiny_model, tmp_path / "nope", "-o", tmp_path / "avg"))
+
+
+def test_train_with_chrf_token_batches_accumulation_and_average_last(tmp_path):
+    out = tmp_path / "m"
+    result = CliRunner().invoke(seq2seq, [
+        "train", "-o", str(out), "--device", "cpu", "--quiet", "--set", "task='dates'", "--set", "train_size=200",
+        "--set", "valid_size=20", "--set", "spm_type='char'", "--set", "vocab_size=100", "--set", "emb_dim=8",
+        "--hidden-size", "8", "--set", "enc_layers=1", "--epochs", "2", "--set", "bleu_tokenize='char'",
+        "--set", "max_len_ratio=0.0", "--set", "max_len_offset=12", "--set", "valid_metric=chrf",
+        "--set", "batch_tokens=300", "--set", "accumulate=2", "--average-last", "2"])
+    assert result.exit_code == 0, result.output
+    assert "chrF" in result.stderr and ", chrF " in result.stdout
+    assert f"average of the last epochs: {out / 'average' / 'model.safetensors'}" in result.stdout
+    assert "valid_metric = \"chrf\"" in (out / "config.toml").read_text()
+    assert "valid_metric must be bleu or chrf, got 'ter'" in error_of(
+        run(seq2seq, "train", "--set", "task='dates'", "--set", "valid_metric=ter", "-o", tmp_path / "x"))
+
+
+# --- decoding controls (issue 28) ---------------------------------------------------------------------------------
+
+DATES = "3 may 1979\n12/25/1999\ntuesday 4 july 1976\n1 jan 2000\n"
+
+
+def test_sampling_through_the_cli():
+    """--sample draws a sample a line (with --nbest N, N of them, best first), the same ones for the same --seed."""
+    args = ("--sample", "--temperature", "4", "--top-p", "0.95", "--top-k", "8", "--device", "cpu")
+    first, again, other = (run(translate, *args, "--seed", seed, input=DATES) for seed in (1, 1, 2))
+    assert first.exit_code == 0 and "Traceback" not in first.output, first.output
+    assert len(first.stdout.splitlines()) == 4
+    assert first.stdout == again.stdout and first.stdout != other.stdout
+    nbest = run(translate, *args, "--nbest", "3", input=DATES)
+    rows = [line.split("\t") for line in nbest.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["1", "1", "1", "2", "2", "2", "3", "3", "3", "4", "4", "4"]
+    for line in range(4):
+        scores = [float(r[1]) for r in rows[3 * line:3 * line + 3]]
+        assert scores == sorted(scores, reverse=True)
+    greedy = run(translate, "--beam", "1", "--device", "cpu", input=DATES)
+    assert run(translate, "--sample", "--top-k", "1", "--device", "cpu", input=DATES).stdout == greedy.stdout
+
+
+def test_rules_prefixes_and_replace_unk_through_the_cli(tmp_path):
+    result = run(translate, "--no-repeat-ngram", "3", "--min-len", "11", "--device", "cpu", input="1 jan 2000\n")
+    assert result.exit_code == 0 and result.stdout == "2000-01-11\n"  # "-01" may not come twice
+    prefixes = tmp_path / "prefixes.txt"
+    prefixes.write_text("\n2000\n17\n\n", encoding="utf-8")
+    result = run(translate, "--prefix", prefixes, "--device", "cpu", input=DATES)
+    assert result.exit_code == 0, result.output
+    outputs = result.stdout.splitlines()
+    assert outputs[0] == "1979-05-03" and outputs[1].startswith("2000") and outputs[2].startswith("17")
+    result = run(translate, "--replace-unk", "--device", "cpu", input="3 mäy 1979\n")
+    assert result.exit_code == 0 and result.stdout == "1979-05-03\n", result.output
+    short = tmp_path / "short.txt"
+    short.write_text("\n2000\n", encoding="utf-8")
+    assert_one_line_error(run(translate, "--prefix", short, input=DATES), str(short), "2 prefix lines",
+                          "<stdin> has 4 lines")
+
+
+@pytest.mark.parametrize("args,fragment", [(("--sample", "--temperature", "0"), "temperature must be > 0"),
+                                           (("--sample", "--top-p", "1.5"), "top_p must be in (0, 1]"),
+                                           (("--top-k", "-1"), "top_k must be an integer >= 0"),
+                                           (("--min-len", "-2"), "min_len"), (("--seed", "-1"), "seed")])
+def test_bad_decoding_controls(args, fragment):
+    assert_one_line_error(run(translate, *args, input=DATES), fragment)
+
+
+def test_eval_takes_the_decoding_controls(tmp_path):
+    args = ("--size", "20", "--json", "--device", "cpu")
+    plain = json.loads(run(seq2seq, "eval", *args).stdout)
+    sampled = run(seq2seq, "eval", "--sample", "--seed", "3", "--temperature", "3", *args)
+    assert sampled.exit_code == 0, sampled.output
+    assert json.loads(sampled.stdout)["bleu"] < plain["bleu"]
+    ruled = run(seq2seq, "eval", "--min-len", "11", "--no-repeat-ngram", "5", "--replace-unk", *args)
+    assert json.loads(ruled.stdout)["sentences"] == 20
+    prefixes = tmp_path / "prefixes.txt"
+    prefixes.write_text("1999\n" * 20, encoding="utf-8")
+    forced = run(seq2seq, "eval", "--prefix", prefixes, "--output", tmp_path / "hyps.txt", *args)
+    assert forced.exit_code == 0, forced.output
+    assert all(line.startswith("1999") for line in (tmp_path / "hyps.txt").read_text().splitlines())
+    assert_one_line_error(run(seq2seq, "eval", "--prefix", prefixes, "--size", "7"), str(prefixes),
+                          "20 prefix lines", "the generated test set has 7 lines")
