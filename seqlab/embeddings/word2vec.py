@@ -22,11 +22,16 @@ exact loop's quality at about twice its speed (``cpu_kernel = "native"`` asks fo
 fastText (``fasttext-sg``, ``fasttext-cbow``; Bojanowski, Grave, Joulin & Mikolov 2017, "Enriching Word
 Vectors with Subword Information", section 3.2) trains the same way with one change at the input: the input
 table has V + bucket rows, and a word w stands for its own row and the rows of its character n-grams'
-buckets (:mod:`seqlab.embeddings.subwords`), R(w) = {w} + {V + hash(g) : g in G(w)}. Skip-gram: for each
-(context word c, centre) pair, h = mean of the rows R(c); CBOW: h = mean (cbow_mean off: sum) over the rows
-of all context words together. After the decisions the whole input gradient is added to every row (with
-cbow_mean off, divided by their number), as fastText's unsupervised models and gensim do. h divides by
-|G(w)| + 1 as fastText does; gensim's training divides skip-gram's h by |G(w)| only (a quirk not copied).
+buckets (:mod:`seqlab.embeddings.subwords`), R(w) = {w} + {V + hash(g) : g in G(w)}. Skip-gram puts the
+n-grams on the CENTRE word, as the paper's score s(w, c) = sum over g in G(w) of z_g . v_c, fastText's
+``FastText::skipgram`` and gensim's ``fasttext_fast_sentence_sg_*`` do: for each context word c of centre w,
+h = mean of the rows R(w) and the decisions are about c (c's Huffman path; c with label 1 and the noise words,
+one equal to c skipped), so the roles are word2vec sg's swapped. CBOW: h = mean (cbow_mean off: sum) over the
+rows of all context words together. After the decisions the whole input gradient is added to every row (each
+time R(w) lists it; with cbow_mean off, divided by their number), as fastText's unsupervised models and gensim
+do; skip-gram does it after every pair (the C kernel keeps h exact between pairs and adds the window's summed
+gradient once: see word2vec_cpu.c). h divides by |G(w)| + 1 as fastText does; gensim's training divides
+skip-gram's h by |G(w)| only (a quirk not copied).
 The vectors returned are :class:`~seqlab.embeddings.fasttext_vectors.FastTextVectors`.
 """
 
@@ -44,6 +49,7 @@ import torch.nn.functional as F
 
 from seqlab.config import choice_checks, learning_rate_check, require, setting
 from seqlab.device import make_generator, resolve_device, synchronize
+from seqlab.distributed import refuse_multiprocess
 from seqlab.embeddings import limits
 from seqlab.embeddings.fasttext_vectors import FastTextVectors
 from seqlab.embeddings.huffman import build_huffman
@@ -340,32 +346,35 @@ class Word2Vec:
         """One SGD step on example rows [lo, hi) of a block; returns the loss sum (0-d tensor).
 
         fastText is CBOW's step on input rows: a CBOW window's context is all the input rows of its context
-        words, and a skip-gram (context word, centre) pair is a window of one word, its input rows (h their
-        mean; each row gets the whole input gradient)."""
+        words, and a skip-gram (centre, context word) pair is a window of one word, the CENTRE word's input
+        rows (h their mean; each row gets the whole input gradient), whose decisions are about the context
+        word (fastText's FastText::skipgram, gensim's sg training; word2vec's sg is the other way round)."""
         cfg = self.config
         centre, context = ex["centre"][lo:hi], ex["context"][lo:hi]
         cap = float(cfg.max_row_hits)
-        if cfg.skipgram and cfg.loss == "ns":
-            targets, labels, mask = ns_targets(centre, self.noise.sample((hi - lo, cfg.negative), self.generator))
+        if cfg.skipgram and cfg.loss == "ns":  # here a row of ex is one (centre, context word) pair
+            noise = self.noise.sample((hi - lo, cfg.negative), self.generator)
             if cfg.subwords:
-                rows, row_mask = self._input_rows(context.unsqueeze(1))
+                targets, labels, mask = ns_targets(context, noise)
+                rows, row_mask = self._input_rows(centre.unsqueeze(1))
                 return cbow_step(self.w_in, self.w_out, rows, row_mask, targets, labels, mask, alpha, hs=False,
                                  max_hits=cap)
+            targets, labels, mask = ns_targets(centre, noise)
             return skipgram_step(self.w_in, self.w_out, context, targets, labels, mask, alpha, hs=False, max_hits=cap)
         context_mask = ex["context_mask"][lo:hi]
         loss = torch.zeros((), device=self.device)
         if cfg.skipgram and (cfg.uses_ns or cfg.subwords):
             row, slot = context_mask.nonzero(as_tuple=True)  # the windows' (context, centre) pairs
             pair_centre, pair_context = centre[row], context[row, slot]
-            if cfg.subwords:
-                pair_rows, pair_mask = self._input_rows(pair_context.unsqueeze(1))
+            if cfg.subwords:  # fastText: the centre word's rows are the input, the context word the target
+                pair_rows, pair_mask = self._input_rows(pair_centre.unsqueeze(1))
         elif cfg.subwords:
             context, context_mask = self._input_rows(context, context_mask)
         # with hs+ns the two objectives are two steps, hierarchical softmax first as in word2vec.c (whose
         # loop sums both into one input update: the same to first order)
         if cfg.uses_hs:
             if cfg.skipgram and cfg.subwords:
-                targets, labels, mask = hs_targets(pair_centre, self.points, self.codes, self.code_lengths)
+                targets, labels, mask = hs_targets(pair_context, self.points, self.codes, self.code_lengths)
                 loss = loss + cbow_step(self.w_in, self.w_out, pair_rows, pair_mask, targets, labels, mask, alpha,
                                         hs=True, max_hits=cap)
             elif cfg.skipgram:
@@ -378,8 +387,9 @@ class Word2Vec:
                                         hs=True, max_hits=cap, mean=cfg.cbow_mean)
         if cfg.uses_ns:
             if cfg.skipgram:
-                targets, labels, mask = ns_targets(pair_centre, self.noise.sample((len(row), cfg.negative),
-                                                                                  self.generator))
+                target_words = pair_context if cfg.subwords else pair_centre
+                targets, labels, mask = ns_targets(target_words, self.noise.sample((len(row), cfg.negative),
+                                                                                   self.generator))
                 if cfg.subwords:
                     loss = loss + cbow_step(self.w_in, self.w_out, pair_rows, pair_mask, targets, labels, mask, alpha,
                                             hs=False, max_hits=cap)
@@ -560,6 +570,7 @@ def train_word2vec(corpus: str | os.PathLike | Iterable[Sequence[str]], config: 
     ``OUTPUT.ckpt``) left off, its config and vocabulary winning over ``config``; without one that is a
     DataError. Without ``resume``, training starts afresh and replaces the checkpoint.
     """
+    refuse_multiprocess("word2vec", f"with --threads CPU threads, {torch.get_num_threads()} here, or one GPU")
     dev = resolve_device(device)
     model: Word2Vec | None = None
     from_file = isinstance(corpus, (str, os.PathLike))

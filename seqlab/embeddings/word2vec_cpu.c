@@ -17,11 +17,23 @@
  *              1 - code; a decision with |s| >= 6 is skipped (word2vec.c's MAX_EXP), and the
  *              sigmoid is read from word2vec.c's 1000-entry table (as gensim does).
  *   subwords (fastText, Bojanowski et al. 2017): with sub_offsets/sub_rows (CSR) given, word w's input
- *              rows are sub_rows[sub_offsets[w] .. sub_offsets[w + 1]) (its own row, then its n-grams'
- *              buckets) instead of the single row w. Skip-gram: h = mean of the context word's rows; CBOW:
- *              h = mean (cbow_mean 0: sum) over all the rows of all the context words. After the
- *              decisions, the whole input gradient is added to every row (divided by the row count for
- *              cbow_mean 0), as fastText and gensim do. NULL: plain word2vec, one row per word.
+ *              rows are R(w) = sub_rows[sub_offsets[w] .. sub_offsets[w + 1]) (its own row, then its
+ *              n-grams' buckets; a bucket may be listed more than once) instead of the single row w.
+ *              NULL: plain word2vec, one row per word.
+ *              Skip-gram, as fastText's FastText::skipgram and gensim's fasttext_fast_sentence_sg_neg/_hs
+ *              (the paper's s(w, c) = sum over g in G(w) of z_g . v_c): the n-grams are the CENTRE
+ *              word's. For each context word c of the row, h = mean of w_in over R(w), the decisions are
+ *              about c (its Huffman path; c with label 1 and the noise words, one equal to c skipped),
+ *              and every entry of R(w) gets the pair's input gradient neu1e before the next pair. Only
+ *              R(w) changes within the window, each row by m neu1e (m: how often R(w) lists it), so the
+ *              exact new mean is h + f neu1e with f = (sum over distinct rows of m^2) / |R(w)| (1 when
+ *              no row repeats): the kernel gathers h once per centre word, keeps it up to date that way,
+ *              sums the neu1e and adds the sum to every entry of R(w) at the end of the row (one gather
+ *              and one scatter per centre word instead of one per pair; the same as the per-pair
+ *              updates up to float rounding). A word with a single row uses the row itself as h, as
+ *              word2vec does. CBOW: h = mean (cbow_mean 0: sum) over all the rows of all the context
+ *              words; after the decisions the whole input gradient is added to every row (divided by
+ *              the row count for cbow_mean 0), as fastText and gensim do.
  *   both (hs and negative > 0, word2vec.c's and gensim's hs=1 with negative sampling): the
  *              hierarchical-softmax decisions, then the negative-sampling ones, into one input
  *              gradient; the points index the inner nodes' rows of w_out, after the words' rows.
@@ -90,7 +102,8 @@ static inline void decide(const float *h, float *u, float *neu1e, int64_t dim, f
     for (int64_t d = 0; d < dim; d++) u[d] += g * h[d];
 }
 
-/* The decisions of one input vector h about centre word `word`; neu1e gets the input gradient. */
+/* The decisions of one input vector h about the target word `word` (the centre word, or fastText skip-gram's
+ * context word); neu1e gets the input gradient. */
 static inline void decisions(const float *h, float *w_out, float *neu1e, int64_t dim, int64_t word, float alpha,
                              int hs, int64_t negative, const int64_t *negs, uint64_t *rng,
                              const float *alias_prob, const int64_t *alias_idx, int64_t n_noise,
@@ -111,8 +124,8 @@ static inline void decisions(const float *h, float *w_out, float *neu1e, int64_t
     }
 }
 
-/* Trains n_rows centre words; returns the number of (input, centre) examples: the context words
- * for skip-gram, the rows for CBOW. loss_out (may be NULL) gets the summed loss of the rows
+/* Trains n_rows centre words; returns the number of examples: the (centre, context) pairs for
+ * skip-gram, the rows for CBOW. loss_out (may be NULL) gets the summed loss of the rows
  * r % loss_stride == 0 and loss_examples_out their number of examples (the loss costs a log per
  * decision, so the progress bar estimates it from every loss_stride-th row); decisions_out the
  * number of decisions made. neg_given, when not NULL, holds the noise words: (n_rows, width,
@@ -135,6 +148,7 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
     {
         float *neu1e = (float *)malloc(sizeof(float) * (size_t)dim);
         float *hbuf = (float *)malloc(sizeof(float) * (size_t)dim);
+        float *total = (float *)malloc(sizeof(float) * (size_t)dim);
         int64_t count = 0;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < n_rows; r++) {
@@ -144,33 +158,54 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
             uint64_t rng = seed ^ ((uint64_t)r * 0xD1B54A32D192ED03ULL);
             double *loss = (loss_out && r % loss_stride == 0) ? &loss_total : NULL;
             const int64_t examples_before = examples;
-            if (sg) {
+            if (sg && sub_offsets) {  /* fastText: the n-grams are the centre word's (see the top of the file) */
+                const int64_t *in = sub_rows + sub_offsets[word];
+                const int64_t n_in = sub_offsets[word + 1] - sub_offsets[word];
+                float *h = n_in == 1 ? w_in + in[0] * dim : hbuf;  /* one row: the row itself, updated in place */
+                float f = 1.0f;
+                int gathered = 0;
+                for (int64_t j = 0; j < width; j++) {
+                    if (ctx[j] < 0) continue;
+                    if (!gathered && n_in > 1) {  /* the mean of R(w), f, and the summed gradient, once a row */
+                        memset(hbuf, 0, sizeof(float) * (size_t)dim);
+                        memset(total, 0, sizeof(float) * (size_t)dim);
+                        int64_t same = 0;  /* unordered pairs of equal entries: sum of m^2 = n_in + 2 same */
+                        for (int64_t i = 0; i < n_in; i++) {
+                            const float *v = w_in + in[i] * dim;
+                            for (int64_t d = 0; d < dim; d++) hbuf[d] += v[d];
+                            for (int64_t k = 0; k < i; k++) same += in[k] == in[i];
+                        }
+                        const float inv_in = 1.0f / (float)n_in;
+                        for (int64_t d = 0; d < dim; d++) hbuf[d] *= inv_in;
+                        f = (float)(n_in + 2 * same) / (float)n_in;
+                    }
+                    gathered = 1;
+                    const int64_t *negs = neg_given ? neg_given + (r * width + j) * negative : NULL;
+                    memset(neu1e, 0, sizeof(float) * (size_t)dim);
+                    decisions(h, w_out, neu1e, dim, ctx[j], a, hs, negative, negs, &rng, alias_prob, alias_idx,
+                              n_noise, points, codes, lengths, max_len, loss, &count);
+                    if (n_in == 1) {
+                        for (int64_t d = 0; d < dim; d++) h[d] += neu1e[d];
+                    } else {
+                        for (int64_t d = 0; d < dim; d++) h[d] += f * neu1e[d];
+                        for (int64_t d = 0; d < dim; d++) total[d] += neu1e[d];
+                    }
+                    examples++;
+                }
+                if (gathered && n_in > 1)
+                    for (int64_t i = 0; i < n_in; i++) {
+                        float *v = w_in + in[i] * dim;
+                        for (int64_t d = 0; d < dim; d++) v[d] += total[d];
+                    }
+            } else if (sg) {  /* word2vec: h is the context word's row itself; the decisions are about the centre */
                 for (int64_t j = 0; j < width; j++) {
                     if (ctx[j] < 0) continue;
                     const int64_t *negs = neg_given ? neg_given + (r * width + j) * negative : NULL;
                     memset(neu1e, 0, sizeof(float) * (size_t)dim);
-                    if (!sub_offsets) {  /* word2vec: h is the context word's row itself */
-                        float *h = w_in + ctx[j] * dim;
-                        decisions(h, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
-                                  n_noise, points, codes, lengths, max_len, loss, &count);
-                        for (int64_t d = 0; d < dim; d++) h[d] += neu1e[d];
-                    } else {  /* fastText: h is the mean of its rows, each of which gets the whole gradient */
-                        const int64_t *in = sub_rows + sub_offsets[ctx[j]];
-                        const int64_t n_in = sub_offsets[ctx[j] + 1] - sub_offsets[ctx[j]];
-                        memset(hbuf, 0, sizeof(float) * (size_t)dim);
-                        for (int64_t i = 0; i < n_in; i++) {
-                            const float *v = w_in + in[i] * dim;
-                            for (int64_t d = 0; d < dim; d++) hbuf[d] += v[d];
-                        }
-                        const float inv_in = 1.0f / (float)n_in;
-                        for (int64_t d = 0; d < dim; d++) hbuf[d] *= inv_in;
-                        decisions(hbuf, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
-                                  n_noise, points, codes, lengths, max_len, loss, &count);
-                        for (int64_t i = 0; i < n_in; i++) {
-                            float *v = w_in + in[i] * dim;
-                            for (int64_t d = 0; d < dim; d++) v[d] += neu1e[d];
-                        }
-                    }
+                    float *h = w_in + ctx[j] * dim;
+                    decisions(h, w_out, neu1e, dim, word, a, hs, negative, negs, &rng, alias_prob, alias_idx,
+                              n_noise, points, codes, lengths, max_len, loss, &count);
+                    for (int64_t d = 0; d < dim; d++) h[d] += neu1e[d];
                     examples++;
                 }
             } else {
@@ -219,6 +254,7 @@ int64_t w2v_train_block(float *w_in, float *w_out, int64_t dim,
         total_decisions += count;
         free(neu1e);
         free(hbuf);
+        free(total);
     }
     if (loss_out) *loss_out = loss_total;
     if (loss_examples_out) *loss_examples_out = loss_examples;

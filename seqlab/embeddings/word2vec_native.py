@@ -98,8 +98,9 @@ def train_block(w_in: torch.Tensor, w_out: torch.Tensor, centre: torch.Tensor, c
     ``w2v_train_block_batched``); ``negatives`` is then (R, k). ``cbow_mean`` False: CBOW sums its
     context rows (gensim's cbow_mean=0). ``subwords`` (fastText): (offsets (V + 1,), rows (R,)) int64, word
     w's input rows being ``rows[offsets[w]:offsets[w + 1]]`` (see :func:`seqlab.embeddings.subwords.subword_rows`;
-    w_in then has a row for each); h is their mean and each gets the whole input gradient. Raises
-    NativeUnavailable when the kernel cannot be built.
+    w_in then has a row for each); h is their mean and each gets the whole input gradient (skip-gram: the centre
+    word's rows, the decisions about each context word, as fastText does). Raises NativeUnavailable when the
+    kernel cannot be built.
     """
     lib = _library()
     if (negative > 0 and tables.prob is None) or (hs and tables.points is None):

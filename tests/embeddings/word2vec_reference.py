@@ -27,8 +27,11 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stri
     cbow_mean=0 (h the sum of the context rows, each given the gradient over their number). With ``hs``
     and ``negs`` both, both objectives (hierarchical softmax first), the inner nodes at rows ``offset`` on.
     ``rows_of[w]``: word w's input rows (fastText: its own row and its n-grams' rows; default: row w alone).
-    Skip-gram's h is then the mean of the context word's rows, CBOW's the mean (or sum) of all rows of all
-    context words, and every row (each occurrence of a duplicate) gets the whole input gradient."""
+    Skip-gram then runs fastText's FastText::skipgram (gensim's fasttext_fast_sentence_sg_*): the n-grams are
+    the centre word's, so for each context word c in turn, h = the mean of the centre word's rows (recomputed
+    for each pair), the decisions are about c, and every row (each occurrence of a duplicate) gets the pair's
+    input gradient before the next pair. CBOW's h is the mean (or sum) of all rows of all context words, and
+    every row (each occurrence) gets the whole input gradient."""
     w_in, w_out = w_in.double().clone(), w_out.double().clone()
     loss, decisions, examples, loss_examples, counted = 0.0, 0, 0, 0, True
 
@@ -58,14 +61,21 @@ def reference(w_in, w_out, centre, context, alpha, sg, hs, negs, tree, loss_stri
     for r in range(len(centre)):
         word, a = int(centre[r]), float(alpha[r])
         counted, before = r % loss_stride == 0, examples
-        if sg:
+        if sg and rows_of is not None:  # fastText: h from the centre word's rows, decisions about the context word
             for j, c in enumerate(context[r].tolist()):
                 if c < 0:
                     continue
-                rows = rows_of[c] if rows_of is not None else [c]
-                neu1e = all_decisions(w_in[rows].mean(0), word, a, None if negs is None else negs[r, j])
+                rows = rows_of[word]
+                neu1e = all_decisions(w_in[rows].mean(0), c, a, None if negs is None else negs[r, j])
                 for row in rows:
                     w_in[row] += neu1e
+                examples += 1
+        elif sg:  # word2vec: h is the context word's row, the decisions are about the centre word
+            for j, c in enumerate(context[r].tolist()):
+                if c < 0:
+                    continue
+                neu1e = all_decisions(w_in[c].clone(), word, a, None if negs is None else negs[r, j])
+                w_in[c] += neu1e
                 examples += 1
         else:
             rows = [row for c in context[r].tolist() if c >= 0
