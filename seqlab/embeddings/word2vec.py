@@ -4,8 +4,8 @@ Mikolov, Chen, Corrado & Dean 2013 ("Efficient Estimation of Word Representation
 Space"), and Mikolov, Sutskever, Chen, Corrado & Dean 2013 ("Distributed Representations of Words
 and Phrases and their Compositionality"), trained as word2vec.c does: frequent-word subsampling,
 a dynamic window drawn per centre word, a learning rate decaying linearly from ``alpha`` to
-``min_alpha`` over all epochs, input vectors initialised uniformly in [-0.5, 0.5] / dim and output
-vectors at zero. The objectives and updates are in :mod:`seqlab.embeddings.word2vec_math`.
+``min_alpha`` over all epochs, input vectors initialised uniformly in [-0.5, 0.5] / dim (fastText's,
+as fastText and gensim: [-1, 1] / dim) and output vectors at zero. The objectives and updates are in :mod:`seqlab.embeddings.word2vec_math`.
 
 Training goes in blocks of consecutive (subsampled) centre words whose windows are made in bulk
 as tensors. On the GPU (and on the CPU with ``cpu_kernel = "torch"``), a step takes
@@ -223,8 +223,10 @@ class Word2Vec:
                            (WINDOW_SLOT_BYTES * slots, f"batch_size {config.batch_for(self.device):,} x "
                             f"{BLOCK_STEPS} steps x 2 x window {config.window:,} context slots x "
                             f"{WINDOW_SLOT_BYTES} bytes", "lower --batch-size or --window")], self.device)
-        # the input table: the words' rows, then (fastText) the n-gram buckets' rows, all initialised alike
-        self.w_in = (torch.rand(vsize + buckets, dim, generator=gen, device=self.device) - 0.5) / dim
+        # the input table: the words' rows, then (fastText) the n-gram buckets' rows, all initialised alike:
+        # uniform in [-0.5, 0.5] / dim as word2vec.c, [-1, 1] / dim as fastText (Matrix::uniform(1 / dim)) and gensim
+        spread = 2.0 if config.subwords else 1.0
+        self.w_in = (torch.rand(vsize + buckets, dim, generator=gen, device=self.device) - 0.5) * (spread / dim)
         # output vectors: the words' for negative sampling, then the Huffman tree's inner nodes for hierarchical
         # softmax (rows from hs_offset on); with hs+ns both, as word2vec.c's syn1neg and syn1
         self.hs_offset = vsize if config.uses_ns else 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
@@ -247,7 +248,10 @@ def test_tables(lee):
     vocab, _ = lee
     w2v = Word2Vec(vocab, small_config())
     assert w2v.w_in.shape == (len(vocab) + 20_000, 16)
-    assert w2v.w_in[len(vocab):].abs().max() <= 0.5 / 16 and w2v.w_in[len(vocab):].std() > 0.01
+    # fastText's (and gensim's) initialisation: uniform in [-1, 1] / dim, the n-gram rows as the words' rows
+    for rows in (w2v.w_in[:len(vocab)], w2v.w_in[len(vocab):]):
+        assert rows.abs().max() <= 1 / 16 and rows.abs().max() > 0.99 / 16
+        assert rows.std().item() == pytest.approx(1 / 16 / math.sqrt(3), rel=0.02)
     offsets, rows = subword_rows(vocab.words, 3, 6, 20_000)
     assert torch.equal(w2v.sub_offsets, torch.from_numpy(offsets)) and torch.equal(w2v.sub_rows, torch.from_numpy(rows))
 
