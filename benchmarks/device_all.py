@@ -12,8 +12,10 @@ runs. The steps:
    CPU, on a prefix of the wiki corpus;
 3. ``glove_vs_reference.py``: counting and training on the device, and hard debiasing;
 4. ``bleu_speed.py``: token-id BLEU on the device against sacrebleu;
-5. ``rnn_kernels.py``: cuDNN against each cell (fused Triton, eager, compiled);
-6. ``seq2seq_multi30k.py``: a small de-en model trained, then decoding speed (greedy and beam) on
+5. ``significance_speed.py``: paired bootstrap of 5 systems (BLEU, chrF, TER), resampled on the device,
+   against sacrebleu's;
+6. ``rnn_kernels.py``: cuDNN against each cell (fused Triton, eager, compiled);
+7. ``seq2seq_multi30k.py``: a small de-en model trained, then decoding speed (greedy and beam) on
    the device against the per-sentence loop.
 
 Writes ``OUT/summary.json`` (the device, and per step the command, status, seconds and the last lines
@@ -49,6 +51,9 @@ STEPS = [
     ("bleu", ["benchmarks/bleu_speed.py", "--device", "cuda"],
      ["benchmarks/bleu_speed.py", "--device", "cpu", "--pairs", "2000", "--repeats", "1"], 60,
      "multi30k/test_2016_flickr.en.gz"),
+    ("significance", ["benchmarks/significance_speed.py", "--device", "cuda", "--metrics", "bleu,chrf,ter"],
+     ["benchmarks/significance_speed.py", "--device", "cpu", "--systems", "2", "--samples", "50", "--repeats", "1"],
+     60, "multi30k/test_2016_flickr.en.gz"),
     ("rnn_kernels", ["benchmarks/rnn_kernels.py", "--device", "cuda"],
      ["benchmarks/rnn_kernels.py", "--device", "cpu", "--batch", "4", "--steps", "5", "--input-size", "16",
       "--hidden-size", "16", "--iters", "1", "--warmup", "0", "--dtypes", "fp32", "--no-compile"], 90, None),

@@ -5,7 +5,8 @@ Space"), and Mikolov, Sutskever, Chen, Corrado & Dean 2013 ("Distributed Represe
 and Phrases and their Compositionality"), trained as word2vec.c does: frequent-word subsampling,
 a dynamic window drawn per centre word, a learning rate decaying linearly from ``alpha`` to
 ``min_alpha`` over all epochs, input vectors initialised uniformly in [-0.5, 0.5] / dim (fastText's,
-as fastText and gensim: [-1, 1] / dim) and output vectors at zero. The objectives and updates are in :mod:`seqlab.embeddings.word2vec_math`.
+as fastText and gensim: [-1, 1] / dim) and output vectors at zero. The objectives and updates are
+in :mod:`seqlab.embeddings.word2vec_math`.
 
 Training goes in blocks of consecutive (subsampled) centre words whose windows are made in bulk
 as tensors. On the GPU (and on the CPU with ``cpu_kernel = "torch"``), a step takes
