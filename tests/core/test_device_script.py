@@ -17,7 +17,7 @@ def test_device_script_smoke_runs_every_step(tmp_path):
                           capture_output=True, text=True, timeout=900)
     summary = json.loads((tmp_path / "summary.json").read_text())
     statuses = {step["step"]: step["status"] for step in summary["steps"]}
-    assert list(statuses) == ["gpu_tests", "word2vec", "glove", "bleu", "rnn_kernels", "seq2seq"]
+    assert list(statuses) == ["gpu_tests", "word2vec", "glove", "bleu", "significance", "rnn_kernels", "seq2seq"]
     for step in summary["steps"]:
         assert step["status"] == "ok" or (step["status"] == "skipped" and not SHARED.is_dir()), (step, done.stdout)
         assert (tmp_path / f"{step['step']}.log").exists() or step["status"] == "skipped"
