@@ -9,7 +9,6 @@ import dataclasses
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from click.testing import CliRunner
+from launch import join_environment, spawn
 
 from seqlab.cli.main import main
 from seqlab.distributed import DataParallel
@@ -67,8 +66,7 @@ JOBS = {"sentiment": SENTIMENT, "vision": VISION, "gan": GAN, "ae": AE}
 
 
 def _worker(rank: int, world: int, port: int, root: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
-                      LOCAL_RANK=str(rank))
+    join_environment(rank, world, port)
     torch.set_num_threads(1)
     # one group for all four runs: each trainer joins it (and leaves it to its owner, this function)
     dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -77,23 +75,11 @@ def _worker(rank: int, world: int, port: int, root: str) -> None:
     dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ddp_runs(tmp_path_factory) -> Path:
     """The four runs on two gloo processes, with batches of B each."""
     root = tmp_path_factory.mktemp("ddp")
-    for attempt in range(3):  # another process may take the free port between the probe and the rendezvous
-        try:
-            mp.spawn(_worker, args=(2, _free_port(), str(root)), nprocs=2, join=True)
-            break
-        except mp.ProcessRaisedException as exc:
-            if attempt == 2 or "address already in use" not in str(exc).lower():
-                raise
+    spawn(_worker, 2, str(root))
     return root
 
 

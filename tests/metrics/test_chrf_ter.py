@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from sacrebleu.metrics import CHRF, TER
+from systems import damaged
 
 from seqlab.metrics import corpus_chrf
 from seqlab.metrics.chrf import chrf_from_statistics
@@ -21,17 +22,6 @@ WORDS = "a an the cat dog sat on mat runs in park , . ( ) two people walk busy s
 
 def sentences(rng: random.Random, count: int) -> list[str]:
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randrange(0, 14))) for _ in range(count)]
-
-
-def damaged(lines: list[str], rng: random.Random, rate: float) -> list[str]:
-    out = []
-    for line in lines:
-        words = [w for w in line.split() if rng.random() > rate]
-        if len(words) > 2 and rng.random() < 0.5:
-            i = rng.randrange(len(words) - 1)
-            words[i], words[i + 1] = words[i + 1], words[i]
-        out.append(" ".join(words))
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import sacrebleu.significance as sacre_significance
 import torch
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import PairedTest
+from systems import damaged
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.metrics import significance
@@ -29,17 +30,6 @@ from seqlab.metrics.significance import (
 
 WORDS = "a an the cat dog sat on mat runs in park , . two people walk busy street red blue ball".split()
 SACRE = {"BLEU": BLEU, "chrF2": CHRF, "TER": TER}
-
-
-def damaged(lines: list[str], rng: random.Random, rate: float) -> list[str]:
-    out = []
-    for line in lines:
-        words = [w for w in line.split() if rng.random() > rate]
-        if len(words) > 2 and rng.random() < 0.5:
-            i = rng.randrange(len(words) - 1)
-            words[i], words[i + 1] = words[i + 1], words[i]
-        out.append(" ".join(words))
-    return out
 
 
 def make_systems(refs: list[str], seed: int = 0) -> list[tuple[str, list[str]]]:

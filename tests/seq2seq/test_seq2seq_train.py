@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
+from launch import spawn
+from seq2seq_ddp import seq2seq_worker
 
 import seqlab.seq2seq.train as train_module
 from seqlab.errors import ConfigError
@@ -166,39 +165,12 @@ def test_fit_resume_continues_and_keeps_history(tmp_path):
     assert (tmp_path / "m" / "model.safetensors").exists() and not list((tmp_path / "m").glob("*.tmp"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank: int, world: int, port: int, cfg, data, spm, out: str, steps: int) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank))
-    torch.set_num_threads(1)
-    from seqlab.text.subword import Subword
-
-    trainer = Seq2SeqTrainer(cfg, out, torch.device("cpu"), texts=data, subwords=(Subword(spm[0]), Subword(spm[1])),
-                             quiet=True)
-    losses = [trainer.step(index) for index in trainer.epoch_batches()[:steps]]
-    if rank == 0:
-        torch.save({"model": trainer.model.state_dict(), "losses": losses}, out)
-    torch.distributed.destroy_process_group()
-
-
 def test_ddp_two_processes_equal_one_with_double_batch(tmp_path):
     cfg = dataclasses.replace(TINY, dropout=0.0, batch_size=16)
     data = texts(cfg)
     subwords = train_subwords(cfg, data[0], data[1])
     out = str(tmp_path / "ddp.pt")
-    for attempt in range(3):  # another process may take the free port between the probe and the rendezvous
-        try:
-            mp.spawn(_ddp_worker, args=(2, _free_port(), cfg, data, (subwords[0].model_bytes,
-                                                                     subwords[1].model_bytes), out, 3),
-                     nprocs=2, join=True)
-            break
-        except mp.ProcessRaisedException as exc:
-            if attempt == 2 or "address already in use" not in str(exc).lower():
-                raise
+    spawn(seq2seq_worker, 2, cfg, data, (subwords[0].model_bytes, subwords[1].model_bytes), out, 3)
     ddp = torch.load(out)
 
     single = Seq2SeqTrainer(dataclasses.replace(cfg, batch_size=32), tmp_path / "one", torch.device("cpu"),

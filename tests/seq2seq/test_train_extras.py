@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
+from launch import spawn
 from sacrebleu.metrics import CHRF
+from seq2seq_ddp import seq2seq_worker
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.io import load_checkpoint
@@ -93,22 +92,6 @@ def test_resume_mid_epoch_is_exact_with_token_batches_and_accumulation(tmp_path,
         assert torch.equal(p, q), name
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank: int, world: int, port: int, cfg, texts, spm, out: str, steps: int) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank))
-    torch.set_num_threads(1)
-    t = Seq2SeqTrainer(cfg, out, CPU, texts=texts, subwords=(Subword(spm[0]), Subword(spm[1])), quiet=True)
-    losses = [t.step(step) for step in t.epoch_batches()[:steps]]
-    if rank == 0:
-        torch.save({"model": t.model.state_dict(), "losses": losses}, out)
-    torch.distributed.destroy_process_group()
-
-
 @pytest.mark.slow  # two spawned processes: about 10 s on 2 cores
 def test_ddp_accumulation_equals_one_process(tmp_path, data):
     """2 processes (gloo) with accumulate=2 (gradients all-reduced once per step, under no_sync before) take
@@ -117,13 +100,7 @@ def test_ddp_accumulation_equals_one_process(tmp_path, data):
     cfg = dataclasses.replace(TINY, batch_size=8, accumulate=2)
     out = str(tmp_path / "ddp.pt")
     spm = (subwords[0].model_bytes, subwords[1].model_bytes)
-    for attempt in range(3):  # another process may take the free port between the probe and the rendezvous
-        try:
-            mp.spawn(_ddp_worker, args=(2, _free_port(), cfg, texts, spm, out, 3), nprocs=2, join=True)
-            break
-        except mp.ProcessRaisedException as exc:
-            if attempt == 2 or "address already in use" not in str(exc).lower():
-                raise
+    spawn(seq2seq_worker, 2, cfg, texts, spm, out, 3)
     ddp = torch.load(out)
     single = trainer(dataclasses.replace(cfg, batch_size=16), data, tmp_path / "one")
     assert [single.step(step) for step in single.epoch_batches()[:3]] == pytest.approx(ddp["losses"], rel=1e-5)
