@@ -382,6 +382,8 @@ EXCLUDED: dict[str, str] = {
     "python benchmarks/word2vec_vs_gensim.py --max-words 3000000 --device cpu": BENCHMARK,
     "python benchmarks/glove_vs_reference.py --device cuda [--stanford-dir ~/GloVe]": BENCHMARK,
     "python benchmarks/bleu_speed.py --device cuda": BENCHMARK,
+    "python benchmarks/fasttext_vs_gensim.py --corpus ../shared/data/corpus/wiki2015-text8style.xz": BENCHMARK,
+    "python benchmarks/significance_speed.py --device cpu": BENCHMARK,
     "python benchmarks/seq2seq_multi30k.py --device cuda": BENCHMARK,
     "python benchmarks/sentiment_sst.py --device cuda": BENCHMARK,
     "python benchmarks/dqn_cartpole.py": BENCHMARK,
