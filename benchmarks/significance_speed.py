@@ -14,11 +14,12 @@ The paired bootstrap test (1000 resamples, seed 12345) of systems 2-5 against sy
 3. the same ``PairedTest`` with every metric's statistics already extracted: the resampling test alone;
 
 and seqlab's counterparts: ``seqlab bleu REF -i S1 .. S5 --paired-bs`` (subprocess), ``evaluate_systems``
-from strings, and ``paired_bootstrap`` on the statistics tensor. Tokeniser caches (sacrebleu's
-lru_cache, shared by both) are cleared before each timed call from strings. Every seqlab figure is checked
-against sacrebleu's before the times are printed (scores and p-values equal, means and CIs to 1e-9).
-torch computes on ``--threads`` (1: sacrebleu's loop runs on one; on a busy machine more threads slow
-these small products down).
+from strings, and ``paired_bootstrap`` on the statistics (numpy arrays on the CPU, where the command
+never imports torch; tensors on a GPU). The two commands are timed ``--repeats`` times (median).
+Tokeniser caches (sacrebleu's lru_cache, shared by both) are cleared before each timed call from
+strings. Every seqlab figure is checked against sacrebleu's before the times are printed (scores and
+p-values equal, means and CIs to 1e-9). torch computes on ``--threads`` (1: sacrebleu's loop runs on
+one; on a busy machine more threads slow these small products down).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import PairedTest
 
 from seqlab.device import resolve_device, synchronize
+from seqlab.metrics.arrays import namespace
 from seqlab.metrics.evaluate import evaluate_systems, metric_statistics
 from seqlab.metrics.significance import paired_bootstrap
 
@@ -141,10 +143,11 @@ def main() -> None:
         extracted[key] = metric
     sacre_test_s, _ = timed(lambda: PairedTest(systems, extracted, None, "bs", args.samples)(), torch.device("cpu"), 1)
     tensors = []
-    for key in keys:
+    for key in keys:  # numpy arrays on the CPU (the command's path there), tensors on a GPU
         adapter = metric_statistics(key, [refs])
-        rows, corpus = zip(*(adapter.statistics(hyps, device) for _, hyps in systems), strict=True)
-        tensors.append((adapter, torch.stack(rows), [float(c.score) for c in corpus]))
+        rows, corpus = zip(*(adapter.statistics(hyps, None if device.type == "cpu" else device)
+                             for _, hyps in systems), strict=True)
+        tensors.append((adapter, namespace(rows[0]).stack(rows), [float(c.score) for c in corpus]))
 
     def ours_test():
         return [paired_bootstrap(stats, adapter.score, args.samples, 12345, real) for adapter, stats, real in tensors]
@@ -167,9 +170,9 @@ def main() -> None:
                     str(args.samples), "--metrics", args.metrics, "--device", args.device, "--threads",
                     str(args.threads), "--json"]
         sacre_cli_s, _ = timed(lambda: subprocess.run(sacre_cli, check=True, capture_output=True),
-                               torch.device("cpu"), 1)
+                               torch.device("cpu"), args.repeats)
         ours_cli_s, done = timed(lambda: subprocess.run(ours_cli, check=True, capture_output=True, text=True),
-                                 torch.device("cpu"), 1)
+                                 torch.device("cpu"), args.repeats)
         report = json.loads(done.stdout)
         for name in ours.metrics:
             assert [row[name]["p_value"] for row in report["systems"]] == [r.p_value for r in expected[name]]

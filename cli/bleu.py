@@ -131,7 +131,7 @@ def bleu(files: tuple[str, ...], inputs: tuple[str, ...], metrics: str, tokenize
     lengths and signature (one line per metric). Several systems print sacrebleu's table: each
     metric's score, with --paired-bs/--paired-ar the bootstrap mean ± 95% CI and the p-value against the
     first system (* when p <= 0.05). The numbers equal sacrebleu's for the same seed; the resampling runs
-    in torch on --device.
+    vectorised, in numpy on the CPU and in torch on a GPU (--device).
     """
     from seqlab.metrics.evaluate import parse_metrics
 
@@ -172,7 +172,7 @@ def bleu(files: tuple[str, ...], inputs: tuple[str, ...], metrics: str, tokenize
         systems, refs = load_systems(inputs, references, test is not None)
     n_samples = paired_bs_n if test == "bs" else paired_ar_n if test == "ar" else None
     result = evaluate_systems(systems, refs, keys, test, n_samples, seed,
-                              confidence_n if confidence and test != "bs" else 0, metric, resolve_device(device))
+                              confidence_n if confidence and test != "bs" else 0, metric, device)
     if len(systems) == 1:
         for key in result.metrics:
             click.echo(json.dumps(result.metric_dict(key, 0)) if as_json else result.line(key, 0, width))

@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from itertools import islice
 
+import numpy as np
 import sacrebleu
 
 from seqlab.errors import ConfigError, DataError
+from seqlab.metrics.arrays import Array, cast, clone, dtype_in, exp, log, namespace, scalar
 
 MAX_ORDER = 4
 SMOOTH_DEFAULTS: dict[str, float | None] = {"none": None, "floor": 0.1, "add-k": 1.0, "exp": None}
@@ -135,9 +137,12 @@ def check_streams(hypotheses: Sequence[str], references: Sequence[Sequence[str |
             raise DataError(f"reference stream {k + 1} has {len(stream)} lines, the hypotheses {len(hypotheses)}")
 
 
+LOG_ZERO = -9999999999.0  # sacrebleu's log(0)
+
+
 def _log(x: float) -> float:
     """log with log(0) = -9999999999, as sacrebleu (so a zero precision gives a score of 0)."""
-    return -9999999999 if x == 0.0 else math.log(x)
+    return LOG_ZERO if x == 0.0 else math.log(x)
 
 
 def _percent(count: float, total: float) -> float:
@@ -242,6 +247,58 @@ def compute_bleu(correct: Sequence[float], total: Sequence[float], sys_len: int,
     return BLEUScore(score, correct, total, precisions, bp, sys_len, ref_len)
 
 
+@np.errstate(over="ignore", invalid="ignore")  # 100 * an add-k count of 1e308 overflows; see _percent
+def sentence_bleu_from_statistics(stats: Array, smooth_method: str = "exp", smooth_value: float | None = None,
+                                  effective_order: bool = True, max_order: int = MAX_ORDER,
+                                  dtype: object = "float64") -> Array:
+    """BLEU (0-100) of every row of ``stats`` (..., 2 + 2N): (...) float64, vectorised, for a numpy array
+    or a torch tensor (on its device; see :mod:`seqlab.metrics.arrays`).
+
+    The arithmetic of :func:`compute_bleu` (sacrebleu's), row by row, in the same order of operations
+    (true divisions, the logs summed order by order). ``dtype`` is that of the n-gram precisions:
+    float64, or float32 to reproduce sacrebleu's bootstrap resampling, which sums float32 statistics (so
+    its ``100 * correct / total`` is a float32 division); lengths, brevity penalty, logs and the score
+    stay float64, as there.
+    """
+    smooth_value = smoothing_value(smooth_method, smooth_value)
+    xp = namespace(stats)
+    shape = stats.shape[:-1]
+    stats = stats.reshape(-1, stats.shape[-1])
+    lengths = cast(stats[:, :2], "float64")
+    sys_len, ref_len = lengths[:, 0], lengths[:, 1]
+    correct = clone(cast(stats[:, 2:2 + max_order], dtype))
+    total = clone(cast(stats[:, 2 + max_order:2 + 2 * max_order], dtype))
+    ratio = ref_len / xp.where(sys_len > 1, sys_len, 1.0)
+    bp = xp.where(sys_len < ref_len, xp.where(sys_len > 0, exp(1 - ratio), 0.0), 1.0)
+    no_match = (correct == 0).all(1)
+    if smooth_method == "add-k":
+        correct[:, 1:] += smooth_value
+        total[:, 1:] += smooth_value
+    active = xp.cumprod(cast(total > 0, "int64"), 1) > 0  # the loop stops at the first empty order
+    safe_total = xp.where(active, total, 1)
+    zero = (correct == 0) & active
+    percent = 100.0 * correct / safe_total
+    percent = xp.where(xp.isfinite(percent), percent, 100.0 * (correct / safe_total))  # see _percent
+    precisions = xp.where(active, percent, 0.0)
+    if smooth_method == "exp":
+        doublings = xp.cumsum(cast(zero, dtype), 1)
+        precisions = xp.where(zero, scalar(100.0, dtype, stats) / (2.0 ** doublings * safe_total), precisions)
+    elif smooth_method == "floor":
+        precisions = xp.where(zero, scalar(100.0 * smooth_value, dtype, stats) / safe_total, precisions)
+    if effective_order:
+        orders = active.sum(1)
+        eff_order = xp.where(orders > 1, orders, 1)
+    else:
+        eff_order = xp.full_like(sys_len, max_order, dtype=dtype_in(xp, "int64"))
+    precisions = cast(precisions, "float64")
+    logs = xp.where(precisions > 0, log(xp.where(precisions > 1e-300, precisions, 1e-300)), LOG_ZERO)
+    log_sum = xp.zeros_like(sys_len)
+    for n in range(max_order):  # in order, as sacrebleu's sum(): a tree sum may differ in the last bit
+        log_sum = log_sum + xp.where(n < eff_order, logs[:, n], 0.0)
+    score = bp * exp(log_sum / eff_order)
+    return xp.where(no_match, 0.0, score).reshape(shape)
+
+
 class BLEU:
     """BLEU with fixed options: tokenise, count, score (corpus or sentence), and sign.
 
@@ -270,24 +327,35 @@ class BLEU:
             line = line.lower()
         return self.tokenizer(line.rstrip()).split()
 
-    def statistics(self, hypotheses: Sequence[str], references: Sequence[Sequence[str | None]]) -> list[list[int]]:
+    def reference_table(self, references: Sequence[Sequence[str | None]]) -> list[tuple[dict, list[int]]]:
+        """The references' side of :meth:`statistics`, per sentence: (n-gram -> max count over its
+        references, reference lengths). Counted once, it serves every system scored against the same
+        references (as sacrebleu's ``BLEU(references=...)`` caches them)."""
+        if not references:
+            raise DataError("no reference stream given")
+        tok = self.tokenize_line
+        table, num_refs = [], set()
+        for i, refs in enumerate(zip(*references, strict=True)):
+            tokens = [tok(ref) for ref in refs if ref is not None]
+            if not tokens:
+                raise DataError(f"sentence {i + 1} has no reference")
+            num_refs.add(len(tokens))
+            table.append(reference_info(tokens, self.max_order))
+        self.num_refs = num_refs.pop() if len(num_refs) == 1 else -1
+        return table
+
+    def statistics(self, hypotheses: Sequence[str], references: Sequence[Sequence[str | None]],
+                   table: list[tuple[dict, list[int]]] | None = None) -> list[list[int]]:
         """Per-sentence rows ``[hyp_len, ref_len, correct_1..N, total_1..N]``.
 
-        hypotheses: (S,) strings; references: K streams of S strings (None = missing reference).
+        hypotheses: (S,) strings; references: K streams of S strings (None = missing reference);
+        ``table``: their :meth:`reference_table`, when already counted.
         """
         check_streams(hypotheses, references)
-        tok = self.tokenize_line
-        rows = []
-        num_refs = set()
-        for i, hyp in enumerate(hypotheses):
-            refs = [tok(stream[i]) for stream in references if stream[i] is not None]
-            if not refs:
-                raise DataError(f"sentence {i + 1} has no reference")
-            num_refs.add(len(refs))
-            ngrams, lens = reference_info(refs, self.max_order)
-            rows.append(segment_statistics(tok(hyp), ngrams, lens, self.max_order))
-        self.num_refs = num_refs.pop() if len(num_refs) == 1 else -1
-        return rows
+        table = self.reference_table(references) if table is None else table
+        tok, order = self.tokenize_line, self.max_order
+        return [segment_statistics(tok(hyp), ngrams, lengths, order)
+                for hyp, (ngrams, lengths) in zip(hypotheses, table, strict=True)]
 
     def score_statistics(self, row: Sequence[float]) -> BLEUScore:
         """A BLEUScore from one (summed) statistics row."""

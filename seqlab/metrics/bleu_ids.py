@@ -27,10 +27,15 @@ from collections.abc import Sequence
 import torch
 
 from seqlab.errors import DataError
-from seqlab.metrics.bleu import BLEU, MAX_ORDER, BLEUScore, check_streams, compute_bleu, smoothing_value
+from seqlab.metrics.bleu import (
+    BLEU,
+    MAX_ORDER,
+    BLEUScore,
+    check_streams,
+    compute_bleu,
+    sentence_bleu_from_statistics,
+)
 from seqlab.text.padding import pad_ids
-
-_LOG_ZERO = -9999999999.0  # sacrebleu's log(0)
 
 
 def _as_refs(refs: torch.Tensor, ref_lengths: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,59 +122,6 @@ def bleu_statistics(hyps: torch.Tensor, hyp_lengths: torch.Tensor, refs: torch.T
         stats[:, 1 + n].index_add_(0, hyp_keys // num_grams, clipped)
     stats[:, 2 + max_order:] = (hyp_lengths.unsqueeze(1) - torch.arange(max_order, device=device)).clamp_min(0)
     return stats
-
-
-def sentence_bleu_from_statistics(stats: torch.Tensor, smooth_method: str = "exp", smooth_value: float | None = None,
-                                  effective_order: bool = True, max_order: int = MAX_ORDER,
-                                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """BLEU (0-100) of every row of ``stats`` (..., 2 + 2N): (...) float64, vectorised.
-
-    The arithmetic of :func:`seqlab.metrics.bleu.compute_bleu` (sacrebleu's), row by row, in the same
-    order of operations (true divisions, the logs summed order by order). ``dtype`` is that of the
-    n-gram precisions: float64, or float32 to reproduce sacrebleu's bootstrap resampling, which sums
-    float32 statistics (so its ``100 * correct / total`` is a float32 division); lengths, brevity
-    penalty, logs and the score stay float64, as there.
-    """
-    smooth_value = smoothing_value(smooth_method, smooth_value)
-    shape = stats.shape[:-1]
-    stats = stats.reshape(-1, stats.shape[-1])
-    lengths = stats[:, :2].to(torch.float64)
-    sys_len, ref_len = lengths[:, 0], lengths[:, 1]
-    correct = stats[:, 2:2 + max_order].to(dtype).clone()
-    total = stats[:, 2 + max_order:2 + 2 * max_order].to(dtype).clone()
-    bp = torch.where(sys_len < ref_len,
-                     torch.where(sys_len > 0, torch.exp(1 - ref_len / sys_len.clamp_min(1)), torch.zeros_like(sys_len)),
-                     torch.ones_like(sys_len))
-    no_match = (correct == 0).all(1)
-    if smooth_method == "add-k":
-        correct[:, 1:] += smooth_value
-        total[:, 1:] += smooth_value
-    active = torch.cumprod((total > 0).to(torch.int64), 1).bool()  # the loop stops at the first empty order
-    safe_total = torch.where(active, total, torch.ones_like(total))
-    zero = (correct == 0) & active
-    def numerator(value: float) -> torch.Tensor:  # tensor / tensor: torch's `100.0 / t` is 100 * (1 / t)
-        return torch.tensor(value, dtype=dtype, device=stats.device)
-
-    percent = 100.0 * correct / safe_total
-    percent = torch.where(percent.isfinite(), percent, 100.0 * (correct / safe_total))  # see bleu._percent
-    precisions = torch.where(active, percent, torch.zeros_like(total))
-    if smooth_method == "exp":
-        doublings = torch.cumsum(zero.to(dtype), 1)
-        precisions = torch.where(zero, numerator(100.0) / (torch.pow(2.0, doublings) * safe_total), precisions)
-    elif smooth_method == "floor":
-        precisions = torch.where(zero, numerator(100.0 * smooth_value) / safe_total, precisions)
-    if effective_order:
-        eff_order = active.sum(1).clamp_min(1)
-    else:
-        eff_order = torch.full_like(sys_len, max_order, dtype=torch.int64)
-    precisions = precisions.to(torch.float64)
-    logs = torch.where(precisions > 0, torch.log(precisions.clamp_min(1e-300)),
-                       torch.full_like(precisions, _LOG_ZERO))
-    log_sum = torch.zeros_like(sys_len)
-    for n in range(max_order):  # in order, as sacrebleu's sum(): a tree sum may differ in the last bit
-        log_sum = log_sum + torch.where(n < eff_order, logs[:, n], torch.zeros_like(sys_len))
-    score = bp * torch.exp(log_sum / eff_order)
-    return torch.where(no_match, torch.zeros_like(score), score).reshape(shape)
 
 
 def sentence_bleu_ids(hyps: torch.Tensor, hyp_lengths: torch.Tensor, refs: torch.Tensor, ref_lengths: torch.Tensor,

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from sacrebleu.metrics import CHRF
+
+from seqlab.metrics.arrays import Array, cast, dtype_in, namespace
 
 EPS = 1e-16  # sacrebleu's, for an order with no hypothesis or reference n-gram (eps smoothing only)
 
@@ -30,9 +31,10 @@ def corpus_chrf(hypotheses: Sequence[str], references: Sequence[Sequence[str]], 
     return float(metric.corpus_score(list(hypotheses), [list(refs) for refs in references]).score)
 
 
-def chrf_from_statistics(stats: torch.Tensor, beta: int = CHRF.BETA, eps_smoothing: bool = False,
-                         dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """chrF (0-100) of every summed statistics row: ``stats`` (..., 3 * orders) -> (...) in ``dtype``.
+def chrf_from_statistics(stats: Array, beta: int = CHRF.BETA, eps_smoothing: bool = False,
+                         dtype: object = "float64") -> Array:
+    """chrF (0-100) of every summed statistics row: ``stats`` (..., 3 * orders) -> (...) in ``dtype``, for
+    a numpy array or a torch tensor (on its device; see :mod:`seqlab.metrics.arrays`).
 
     The operations of sacrebleu's ``CHRF._compute_f_score`` in its order, vectorised over the rows
     (a loop over the few orders only). ``dtype`` float32 reproduces sacrebleu's bootstrap resampling,
@@ -41,28 +43,29 @@ def chrf_from_statistics(stats: torch.Tensor, beta: int = CHRF.BETA, eps_smoothi
     reference n-gram, sacrebleu's eps is a Python float that mixes float64 into its float32 arithmetic;
     here it stays float32 (the scores agree to float32 precision).
     """
-    stats = stats.to(dtype)
+    xp = namespace(stats)
+    stats = cast(stats, dtype)
     factor = beta ** 2
-    zero = torch.zeros_like(stats[..., 0])
+    zero = xp.zeros_like(stats[..., 0])
     score, avg_prec, avg_rec = zero, zero, zero
-    effective_order = torch.zeros_like(stats[..., 0], dtype=torch.int64)
+    effective_order = xp.zeros_like(stats[..., 0], dtype=dtype_in(xp, "int64"))
     for i in range(stats.shape[-1] // 3):
         n_hyp, n_ref, n_match = stats[..., 3 * i], stats[..., 3 * i + 1], stats[..., 3 * i + 2]
-        prec = torch.where(n_hyp > 0, n_match / torch.where(n_hyp > 0, n_hyp, 1), EPS)
-        rec = torch.where(n_ref > 0, n_match / torch.where(n_ref > 0, n_ref, 1), EPS)
+        prec = xp.where(n_hyp > 0, n_match / xp.where(n_hyp > 0, n_hyp, 1), EPS)
+        rec = xp.where(n_ref > 0, n_match / xp.where(n_ref > 0, n_ref, 1), EPS)
         if eps_smoothing:
             denom = factor * prec + rec
-            score = score + torch.where(denom > 0, (1 + factor) * prec * rec / torch.where(denom > 0, denom, 1), EPS)
+            score = score + xp.where(denom > 0, (1 + factor) * prec * rec / xp.where(denom > 0, denom, 1), EPS)
         both = (n_hyp > 0) & (n_ref > 0)
-        avg_prec = torch.where(both, avg_prec + prec, avg_prec)
-        avg_rec = torch.where(both, avg_rec + rec, avg_rec)
-        effective_order = effective_order + both.long()
+        avg_prec = xp.where(both, avg_prec + prec, avg_prec)
+        avg_rec = xp.where(both, avg_rec + rec, avg_rec)
+        effective_order = effective_order + cast(both, "int64")
     if eps_smoothing:
         return 100 * score / (stats.shape[-1] // 3)
-    order = effective_order.clamp_min(1).to(dtype)
-    avg_prec = torch.where(effective_order > 0, avg_prec / order, zero)
-    avg_rec = torch.where(effective_order > 0, avg_rec / order, zero)
+    order = cast(xp.where(effective_order > 1, effective_order, 1), dtype)
+    avg_prec = xp.where(effective_order > 0, avg_prec / order, zero)
+    avg_rec = xp.where(effective_order > 0, avg_rec / order, zero)
     nonzero = (avg_prec + avg_rec) != 0
     score = (1 + factor) * avg_prec * avg_rec
-    score = score / torch.where(nonzero, factor * avg_prec + avg_rec, 1)
-    return torch.where(nonzero, 100 * score, zero)
+    score = score / xp.where(nonzero, factor * avg_prec + avg_rec, 1)
+    return xp.where(nonzero, 100 * score, zero)

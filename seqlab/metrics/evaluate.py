@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from seqlab.errors import ConfigError, DataError
+from seqlab.metrics.arrays import Array, namespace
 from seqlab.metrics.bleu import BLEU
 from seqlab.metrics.significance import (
     AR_TRIALS,
@@ -29,6 +31,9 @@ from seqlab.metrics.significance import (
     paired_approximate_randomization,
     paired_bootstrap,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 METRICS = ("bleu", "chrf", "chrf++", "ter")
 TESTS = {"bs": ("bootstrap resampling", BOOTSTRAP_SAMPLES), "ar": ("approximate randomization", AR_TRIALS)}
@@ -62,18 +67,21 @@ class BLEUStatistics:
 
     def __init__(self, bleu: BLEU, references: Sequence[Sequence[str]]):
         self.bleu, self.references = bleu, references
+        self.table = None  # the references' n-grams, counted once for all systems
 
-    def statistics(self, hypotheses: Sequence[str], device: torch.device) -> tuple[torch.Tensor, object]:
-        if device.type == "cpu":  # as BLEU.scores: counting in Python beats torch's small ops on a CPU
-            rows = torch.tensor(self.bleu.statistics(hypotheses, self.references), dtype=torch.int64)
+    def statistics(self, hypotheses: Sequence[str], device: torch.device | None) -> tuple[Array, object]:
+        if device is None:  # the CPU, in numpy: as BLEU.scores, counting in Python beats torch's small ops
+            if self.table is None:
+                self.table = self.bleu.reference_table(self.references)
+            rows = np.array(self.bleu.statistics(hypotheses, self.references, self.table), dtype=np.int64)
         else:
             from seqlab.metrics.bleu_ids import string_statistics
 
             rows = string_statistics(self.bleu, hypotheses, self.references, device)
         return rows, self.bleu.score_statistics(rows.sum(0).tolist())
 
-    def score(self, sums: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        from seqlab.metrics.bleu_ids import sentence_bleu_from_statistics
+    def score(self, sums: Array, dtype: str) -> Array:
+        from seqlab.metrics.bleu import sentence_bleu_from_statistics
 
         bleu = self.bleu
         return sentence_bleu_from_statistics(sums, bleu.smooth_method, bleu.smooth_value, bleu.effective_order,
@@ -94,11 +102,16 @@ class SacreStatistics:
         self.metric = TER(references=references) if key == "ter" else CHRF(word_order=2 if key == "chrf++" else 0,
                                                                             references=references)
 
-    def statistics(self, hypotheses: Sequence[str], device: torch.device) -> tuple[torch.Tensor, object]:
+    def statistics(self, hypotheses: Sequence[str], device: torch.device | None) -> tuple[Array, object]:
         rows = self.metric._extract_corpus_statistics(list(hypotheses), None)  # the cached references
-        return torch.tensor(rows, dtype=torch.float64, device=device), self.metric._aggregate_and_compute(rows)
+        table = np.array(rows, dtype=np.float64)
+        if device is not None:
+            import torch
 
-    def score(self, sums: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+            table = torch.as_tensor(table, device=device)
+        return table, self.metric._aggregate_and_compute(rows)
+
+    def score(self, sums: Array, dtype: str) -> Array:
         if self.key == "ter":
             from seqlab.metrics.ter import ter_from_statistics
 
@@ -114,7 +127,8 @@ class SacreStatistics:
 def metric_statistics(key: str, references: Sequence[Sequence[str]],
                       bleu: BLEU | None = None) -> BLEUStatistics | SacreStatistics:
     """The metric ``key`` (bleu, chrf, chrf++, ter) against ``references``: ``.statistics(hypotheses,
-    device)`` gives the (S, D) rows and the corpus score, ``.score(sums, dtype)`` the vectorised formula."""
+    device)`` gives the (S, D) rows (a numpy array for ``device`` None, else a tensor on it) and the corpus
+    score, ``.score(sums, dtype)`` the vectorised formula."""
     return BLEUStatistics(bleu or BLEU(), references) if key == "bleu" else SacreStatistics(key, references)
 
 
@@ -236,7 +250,7 @@ def _check_systems(systems: Sequence[tuple[str, Sequence[str]]], references: Seq
 def evaluate_systems(systems: Sequence[tuple[str, Sequence[str]]], references: Sequence[Sequence[str]],
                      metrics: str | Sequence[str] = ("bleu",), test: str | None = None, n_samples: int | None = None,
                      seed: int | None = DEFAULT_SEED, confidence_n: int = 0, bleu: BLEU | None = None,
-                     device: torch.device | str = "cpu") -> Evaluation:
+                     device: torch.device | str | None = "cpu") -> Evaluation:
     """Score every system on every metric and run the paired test, as sacrebleu's CLI does.
 
     systems: (name, hypotheses) pairs, the baseline first; references: K streams of S lines (one list
@@ -244,7 +258,8 @@ def evaluate_systems(systems: Sequence[tuple[str, Sequence[str]]], references: S
     system also gets a mean and 95% CI) or ``"ar"`` (approximate randomisation, default 10000 trials).
     ``confidence_n`` > 0: bootstrap means and CIs with that many resamples (without a test: each system
     as ``sacrebleu --confidence``; with AR: sacrebleu's ``n_ar_confidence``). ``bleu``: the BLEU options
-    (default sacrebleu's). The statistics and resampling live on ``device``.
+    (default sacrebleu's). The statistics and resampling live on ``device``: on the CPU (``"cpu"``,
+    ``"auto"`` without CUDA, None) they are numpy arrays and torch is not imported; on a GPU, tensors.
     """
     keys = parse_metrics(metrics)
     _check_systems(systems, references)
@@ -255,13 +270,13 @@ def evaluate_systems(systems: Sequence[tuple[str, Sequence[str]]], references: S
     if n_samples is not None and n_samples < 1 or confidence_n < 0:
         raise ConfigError("the number of resamples or trials must be at least 1")
     n = (n_samples or TESTS[test][1]) if test else None
-    device = torch.device(device)
+    device = _accelerator(device)
     references = [list(stream) for stream in references]
     results, scores, signatures = {}, {}, {}
     for key in keys:
         metric = metric_statistics(key, references, bleu)
         rows, corpus = zip(*(metric.statistics(list(hyps), device) for _, hyps in systems), strict=True)
-        stats = torch.stack(rows)  # (systems, sentences, stats)
+        stats = namespace(rows[0]).stack(rows)  # (systems, sentences, stats)
         real = [float(score.score) for score in corpus]
         resampled = None
         if test == "bs":
@@ -283,6 +298,16 @@ def evaluate_systems(systems: Sequence[tuple[str, Sequence[str]]], references: S
         results[name], scores[name], signatures[name] = resampled, list(corpus), signature
     return Evaluation([name for name, _ in systems], results, scores, signatures, test, n, seed,
                       confidence_n or None)
+
+
+def _accelerator(device: torch.device | str | None) -> torch.device | None:
+    """None for the CPU (numpy, without importing torch), else the torch device."""
+    from seqlab.device import resolve_device, runs_on_cpu
+
+    if device is None or (isinstance(device, str) and runs_on_cpu(device)):
+        return None
+    device = resolve_device(device)
+    return None if device.type == "cpu" else device
 
 
 def _attach(score: object, result: Result, signature: str) -> None:

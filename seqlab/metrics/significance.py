@@ -3,7 +3,8 @@
 A corpus score (BLEU, chrF, TER) is a function of the column sums of per-sentence statistics rows, so a
 resampled test set is a weighted sum of rows, and the sums of *all* resamples are one matrix product
 ``weights (n, S) @ stats (S, D)``; the metric's vectorised formula then scores every resample of every
-system at once, in torch, on the statistics' device.
+system at once: in numpy for statistics in a numpy array (the CPU path, which never imports torch), in
+torch on the tensor's device for a tensor (a GPU); one formula serves both (:mod:`seqlab.metrics.arrays`).
 
 - Paired bootstrap resampling (Koehn 2004, "Statistical significance tests for machine translation
   evaluation", EMNLP, section 4): draw ``n`` test sets of S sentences with replacement (a weight is how
@@ -21,11 +22,12 @@ the draws are numpy's, made as sacrebleu makes them (``np.random.default_rng(see
 for a bootstrap, ``integers(2, (n, S), dtype=bool)`` and then ``choice`` for AR with confidence), the
 arithmetic follows sacrebleu's dtypes (its bootstrap computes from float32 statistics, its AR from
 integer ones in float64) and the summaries are numpy's, on the host. For the same seed the p-values,
-means and intervals therefore equal sacrebleu's (to the last bit, except where torch's and the C
-library's log or exp differ by one). Statistically equivalent but not equal: ``seed=None`` (sacrebleu
-draws anew for each system, here once for all), TER with average reference lengths that float32
-cannot hold exactly (three or more references of different lengths: sacrebleu's float32 sums depend on
-the summation order), and sacrebleu's seed 0 (which it treats as no seed for the compared systems).
+means and intervals therefore equal sacrebleu's (to the last bit, except where numpy's or torch's
+vectorised log or exp and the C library's differ by one). Statistically equivalent but not equal:
+``seed=None`` (sacrebleu draws anew for each system, here once for all), TER with average reference
+lengths that float32 cannot hold exactly (three or more references of different lengths: sacrebleu's
+float32 sums depend on the summation order), and sacrebleu's seed 0 (which it treats as no seed for the
+compared systems).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from seqlab.metrics.arrays import Array, cast, host, namespace, to_like
 
 DEFAULT_SEED = 12345  # sacrebleu's (SACREBLEU_SEED)
 BOOTSTRAP_SAMPLES = 1000
@@ -43,9 +46,10 @@ AR_TRIALS = 10000
 SIGNIFICANCE_LEVEL = 0.05
 CHUNK_ELEMENTS = 1 << 25  # weights per matrix product: (chunk, S) float64 stays under 256 MB
 
-# (summed statistics (..., D), dtype of the arithmetic) -> scores (...), in the dtype sacrebleu's scores
-# have: BLEU float64 whatever its precisions' dtype, chrF and TER the dtype they are computed in.
-ScoreFunction = Callable[[torch.Tensor, torch.dtype], torch.Tensor]
+# (summed statistics (..., D), dtype of the arithmetic: "float32" or "float64") -> scores (...), in the
+# dtype sacrebleu's scores have: BLEU float64 whatever its precisions' dtype, chrF and TER the dtype they
+# are computed in. Arrays are numpy's or torch's (seqlab.metrics.arrays): the same formula serves both.
+ScoreFunction = Callable[[Array, str], Array]
 
 
 @dataclass(frozen=True)
@@ -78,38 +82,43 @@ def _chunks(rows: int, width: int) -> list[slice]:
     return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
 
 
-def bootstrap_sums(stats: torch.Tensor, indices: np.ndarray) -> torch.Tensor:
+def _counts(indices: np.ndarray, like: Array) -> Array:
+    """How often each sentence was drawn in each resample: (n, S) indices -> (n, S) float64 counts on
+    ``like``'s side (one bincount of ``resample * S + sentence``)."""
+    rows, sentences = indices.shape
+    flat = (indices + np.arange(rows)[:, None] * sentences).reshape(-1)
+    xp = namespace(like)
+    return cast(xp.bincount(to_like(flat, like), minlength=rows * sentences).reshape(rows, sentences), "float64")
+
+
+def bootstrap_sums(stats: Array, indices: np.ndarray) -> Array:
     """Column sums of every resample: ``stats`` (K, S, D) of K systems, ``indices`` (n, S) -> (K, n, D)
-    float64, on ``stats.device``. Resamples are weighted sums (draw counts @ rows), chunked over n."""
+    float64, beside ``stats`` (numpy, or a tensor on its device). Resamples are weighted sums (draw
+    counts @ rows), chunked over n."""
+    xp = namespace(stats)
     systems, sentences, width = stats.shape
-    rows = stats.to(torch.float64).transpose(0, 1).reshape(sentences, systems * width)
-    parts = []
-    for part in _chunks(len(indices), sentences):
-        index = torch.as_tensor(indices[part], device=stats.device)
-        counts = torch.zeros(index.shape, dtype=torch.float64, device=stats.device)
-        counts.scatter_add_(1, index, torch.ones_like(counts))
-        parts.append(counts @ rows)
-    sums = torch.cat(parts) if parts else rows.new_zeros(0, systems * width)
-    return sums.reshape(-1, systems, width).transpose(0, 1)
+    rows = cast(stats, "float64").swapaxes(0, 1).reshape(sentences, systems * width)
+    parts = [_counts(indices[part], stats) @ rows for part in _chunks(len(indices), sentences)]
+    sums = xp.concatenate(parts) if parts else rows[:0]
+    return sums.reshape(-1, systems, width).swapaxes(0, 1)
 
 
-def swapped_sums(baseline: torch.Tensor, systems: torch.Tensor, swaps: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+def swapped_sums(baseline: Array, systems: Array, swaps: np.ndarray) -> tuple[Array, Array]:
     """Sums of the AR pseudo-systems: ``baseline`` (S, D), ``systems`` (K, S, D), ``swaps`` (n, S) bool.
 
     Pseudo-system a takes the baseline's row where ``swaps`` is True and the system's elsewhere, b the
     other rows: a = swaps @ (baseline - system) + sum(system), b = sum(baseline) + sum(system) - a.
     Returns (a, b), each (K, n, D) float64.
     """
+    xp = namespace(systems)
     count, sentences, width = systems.shape
-    baseline, systems = baseline.to(torch.float64), systems.to(torch.float64)
-    delta = (baseline.unsqueeze(0) - systems).transpose(0, 1).reshape(sentences, count * width)
+    baseline, systems = cast(baseline, "float64"), cast(systems, "float64")
+    delta = (baseline[None] - systems).swapaxes(0, 1).reshape(sentences, count * width)
     system_sums = systems.sum(1).reshape(1, count * width)
-    parts = []
-    for part in _chunks(len(swaps), sentences):
-        mask = torch.as_tensor(swaps[part], device=systems.device).to(torch.float64)
-        parts.append(mask @ delta + system_sums)
-    a = (torch.cat(parts) if parts else delta.new_zeros(0, count * width)).reshape(-1, count, width).transpose(0, 1)
-    b = baseline.sum(0) + systems.sum(1).unsqueeze(1) - a
+    parts = [cast(to_like(swaps[part], systems), "float64") @ delta + system_sums
+             for part in _chunks(len(swaps), sentences)]
+    a = (xp.concatenate(parts) if parts else delta[:0]).reshape(-1, count, width).swapaxes(0, 1)
+    b = baseline.sum(0) + systems.sum(1)[:, None] - a
     return a, b
 
 
@@ -144,15 +153,11 @@ def p_values(statistics: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return (count + 1) / (statistics.shape[-1] + 1)
 
 
-def _host(scores: torch.Tensor) -> np.ndarray:
-    return scores.detach().cpu().numpy()
+def _corpus_scores(stats: Array, score_fn: ScoreFunction) -> np.ndarray:
+    return host(score_fn(cast(stats, "float64").sum(1), "float64")).astype(np.float64)
 
 
-def _corpus_scores(stats: torch.Tensor, score_fn: ScoreFunction) -> np.ndarray:
-    return _host(score_fn(stats.to(torch.float64).sum(1), torch.float64)).astype(np.float64)
-
-
-def bootstrap_confidence(stats: torch.Tensor, score_fn: ScoreFunction, n_samples: int = BOOTSTRAP_SAMPLES,
+def bootstrap_confidence(stats: Array, score_fn: ScoreFunction, n_samples: int = BOOTSTRAP_SAMPLES,
                          seed: int | None = DEFAULT_SEED, exact_mean: bool = True,
                          rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap mean and 95% CI half-width of each of K systems: ``stats`` (K, S, D) -> ((K,), (K,)).
@@ -161,11 +166,11 @@ def bootstrap_confidence(stats: torch.Tensor, score_fn: ScoreFunction, n_samples
     """
     rng = rng if rng is not None else np.random.default_rng(seed)
     indices = bootstrap_indices(stats.shape[1], n_samples, rng)
-    sums = bootstrap_sums(stats.to(torch.float32), indices)  # sacrebleu resamples float32 rows
-    return estimate_ci(_host(score_fn(sums, torch.float32)), exact_mean)
+    sums = bootstrap_sums(cast(stats, "float32"), indices)  # sacrebleu resamples float32 rows
+    return estimate_ci(host(score_fn(sums, "float32")), exact_mean)
 
 
-def paired_bootstrap(stats: torch.Tensor, score_fn: ScoreFunction, n_samples: int = BOOTSTRAP_SAMPLES,
+def paired_bootstrap(stats: Array, score_fn: ScoreFunction, n_samples: int = BOOTSTRAP_SAMPLES,
                      seed: int | None = DEFAULT_SEED, scores: Sequence[float] | None = None) -> list[Result]:
     """Paired bootstrap resampling of systems 1..K-1 against system 0 (the baseline).
 
@@ -176,7 +181,7 @@ def paired_bootstrap(stats: torch.Tensor, score_fn: ScoreFunction, n_samples: in
     """
     real = np.asarray(scores, dtype=np.float64) if scores is not None else _corpus_scores(stats, score_fn)
     indices = bootstrap_indices(stats.shape[1], n_samples, np.random.default_rng(seed))
-    sampled = _host(score_fn(bootstrap_sums(stats.to(torch.float32), indices), torch.float32))  # (K, n)
+    sampled = host(score_fn(bootstrap_sums(cast(stats, "float32"), indices), "float32"))  # (K, n)
     means, cis = estimate_ci(sampled)
     diffs = np.abs(sampled[1:] - sampled[:1])
     p = p_values(diffs - row_means(diffs)[:, None], np.abs(real[1:] - real[0]))
@@ -184,7 +189,7 @@ def paired_bootstrap(stats: torch.Tensor, score_fn: ScoreFunction, n_samples: in
             for k in range(len(real))]
 
 
-def paired_approximate_randomization(stats: torch.Tensor, score_fn: ScoreFunction, n_trials: int = AR_TRIALS,
+def paired_approximate_randomization(stats: Array, score_fn: ScoreFunction, n_trials: int = AR_TRIALS,
                                      seed: int | None = DEFAULT_SEED, scores: Sequence[float] | None = None,
                                      n_confidence: int = -1) -> list[Result]:
     """Paired approximate randomisation of systems 1..K-1 against system 0 (the baseline).
@@ -199,13 +204,13 @@ def paired_approximate_randomization(stats: torch.Tensor, score_fn: ScoreFunctio
     rng = np.random.default_rng(seed)
     swaps = rng.integers(2, size=(n_trials, stats.shape[1]), dtype=bool)
     a, b = swapped_sums(stats[0], stats[1:], swaps)
-    trial = np.abs(_host(score_fn(a, torch.float64)) - _host(score_fn(b, torch.float64)))  # (K - 1, n)
+    trial = np.abs(host(score_fn(a, "float64")) - host(score_fn(b, "float64")))  # (K - 1, n)
     p = p_values(trial, np.abs(real[1:] - real[0]))
     means = cis = [None] * len(real)
     if n_confidence > 0:
         system_indices = bootstrap_indices(stats.shape[1], n_confidence, rng)
-        sums = bootstrap_sums(stats[1:].to(torch.float32), system_indices)
-        means, cis = (list(x) for x in estimate_ci(_host(score_fn(sums, torch.float32))))
+        sums = bootstrap_sums(cast(stats[1:], "float32"), system_indices)
+        means, cis = (list(x) for x in estimate_ci(host(score_fn(sums, "float32"))))
         base_mean, base_ci = bootstrap_confidence(stats[:1], score_fn, n_confidence, seed, exact_mean=False)
         means, cis = [base_mean[0], *means], [base_ci[0], *cis]
     return [Result(float(report[k]), None if k == 0 else float(p[k - 1]),

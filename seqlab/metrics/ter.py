@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from sacrebleu.metrics import TER
+
+from seqlab.metrics.arrays import Array, cast, namespace
 
 
 def corpus_ter(hypotheses: Sequence[str], references: Sequence[Sequence[str]], case_sensitive: bool = False) -> float:
@@ -23,14 +24,16 @@ def corpus_ter(hypotheses: Sequence[str], references: Sequence[Sequence[str]], c
     return float(metric.corpus_score(list(hypotheses), [list(refs) for refs in references]).score)
 
 
-def ter_from_statistics(stats: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def ter_from_statistics(stats: Array, dtype: object = "float64") -> Array:
     """TER of every summed statistics row: ``stats`` (..., 2) ``[edits, reference length]`` -> (...) in
-    ``dtype`` (float32 reproduces sacrebleu's bootstrap resampling, float64 its corpus score).
+    ``dtype`` (float32 reproduces sacrebleu's bootstrap resampling, float64 its corpus score), for a numpy
+    array or a torch tensor.
 
     An empty reference scores 100 against a non-empty hypothesis and 0 against an empty one.
     """
-    stats = stats.to(dtype)
+    xp = namespace(stats)
+    stats = cast(stats, dtype)
     edits, length = stats[..., 0], stats[..., 1]
-    rate = edits / torch.where(length > 0, length, 1)
-    rate = torch.where(length > 0, rate, (edits > 0).to(dtype))
+    rate = edits / xp.where(length > 0, length, 1)
+    rate = xp.where(length > 0, rate, cast(edits > 0, dtype))
     return 100 * rate

@@ -152,3 +152,21 @@ def test_phrases_runs_without_torch(tmp_path):
                                "--min-count", "2", "--threshold", "0.1", "--json")
     assert report == {"status": 0, "imported": []}
     assert json.loads(output)["phrases"] >= 1
+
+
+@pytest.mark.parametrize("test", ["--paired-bs", "--paired-ar"])
+def test_paired_significance_on_the_cpu_runs_without_torch(tmp_path, test):
+    """`seqlab bleu REF -i SYS... --paired-*` resamples in numpy on the CPU: no torch import (about a
+    second), and the same table as the library call."""
+    ref, base, other = (tmp_path / name for name in ("ref.txt", "base.txt", "other.txt"))
+    ref.write_text("the cat sat on the mat\na dog runs in the park\nbirds fly over the sea\n" * 10)
+    base.write_text("the cat sat on a mat\na dog runs in a park\nbirds fly over sea\n" * 10)
+    other.write_text("cat sat mat\nthe dog is running in the park\nthe birds fly over the sea\n" * 10)
+    output, report = run_probe("bleu", str(ref), "-i", str(base), str(other), "--metrics", "bleu,chrf,ter", test,
+                               "--json")
+    assert report["status"] == 0 and "torch" not in report["imported"]
+    from seqlab.metrics.evaluate import evaluate_systems
+
+    systems = [(str(path), path.read_text().splitlines()) for path in (base, other)]
+    expected = evaluate_systems(systems, [ref.read_text().splitlines()], "bleu,chrf,ter", test[-2:])
+    assert json.loads(output) == json.loads(json.dumps(expected.to_dict()))

@@ -53,6 +53,9 @@ def test_one_call_forms(corpus):
     assert corpus_ter(corpus["hyps"], refs) == TER().corpus_score(corpus["hyps"], refs).score
 
 
+BACKENDS = [np.asarray, torch.as_tensor]  # the CPU's arrays, and tensors as a GPU has them
+
+
 def random_sums(metric, rng: np.random.Generator, rows: int = 300) -> list[np.ndarray]:
     """Summed statistics of random subsets of sentences: the rows a resample scores."""
     stats = np.array(metric._extract_corpus_statistics(*metric._sample))
@@ -63,16 +66,17 @@ def random_sums(metric, rng: np.random.Generator, rows: int = 300) -> list[np.nd
 
 @pytest.mark.parametrize("kwargs", [{}, {"word_order": 2}, {"beta": 1}, {"eps_smoothing": True},
                                     {"word_order": 2, "eps_smoothing": True}, {"char_order": 4}])
-def test_chrf_formula_equals_sacrebleu_bit_for_bit(corpus, kwargs):
+@pytest.mark.parametrize("backend", BACKENDS, ids=["numpy", "torch"])
+def test_chrf_formula_equals_sacrebleu_bit_for_bit(corpus, kwargs, backend):
     metric = CHRF(**kwargs)
     metric._sample = (corpus["hyps"], [corpus["refs"]])
     sums = random_sums(metric, np.random.default_rng(1))
     sums[1, 3 * (metric.order - 1)] = 0  # no hypothesis n-gram of the highest order
-    for dtype, np_dtype in [(torch.float64, np.int64), (torch.float32, np.float32)]:
-        ours = chrf_from_statistics(torch.tensor(sums.astype(np_dtype)), metric.beta, metric.eps_smoothing, dtype)
+    for dtype, np_dtype in [("float64", np.int64), ("float32", np.float32)]:
+        ours = chrf_from_statistics(backend(sums.astype(np_dtype)), metric.beta, metric.eps_smoothing, dtype)
         theirs = [metric._compute_score_from_stats(row).score for row in sums.astype(np_dtype)]
-        assert ours.dtype == dtype
-        if metric.eps_smoothing and dtype == torch.float32:
+        assert str(ours.dtype).removeprefix("torch.") == dtype
+        if metric.eps_smoothing and dtype == "float32":
             # an order with no hypothesis or reference n-gram gets sacrebleu's eps as a Python float, which
             # mixes float64 into its float32 arithmetic: equal to float32 precision there, exact elsewhere
             counts = sums.reshape(len(sums), -1, 3)[:, :, :2]
@@ -84,16 +88,17 @@ def test_chrf_formula_equals_sacrebleu_bit_for_bit(corpus, kwargs):
             assert ours.tolist() == [float(x) for x in theirs]
 
 
-def test_ter_formula_equals_sacrebleu_bit_for_bit(corpus):
+@pytest.mark.parametrize("backend", BACKENDS, ids=["numpy", "torch"])
+def test_ter_formula_equals_sacrebleu_bit_for_bit(corpus, backend):
     metric = TER()
     metric._sample = (corpus["hyps"], [corpus["refs"], corpus["refs2"], corpus["other"]])  # averaged lengths
     sums = random_sums(metric, np.random.default_rng(2)).astype(np.float64)
     sums[1] = [3, 0]  # empty references, non-empty hypothesis: 100
-    for dtype, np_dtype in [(torch.float64, np.float64), (torch.float32, np.float32)]:
-        ours = ter_from_statistics(torch.tensor(sums.astype(np_dtype)), dtype)
+    for dtype, np_dtype in [("float64", np.float64), ("float32", np.float32)]:
+        ours = ter_from_statistics(backend(sums.astype(np_dtype)), dtype)
         theirs = [metric._compute_score_from_stats(row).score for row in sums.astype(np_dtype)]
         assert ours.tolist() == [float(x) for x in theirs]
-    assert ter_from_statistics(torch.tensor([[0.0, 0.0], [2.0, 0.0], [1.0, 4.0]])).tolist() == [0.0, 100.0, 25.0]
+    assert ter_from_statistics(backend([[0.0, 0.0], [2.0, 0.0], [1.0, 4.0]])).tolist() == [0.0, 100.0, 25.0]
 
 
 def test_chrf_hand_worked():

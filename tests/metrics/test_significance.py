@@ -1,6 +1,7 @@
-"""Paired bootstrap, approximate randomisation and bootstrap confidence in torch against sacrebleu's
-``significance`` module: the same p-values, means and intervals for the same seed, and statistically
-equivalent figures where sacrebleu's arithmetic or draws cannot be reproduced."""
+"""Paired bootstrap, approximate randomisation and bootstrap confidence (numpy on the CPU, the same
+formula in torch for a GPU) against sacrebleu's ``significance`` module: the same p-values, means and
+intervals for the same seed, and statistically equivalent figures where sacrebleu's arithmetic or draws
+cannot be reproduced."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from systems import damaged
 from seqlab.errors import ConfigError, DataError
 from seqlab.metrics import significance
 from seqlab.metrics.bleu_ids import sentence_bleu_from_statistics
-from seqlab.metrics.evaluate import evaluate_systems, with_test
+from seqlab.metrics.evaluate import evaluate_systems, metric_statistics, with_test
 from seqlab.metrics.significance import (
     Result,
     bootstrap_sums,
     estimate_ci,
     p_values,
+    paired_approximate_randomization,
     paired_bootstrap,
     swapped_sums,
 )
@@ -146,18 +148,36 @@ def test_chunked_resampling_gives_the_same_figures(synthetic, monkeypatch):
     assert whole.results == chunked.results
 
 
-def test_sums_equal_explicit_gather_and_masks():
+@pytest.mark.parametrize("backend", [np.asarray, torch.as_tensor], ids=["numpy", "torch"])
+def test_sums_equal_explicit_gather_and_masks(backend):
     rng = np.random.default_rng(0)
-    stats = torch.tensor(rng.integers(0, 9, size=(3, 40, 5)), dtype=torch.float64)
+    stats = rng.integers(0, 9, size=(3, 40, 5)).astype(np.float64)
     indices = rng.choice(40, size=(25, 40))
-    gathered = stats[:, torch.as_tensor(indices)].sum(2)  # (K, n, S, D) -> (K, n, D)
-    assert torch.equal(bootstrap_sums(stats, indices), gathered)
+    gathered = stats[:, indices].sum(2)  # (K, n, S, D) -> (K, n, D)
+    sums = bootstrap_sums(backend(stats), indices)
+    assert type(sums) is type(backend(stats)) and np.array_equal(np.asarray(sums), gathered)
     swaps = rng.integers(2, size=(30, 40), dtype=bool)
-    a, b = swapped_sums(stats[0], stats[1:], swaps)
-    base, systems = stats[0].numpy(), stats[1:].numpy()
+    a, b = (np.asarray(x) for x in swapped_sums(backend(stats[0]), backend(stats[1:]), swaps))
+    base, systems = stats[0], stats[1:]
     for k in range(2):  # sacrebleu's pos_sel @ bl_stats + neg_sel @ sys_stats
-        assert np.array_equal(a[k].numpy(), swaps @ base + ~swaps @ systems[k])
-        assert np.array_equal(b[k].numpy(), ~swaps @ base + swaps @ systems[k])
+        assert np.array_equal(a[k], swaps @ base + ~swaps @ systems[k])
+        assert np.array_equal(b[k], ~swaps @ base + swaps @ systems[k])
+
+
+@pytest.mark.parametrize("key", ["bleu", "chrf", "chrf++", "ter"])
+def test_torch_tensors_give_the_figures_of_numpy_arrays(synthetic, key):
+    """The CPU path resamples numpy arrays; a GPU's is the same formula on tensors (run here on the CPU):
+    equal p-values, and means and intervals equal but for torch's log and exp (BLEU) in the last bits."""
+    refs, systems = synthetic
+    metric = metric_statistics(key, [refs])
+    rows = np.stack([metric.statistics(hyps, None)[0] for _, hyps in systems])
+    assert isinstance(rows, np.ndarray)
+    for test in (lambda stats: paired_bootstrap(stats, metric.score, 300),
+                 lambda stats: paired_approximate_randomization(stats, metric.score, 400, n_confidence=100)):
+        ours, theirs = test(rows), test(torch.as_tensor(rows))
+        for a, b in zip(ours, theirs, strict=True):
+            assert (a.score, a.p_value) == (b.score, b.p_value)
+            assert a.mean == pytest.approx(b.mean, rel=1e-13) and a.ci == pytest.approx(b.ci, rel=1e-12, abs=1e-12)
 
 
 def test_summaries_equal_sacrebleu_helpers():
@@ -174,8 +194,10 @@ def test_summaries_equal_sacrebleu_helpers():
         assert p_values(stats[k], np.array(observed)) == sacre_significance._compute_p_value(stats[k], observed)
 
 
-def test_float32_bleu_equals_sacrebleus_bootstrap_arithmetic():
-    """sacrebleu's bootstrap scores BLEU from float32 sums: precisions are float32 divisions."""
+@pytest.mark.parametrize("backend", [np.asarray, torch.as_tensor], ids=["numpy", "torch"])
+def test_float32_bleu_equals_sacrebleus_bootstrap_arithmetic(backend):
+    """sacrebleu's bootstrap scores BLEU from float32 sums: precisions are float32 divisions. numpy arrays
+    take the C library's log and exp, as sacrebleu: bit-equal; torch's (a GPU's) may differ in the last bit."""
     rng = np.random.default_rng(5)
     hyp = rng.integers(5, 60, size=400)
     correct = np.minimum(hyp[:, None] - np.arange(4), rng.integers(0, 40, size=(400, 4))).clip(0)
@@ -185,9 +207,10 @@ def test_float32_bleu_equals_sacrebleus_bootstrap_arithmetic():
     for method, value in [("exp", None), ("floor", 0.1), ("add-k", 1), ("none", None)]:
         metric = BLEU(smooth_method=method, smooth_value=value)
         theirs = [metric._compute_score_from_stats(row.copy()).score for row in rows]
-        ours = sentence_bleu_from_statistics(torch.tensor(rows), method, value, False, 4, torch.float32)
+        ours = np.asarray(sentence_bleu_from_statistics(backend(rows), method, value, False, 4, "float32"))
         assert ours.tolist() == pytest.approx(theirs, rel=1e-14, abs=1e-14)
-        assert (ours.numpy() == np.array(theirs)).mean() > 0.99  # bit-equal but for a rare last-bit log/exp
+        bit_equal = (ours == np.array(theirs)).mean()
+        assert bit_equal == 1.0 if backend is np.asarray else bit_equal > 0.99
 
 
 def test_identical_systems_and_errors(synthetic):
