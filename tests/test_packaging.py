@@ -112,10 +112,13 @@ def test_setuptools_reads_the_version_without_importing_seqlab():
             for alias in node.names} <= {"importlib", "sys"}
 
 
-def test_triton_is_an_extra_of_its_own_and_ci_installs_it():
+@pytest.mark.parametrize("extra,package", [("triton", "triton"), ("wmd", "pot")])
+def test_large_optional_libraries_are_extras_of_their_own_and_ci_installs_them(extra, package):
+    """triton (about 1 GB) and POT (about 170 MB) stay out of the README's test install; CI adds them."""
     extras = PROJECT["optional-dependencies"]
-    assert [_name(r) for r in extras["triton"]] == ["triton"]
-    assert all("triton" not in {_name(r) for r in reqs} for extra, reqs in extras.items() if extra != "triton")
+    assert [_name(r) for r in extras[extra]] == [package]
+    assert all(package not in {_name(r) for r in reqs} for name, reqs in extras.items() if name != extra)
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
     tests = next(i for i, line in enumerate(ci) if "pytest" in line and not line.startswith("#"))
-    assert any(re.search(r"pip install .*-e '\.\[([\w,]*,)?triton(,[\w,]*)?\]'", line) for line in ci[:tests])
+    pattern = rf"pip install .*-e '\.\[([\w,]*,)?{extra}(,[\w,]*)?\]'"
+    assert any(re.search(pattern, line) for line in ci[:tests])

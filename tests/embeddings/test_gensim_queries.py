@@ -389,6 +389,19 @@ def test_wmdistance_equals_gensims_formula(ours, gensim, monkeypatch, norm):
     assert ours.wmdistance(["w7"], ["w8"], norm=norm) == pytest.approx(single, rel=1e-5)
 
 
+@pytest.mark.parametrize("norm", [True, False])
+def test_wmdistance_equals_gensim_with_pot(ours, gensim, norm):
+    """With POT installed (the `wmd` extra, which CI installs): gensim's own wmdistance, POT and all,
+    against ours through POT and through scipy's linprog."""
+    pytest.importorskip("ot", reason="POT is not installed (pip install -e '.[wmd]')")
+    for doc1, doc2 in DOCUMENTS:
+        expected = gensim.wmdistance(doc1, doc2, norm=norm)
+        assert ours.wmdistance(doc1, doc2, norm=norm) == pytest.approx(expected, rel=1e-6, abs=1e-7)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(sys.modules, "ot", None)
+            assert ours.wmdistance(doc1, doc2, norm=norm) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
 def test_wmdistance_uses_pot_when_installed(ours, monkeypatch):
     calls = []
 
@@ -422,13 +435,6 @@ def test_wmdistance_of_words_sharing_one_vector_is_zero():
     kv = KeyedVectors(["a", "b"], np.array([[3.0, 4.0], [6.0, 8.0]], dtype=np.float32))
     assert kv.wmdistance(["a"], ["b"]) == 0.0
     assert kv.wmdistance(["a"], ["b"], norm=False) == pytest.approx(5.0, rel=1e-6)
-
-
-def test_wmdistance_equals_gensim_with_pot(gensim):
-    pytest.importorskip("ot", reason="POT is not installed: gensim's wmdistance cannot run here")
-    kv = KeyedVectors(WORDS, VECTORS)
-    for doc1, doc2 in DOCUMENTS:
-        assert kv.wmdistance(doc1, doc2) == pytest.approx(gensim.wmdistance(doc1, doc2), rel=1e-5, abs=1e-6)
 
 
 # ----------------------------------------------------------------------------- the numpy index
