@@ -59,9 +59,13 @@ def clear_tokenizer_cache(metric: BLEU) -> None:
         call.cache_clear()
 
 
-def timed(fn, device: torch.device, repeats: int) -> tuple[float, object]:
+def timed(fn, device: torch.device, repeats: int, before=None) -> tuple[float, object]:
+    """The median wall time of ``repeats`` calls of ``fn`` (the device synchronised around each; ``before``,
+    if given, runs untimed before each call) and the last call's result."""
     times, result = [], None
     for _ in range(repeats):
+        if before is not None:
+            before()
         synchronize(device)
         start = time.perf_counter()
         result = fn()

@@ -28,19 +28,18 @@ import argparse
 import gzip
 import json
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import bleu_speed  # benchmarks/, the script's own folder
 import sacrebleu
 import torch
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import PairedTest
 
-from seqlab.device import resolve_device, synchronize
+from seqlab.device import resolve_device
 from seqlab.metrics.arrays import namespace
 from seqlab.metrics.evaluate import evaluate_systems, metric_statistics
 from seqlab.metrics.significance import paired_bootstrap
@@ -77,15 +76,8 @@ def clear_caches() -> None:
 
 
 def timed(fn, device: torch.device, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        clear_caches()
-        synchronize(device)
-        start = time.perf_counter()
-        result = fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+    """bleu_speed's timer, with the tokeniser caches cleared before each call."""
+    return bleu_speed.timed(fn, device, repeats, before=clear_caches)
 
 
 class Extracted:

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from resume import assert_resumes_exactly
 
 from seqlab.embeddings.keyed_vectors import KeyedVectors
 from seqlab.errors import ConfigError, DataError
@@ -14,7 +15,7 @@ from seqlab.io import load_checkpoint
 from seqlab.sentiment.config import SentimentConfig
 from seqlab.sentiment.data import Examples
 from seqlab.sentiment.predict import Classifier
-from seqlab.sentiment.train import LAST_FILE, SentimentTrainer, Splits, class_weights, train_sentiment
+from seqlab.sentiment.train import SentimentTrainer, Splits, class_weights, train_sentiment
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -35,21 +36,9 @@ def test_resume_mid_epoch_is_exact(tmp_path, splits, ema_decay):
     average) are those of an uninterrupted run (dropout on, so the random state must travel too)."""
     cfg = dataclasses.replace(TINY, ema_decay=ema_decay)
     a = SentimentTrainer(cfg, tmp_path / "a", CPU, splits=splits, quiet=True)
-    batches = a.epoch_batches()
-    for index in batches[:5]:
-        a.step(index)
-        a.position += 1
-    (tmp_path / "a").mkdir()
-    a.save_last()
-    expected = [a.step(index) for index in batches[5:9]]
-
-    state = load_checkpoint(tmp_path / "a" / LAST_FILE)
-    b = SentimentTrainer(cfg, tmp_path / "b", CPU, splits=splits, words=state["words"], quiet=True)
-    b.load_state(state)
-    assert b.epoch_batches() == batches and b.position == 5
-    assert [b.step(index) for index in batches[5:9]] == expected
-    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
-        assert torch.equal(p, q), name
+    b = assert_resumes_exactly(
+        a, lambda state: SentimentTrainer(cfg, tmp_path / "b", CPU, splits=splits, words=state["words"], quiet=True),
+        5, 9)
     if ema_decay:
         assert a.average.updates == b.average.updates == 9
         assert all(torch.equal(x, y) for x, y in zip(a.average.shadow, b.average.shadow, strict=True))

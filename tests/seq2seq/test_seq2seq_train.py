@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 from launch import spawn
+from resume import assert_resumes_exactly
 from seq2seq_ddp import seq2seq_worker
 
 import seqlab.seq2seq.train as train_module
@@ -58,23 +59,8 @@ def test_resume_mid_epoch_is_exact(tmp_path, settings):
     subwords = train_subwords(cfg, data[0], data[1])
     device = torch.device("cpu")
     a = Seq2SeqTrainer(cfg, tmp_path / "a", device, texts=data, subwords=subwords, quiet=True)
-    batches = a.epoch_batches()
-    for index in batches[:5]:
-        a.step(index)
-        a.position += 1
-    (tmp_path / "a").mkdir()
-    a.save_last()
-    expected = [a.step(index) for index in batches[5:8]]
-
-    state = load_checkpoint(tmp_path / "a" / LAST_FILE)
-    b = Seq2SeqTrainer(cfg, tmp_path / "b", device, texts=data, subwords=subwords, quiet=True)
-    b.load_state(state)
-    again = b.epoch_batches()
-    assert again == batches and b.position == 5
-    got = [b.step(index) for index in again[5:8]]
-    assert got == expected
-    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
-        assert torch.equal(p, q), name
+    b = assert_resumes_exactly(
+        a, lambda state: Seq2SeqTrainer(cfg, tmp_path / "b", device, texts=data, subwords=subwords, quiet=True), 5, 8)
     if ema_decay:
         assert a.average.updates == b.average.updates == 8
         assert all(torch.equal(x, y) for x, y in zip(a.average.shadow, b.average.shadow, strict=True))

@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 from launch import spawn
+from resume import assert_resumes_exactly
 from sacrebleu.metrics import CHRF
 from seq2seq_ddp import seq2seq_worker
 
@@ -76,20 +77,7 @@ def test_accumulating_two_batches_is_one_step_on_both(tmp_path, data):
 @pytest.mark.usefixtures("one_thread")
 def test_resume_mid_epoch_is_exact_with_token_batches_and_accumulation(tmp_path, data):
     cfg = dataclasses.replace(TINY, accumulate=2, batch_tokens=200, dropout=0.1)
-    a = trainer(cfg, data, tmp_path / "a")
-    steps = a.epoch_batches()
-    for step in steps[:3]:
-        a.step(step)
-        a.position += 1
-    (tmp_path / "a").mkdir()
-    a.save_last()
-    expected = [a.step(step) for step in steps[3:5]]
-    b = trainer(cfg, data, tmp_path / "b")
-    b.load_state(load_checkpoint(tmp_path / "a" / LAST_FILE))
-    assert b.epoch_batches() == steps and b.position == 3
-    assert [b.step(step) for step in steps[3:5]] == expected
-    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
-        assert torch.equal(p, q), name
+    assert_resumes_exactly(trainer(cfg, data, tmp_path / "a"), lambda state: trainer(cfg, data, tmp_path / "b"), 3, 5)
 
 
 @pytest.mark.slow  # two spawned processes: about 10 s on 2 cores
