@@ -85,7 +85,7 @@ def test_contractive_penalty_of_a_deep_encoder_and_gradcheck():
     assert torch.allclose(model.contractive_penalty(x), jac.square().sum((1, 2)), rtol=1e-10)
     assert torch.autograd.gradcheck(lambda v: model.contractive_penalty(v), (x.clone().requires_grad_(),))
     loss, parts = model.loss(x)
-    assert "contractive" in parts and float(loss) > float(parts["reconstruction"])
+    assert "contractive" in parts and loss.item() > float(parts["reconstruction"])
 
 
 def test_tied_weights_share_the_encoder_matrix():
