@@ -155,7 +155,7 @@ def test_vae_gaussian_decoder_beta_sampling_and_interpolation():
     gen = torch.Generator().manual_seed(3)
     rec, kl = model.elbo(x, gen)
     loss, _ = model.loss(x, torch.Generator().manual_seed(3))
-    assert float(loss) == pytest.approx(float(-(rec - 4.0 * kl).mean()), rel=1e-12)
+    assert loss.item() == pytest.approx((-(rec - 4.0 * kl).mean()).item(), rel=1e-12)
     model = model.float()
     assert model.sample(5, gen).shape == (5, 6)
     path = model.interpolate(x[0].float(), x[1].float(), steps=4)
@@ -169,17 +169,17 @@ def test_gan_losses_and_their_logit_gradients_by_hand():
     fake = torch.tensor([-0.3, 1.5], dtype=torch.float64, requires_grad=True)
     d_loss = discriminator_loss(real, fake)
     dr, df = torch.sigmoid(real.detach()), torch.sigmoid(fake.detach())
-    assert float(d_loss) == pytest.approx(float(-torch.log(dr).mean() - torch.log(1 - df).mean()), rel=1e-12)
+    assert d_loss.item() == pytest.approx((-torch.log(dr).mean() - torch.log(1 - df).mean()).item(), rel=1e-12)
     d_loss.backward()
     assert torch.allclose(real.grad, -(1 - dr) / 3) and torch.allclose(fake.grad, df / 2)
     fake.grad = None
     g_loss = generator_loss(fake, non_saturating=True)
-    assert float(g_loss) == pytest.approx(float(-torch.log(df).mean()), rel=1e-12)
+    assert g_loss.item() == pytest.approx((-torch.log(df).mean()).item(), rel=1e-12)
     g_loss.backward()
     assert torch.allclose(fake.grad, -(1 - df) / 2)  # strong while D rejects the fakes (df -> 0)
     fake.grad = None
     saturating = generator_loss(fake, non_saturating=False)
-    assert float(saturating) == pytest.approx(float(torch.log(1 - df).mean()), rel=1e-12)
+    assert saturating.item() == pytest.approx((torch.log(1 - df).mean()).item(), rel=1e-12)
     saturating.backward()
     assert torch.allclose(fake.grad, -df / 2)  # vanishes as df -> 0
 
