@@ -2,7 +2,8 @@
 
 The vectorised scores of resampled statistics (BLEU, chrF, TER) and the resampling itself are written
 once against an array namespace ``xp`` (numpy or torch, from the input), with the operations both
-spell alike (``xp.where``, ``xp.log``, ``xp.cumsum(x, 1)``, ``@``, ``.sum(1)``, ...). A CPU run then
+spell alike (``xp.where``, ``xp.cumsum(x, 1)``, ``@``, ``.sum(1)``, ...) and the helpers here for the
+rest (``cast``, ``scalar``, ``log`` and ``exp``: the C library's for numpy, as sacrebleu's). A CPU run then
 needs numpy only, so that ``seqlab bleu --paired-bs`` starts without importing torch (about a second);
 a GPU run passes CUDA tensors and stays on the device. Neither library is imported here for torch:
 a tensor can exist only when torch is already loaded.

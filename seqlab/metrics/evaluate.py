@@ -104,12 +104,12 @@ class SacreStatistics:
 
     def statistics(self, hypotheses: Sequence[str], device: torch.device | None) -> tuple[Array, object]:
         rows = self.metric._extract_corpus_statistics(list(hypotheses), None)  # the cached references
-        table = np.array(rows, dtype=np.float64)
+        stats = np.array(rows, dtype=np.float64)
         if device is not None:
             import torch
 
-            table = torch.as_tensor(table, device=device)
-        return table, self.metric._aggregate_and_compute(rows)
+            stats = torch.as_tensor(stats, device=device)
+        return stats, self.metric._aggregate_and_compute(rows)
 
     def score(self, sums: Array, dtype: str) -> Array:
         if self.key == "ter":

@@ -22,12 +22,12 @@ the draws are numpy's, made as sacrebleu makes them (``np.random.default_rng(see
 for a bootstrap, ``integers(2, (n, S), dtype=bool)`` and then ``choice`` for AR with confidence), the
 arithmetic follows sacrebleu's dtypes (its bootstrap computes from float32 statistics, its AR from
 integer ones in float64) and the summaries are numpy's, on the host. For the same seed the p-values,
-means and intervals therefore equal sacrebleu's (to the last bit, except where numpy's or torch's
-vectorised log or exp and the C library's differ by one). Statistically equivalent but not equal:
-``seed=None`` (sacrebleu draws anew for each system, here once for all), TER with average reference
-lengths that float32 cannot hold exactly (three or more references of different lengths: sacrebleu's
-float32 sums depend on the summation order), and sacrebleu's seed 0 (which it treats as no seed for the
-compared systems).
+means and intervals therefore equal sacrebleu's, to the last bit on numpy arrays (whose log and exp are
+the C library's, as sacrebleu's); on tensors, torch's log or exp may differ from it by one.
+Statistically equivalent but not equal: ``seed=None`` (sacrebleu draws anew for each system, here once
+for all), TER with average reference lengths that float32 cannot hold exactly (three or more references
+of different lengths: sacrebleu's float32 sums depend on the summation order), and sacrebleu's seed 0
+(which it treats as no seed for the compared systems).
 """
 
 from __future__ import annotations
